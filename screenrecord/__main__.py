@@ -1,0 +1,3 @@
+from screenrecord.cli import main
+
+raise SystemExit(main())

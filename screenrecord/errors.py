@@ -1,0 +1,33 @@
+"""The one error family of screenrecord; the CLI prints its message and exits."""
+
+from __future__ import annotations
+
+
+class ScreenrecordError(Exception):
+    """An error the user can act on; its message is one line saying what and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(ScreenrecordError):
+    """Bad arguments or settings."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file that cannot be used."""
+
+
+class CaptureError(ScreenrecordError):
+    """The screen cannot be captured (no display, Wayland, missing permission)."""
+
+    exit_code = 2
+
+
+class StoreError(ScreenrecordError):
+    """The archive cannot be read or written."""
+
+
+class ImageError(ScreenrecordError):
+    """A file that is not a usable image."""

@@ -1,0 +1,149 @@
+"""The archive on disk: the seed's folder layout, atomic writes, and walking it in time order."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+from screenrecord.errors import StoreError
+
+# YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script.
+NAME_RE = re.compile(
+    r"^(?P<stamp>\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?)_(?P<monitor>\d+)\.(?P<ext>png|webp|jpe?g)$",
+    re.IGNORECASE,
+)
+IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
+SET_ASIDE = ("dedup", "similar")
+"""Subfolders that hold frames already set aside: never walked again."""
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def frame_name(taken: datetime, monitor: int, ext: str = "png") -> str:
+    """File name of a frame: `YYYY-MM-DD_HH.MM.SS.ffffff_N.ext`."""
+    return f"{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}.{ext}"
+
+
+def day_folder(root: Path, taken: datetime) -> Path:
+    """`ROOT/YYYY-MM/YYYY-MM-DD`, the folder a frame taken then belongs to."""
+    return root / f"{taken:%Y-%m}" / f"{taken:%Y-%m-%d}"
+
+
+def frame_path(root: Path, taken: datetime, monitor: int, ext: str = "png") -> Path:
+    return day_folder(root, taken) / frame_name(taken, monitor, ext)
+
+
+def parse_name(name: str) -> tuple[datetime, int] | None:
+    """Capture time and monitor number from a file name, or None if it is not ours."""
+    m = NAME_RE.match(name)
+    if not m:
+        return None
+    stamp = m["stamp"]
+    fmt = "%Y-%m-%d_%H.%M.%S.%f" if stamp.count(".") == 3 else "%Y-%m-%d_%H.%M.%S"
+    try:
+        return datetime.strptime(stamp, fmt), int(m["monitor"])
+    except ValueError:
+        return None
+
+
+def make_dirs(path: Path) -> None:
+    """Create a folder (and parents) readable by the owner only."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that it is either complete or absent: temp file, fsync, rename.
+
+    Never replaces an existing file.
+    """
+    make_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.link(tmp, path)  # fails if path exists: never overwrite a stored frame
+    except FileExistsError:
+        raise StoreError(f"{path}: already exists, not overwritten") from None
+    except OSError as e:
+        raise StoreError(f"{path}: cannot write ({e.strerror})") from e
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or link in `path` durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def encode(image: Image.Image, fmt: str = "png", compress_level: int = 1) -> bytes:
+    """Encode a frame losslessly as PNG or WebP."""
+    buf = io.BytesIO()
+    if fmt == "png":
+        image.save(buf, "PNG", compress_level=compress_level)
+    elif fmt == "webp":
+        image.save(buf, "WEBP", lossless=True, quality=0, method=0)
+    else:
+        raise StoreError(f"unknown image format {fmt!r}: use png or webp")
+    return buf.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFile:
+    """A file met while walking an archive."""
+
+    path: Path
+    taken: datetime
+    monitor: int
+    is_image: bool
+
+
+def walk(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every regular file under `paths`, skipping set-aside folders and never following symlinks."""
+    for top in paths:
+        if top.is_file() and not top.is_symlink():
+            yield top
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SET_ASIDE and not d.startswith("."))
+            for name in sorted(filenames):
+                p = Path(dirpath) / name
+                if not p.is_symlink():
+                    yield p
+
+
+def describe(path: Path) -> ArchiveFile:
+    """Capture time and monitor of a file: from its name, else its modification time and monitor 1."""
+    parsed = parse_name(path.name)
+    is_image = path.suffix.lower() in IMAGE_SUFFIXES
+    if parsed:
+        return ArchiveFile(path, parsed[0], parsed[1], is_image)
+    try:
+        mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    except OSError:
+        mtime = datetime.fromtimestamp(0)
+    m = re.search(r"_(\d+)\.[A-Za-z]+$", path.name)
+    return ArchiveFile(path, mtime, int(m[1]) if m else 1, is_image)
