@@ -1,0 +1,140 @@
+"""SQLite record of every decision, in ROOT/screenrecord.sqlite (WAL mode)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from screenrecord.errors import StoreError
+
+FILE_NAME = "screenrecord.sqlite"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY,
+    taken TEXT NOT NULL,          -- local capture time, ISO 8601 with microseconds
+    monitor INTEGER NOT NULL,     -- monitor number, from 1
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    x INTEGER NOT NULL DEFAULT 0, -- monitor position on the virtual screen
+    y INTEGER NOT NULL DEFAULT 0,
+    decision TEXT NOT NULL,       -- new | near | duplicate | error
+    score REAL,                   -- best SSIM found, NULL when nothing to compare with
+    match TEXT,                   -- archive-relative path of the kept frame it matched
+    path TEXT,                    -- archive-relative path written, NULL when nothing was written
+    bytes INTEGER,                -- size of the written file
+    capture_ms REAL,
+    compare_ms REAL,
+    write_ms REAL,
+    error TEXT                    -- one-line reason when decision = 'error' or the write failed
+);
+CREATE INDEX IF NOT EXISTS decisions_taken ON decisions (taken);
+CREATE INDEX IF NOT EXISTS decisions_path ON decisions (path);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One recorded decision."""
+
+    taken: datetime
+    monitor: int
+    width: int
+    height: int
+    decision: str
+    score: float | None = None
+    match: str | None = None
+    path: str | None = None
+    bytes: int | None = None
+    x: int = 0
+    y: int = 0
+    capture_ms: float | None = None
+    compare_ms: float | None = None
+    write_ms: float | None = None
+    error: str | None = None
+    id: int | None = None
+
+
+_COLUMNS = [f for f in Row.__dataclass_fields__ if f != "id"]
+
+
+class Catalog:
+    """The decisions table of one archive root."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, root: Path, create: bool = True) -> Catalog:
+        path = Path(root) / FILE_NAME
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no catalog here (has screenrecord run on this archive?)")
+        try:
+            if create:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not path.exists():
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it")
+            if version < SCHEMA_VERSION:
+                conn.executescript(SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: cannot open catalog ({e})") from e
+        return cls(conn, path)
+
+    def record(self, row: Row) -> int:
+        values = asdict(row)
+        values["taken"] = row.taken.isoformat(timespec="microseconds")
+        cur = self.conn.execute(
+            f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [values[c] for c in _COLUMNS],
+        )
+        return int(cur.lastrowid)
+
+    def rows(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Row]:
+        """Decisions in capture order, optionally within [since, until)."""
+        sql, args = "SELECT * FROM decisions", []
+        where = []
+        if since is not None:
+            where.append("taken >= ?")
+            args.append(since.isoformat(timespec="microseconds"))
+        if until is not None:
+            where.append("taken < ?")
+            args.append(until.isoformat(timespec="microseconds"))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        for r in self.conn.execute(sql + " ORDER BY taken, monitor, id", args):
+            yield _row(r)
+
+    def find(self, relpath: str) -> Row | None:
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE path = ? ORDER BY id DESC LIMIT 1", (relpath,)
+        ).fetchone()
+        return _row(r) if r else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(r: sqlite3.Row) -> Row:
+    d = dict(r)
+    d["taken"] = datetime.fromisoformat(d["taken"])
+    return Row(**d)
