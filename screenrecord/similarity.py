@@ -34,6 +34,10 @@ def half_size(image: Image.Image) -> np.ndarray:
 
 @dataclass(eq=False)
 class Prepared:
+    @property
+    def nbytes(self) -> int:
+        return self.padded.nbytes + self.blocks.nbytes + self.coarse.nbytes
+
     padded: np.ndarray  # (bh*T+HALO, bw*T+HALO, 3) uint8
     shape: tuple[int, int]
     blocks: np.ndarray  # (bh, bw) uint64 hash per input block
@@ -108,3 +112,32 @@ def ssim(a: Prepared, b: Prepared) -> float:
         return 1.0
     sums, counts = _tile_sums(a, b, tiles)
     return float((total - counts.sum() + sums.sum() / 3) / total)
+
+
+class Engine:
+    """Placeholder engine: exact reference semantics, tile SSIM, no pruning yet."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+
+    def prepare(self, image: Image.Image, prev=None) -> Prepared:
+        return prepare(half_size(image))
+
+    def decide(self, p: Prepared, ring):
+        from screenrecord.models import Decision, Kind
+
+        if len(ring) == 0:
+            return Decision(Kind.NEW, None, None, 0), None
+        best, best_i = -2.0, None
+        for i, e in enumerate(ring):
+            s = ssim(p, e.frame)
+            if s > self.settings.duplicate_threshold:
+                return Decision(Kind.DUPLICATE, s, e.name, i + 1), i
+            if s > best:
+                best, best_i = s, i
+        kind = Kind.NEAR if best >= self.settings.near_threshold else Kind.NEW
+        return Decision(kind, best, ring[best_i].name, len(ring)), best_i
+
+
+def compare_files(a, b, device="auto") -> float:
+    return ssim(prepare(half_size(Image.open(a))), prepare(half_size(Image.open(b))))

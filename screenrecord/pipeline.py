@@ -1,0 +1,67 @@
+"""Deduper.process(frame) -> Decision: the one place where compare, keep and remember meet."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from screenrecord import similarity
+from screenrecord.models import DedupSettings, Decision, Frame, Kind
+from screenrecord.ring import Ring
+
+log = logging.getLogger(__name__)
+
+StreamKey = tuple[int, int, int]
+"""(monitor, width, height): frames of different size never match."""
+
+Store = Callable[[Frame, Decision], "str | None"]
+
+
+@dataclass
+class Stream:
+    ring: Ring
+    prev: similarity.Prepared | None = field(default=None)
+
+
+class Deduper:
+    """Decides each frame against the ring of its monitor stream and keeps the rings up to date."""
+
+    def __init__(self, settings: DedupSettings | None = None) -> None:
+        self.settings = settings or DedupSettings()
+        self.engine = similarity.Engine(self.settings)
+        self.streams: dict[StreamKey, Stream] = {}
+
+    def _stream(self, frame: Frame) -> Stream:
+        key = (frame.monitor, *frame.size)
+        if key not in self.streams:
+            self.streams[key] = Stream(Ring(self.settings.ring_size))
+        return self.streams[key]
+
+    def process(self, frame: Frame, store: Store | None = None) -> Decision:
+        """Decide `frame`; a kept frame is handed to `store`, and enters the ring once stored.
+
+        `store(frame, decision)` returns the name the ring should know the frame by, or None to
+        leave it out of the ring; if it raises, the ring is left as it was and the error propagates.
+        Without `store`, kept frames enter the ring under `frame.name`.
+        """
+        stream = self._stream(frame)
+        prepared = self.engine.prepare(frame.image, stream.prev)
+        stream.prev = prepared
+        decision, index = self.engine.decide(prepared, stream.ring)
+        if decision.kind is Kind.DUPLICATE:
+            stream.ring.touch(index)
+            return decision
+        name = frame.name if store is None else store(frame, decision)
+        if name is not None:
+            stream.ring.push(name, prepared)
+        return decision
+
+    def remember(self, frame: Frame) -> None:
+        """Put an already kept frame at the front of its ring without deciding (warm-up)."""
+        stream = self._stream(frame)
+        stream.ring.push(frame.name, self.engine.prepare(frame.image, None))
+
+    def ring_bytes(self) -> int:
+        """Memory held by all rings."""
+        return sum(e.frame.nbytes for s in self.streams.values() for e in s.ring)
