@@ -141,3 +141,48 @@ class Engine:
 
 def compare_files(a, b, device="auto") -> float:
     return ssim(prepare(half_size(Image.open(a))), prepare(half_size(Image.open(b))))
+
+
+def _filter(a: np.ndarray) -> np.ndarray:
+    """Gaussian-filter (H, W, C) float32 -> valid region (H-10, W-10, C)."""
+    f = cv2.sepFilter2D(a, -1, G, G, borderType=cv2.BORDER_CONSTANT).reshape(a.shape)
+    r = WIN // 2
+    return f[r : f.shape[0] - r, r : f.shape[1] - r]
+
+
+def ssim_many(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """SSIM (pytorch_msssim's definition, data_range 255) of image x against each image in ys.
+
+    x: (H, W) or (H, W, C), ys: (N, H, W) or (N, H, W, C); any real dtype with values 0..255.
+    Returns float64 scores of shape (N,). For batches of small images (thumbnails).
+    """
+    x = np.asarray(x, np.float32)
+    ys = np.asarray(ys, np.float32)
+    if x.ndim == 2:
+        x, ys = x[..., None], ys[..., None]
+    n, (h, w, c) = len(ys), x.shape
+    if ys.shape[1:] != x.shape:
+        raise ValueError(f"Input images should have the same dimensions, but got {x.shape} and {ys.shape[1:]}.")
+    if n == 0:
+        return np.zeros(0)
+    if h < WIN or w < WIN:
+        raise ValueError(f"images of {w}x{h} are smaller than the {WIN}-pixel SSIM window")
+    mu1 = _filter(x)
+    s1 = _filter(x * x) - mu1 * mu1
+    ys_t = np.ascontiguousarray(ys.transpose(1, 2, 0, 3).reshape(h, w, n * c))
+    xs = np.tile(x, (1, 1, n))
+    out = np.empty(n)
+    # cv2 filters at most 512 channels at once
+    step = max(1, 510 // c)
+    for k in range(0, n, step):
+        sl = slice(k * c, min(n, k + step) * c)
+        yk = ys_t[..., sl]
+        mu2 = _filter(np.ascontiguousarray(yk))
+        s2 = _filter(yk * yk) - mu2 * mu2
+        s12 = _filter(xs[..., sl] * yk) - np.tile(mu1, (1, 1, mu2.shape[2] // c)) * mu2
+        m1 = np.tile(mu1, (1, 1, mu2.shape[2] // c))
+        s1k = np.tile(s1, (1, 1, mu2.shape[2] // c))
+        cs = (2 * s12 + C2) / (s1k + s2 + C2)
+        m = ((2 * m1 * mu2 + C1) / (m1 * m1 + mu2 * mu2 + C1)) * cs
+        out[k : k + mu2.shape[2] // c] = m.reshape(-1, mu2.shape[2] // c, c).mean(axis=(0, 2), dtype=np.float64)
+    return out
