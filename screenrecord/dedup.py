@@ -8,6 +8,7 @@ original script did. Nothing is deleted or overwritten; every move is journaled 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -153,9 +154,9 @@ def run(
                 kind = d.kind
                 record.update(decision=d.kind.value, score=None if d.score is None else round(d.score, 6), match=d.match)
             except ImageError as e:
-                record["error"] = str(e)
+                record["error"] = str(e) if str(path) in str(e) else f"{path}: {e}"
                 summary.errors += 1
-                log.warning("%s", e)
+                log.warning("%s", record["error"])
             if kind is not None:
                 setattr(summary, kind.value, getattr(summary, kind.value) + 1)
                 if kind is Kind.DUPLICATE:
@@ -295,7 +296,7 @@ def _settings(args: argparse.Namespace) -> DedupSettings:
         }.items()
         if v is not None
     }
-    s = DedupSettings(**{**base.__dict__, **changes}) if changes else base
+    s = dataclasses.replace(base, **changes)
     if not 0 < s.near_threshold <= s.duplicate_threshold <= 1:
         raise UsageError(
             f"thresholds must satisfy 0 < near ({s.near_threshold}) <= duplicate ({s.duplicate_threshold}) <= 1"

@@ -47,7 +47,7 @@ def load(path: Path) -> np.ndarray:
         kind = "empty file" if _size(path) == 0 else "not an image"
         raise ImageError(f"{path}: {kind}") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        raise ImageError(f"{path}: refused, too many pixels ({e})") from None
+        raise ImageError(f"{path}: absurd dimensions, refused before decoding ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImageError(f"{path}: cannot decode ({reason})") from None

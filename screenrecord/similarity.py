@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,11 +313,21 @@ def ssim(a: Prepared, b: Prepared) -> float:
     return Pair(a, b).run()
 
 
+def _accelerator_possible() -> bool:
+    """Whether CUDA or MPS could exist here, decided without importing torch (slow, ~200 MB)."""
+    import platform
+    import shutil
+
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
 def resolve_device(name: str) -> str:
     """`auto` -> cuda, then mps, then cpu; an explicit device must be available."""
     if name not in ("auto", "cpu", "cuda", "mps"):
         raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, mps")
-    if name == "cpu":
+    if name == "cpu" or (name == "auto" and not _accelerator_possible()):
         return "cpu"
     try:
         import torch
