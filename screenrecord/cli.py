@@ -176,6 +176,9 @@ def _config_check(args: argparse.Namespace) -> int:
     from screenrecord import config
 
     path = Path(args.file) if args.file else config.default_path()
+    if not args.file and not path.exists():
+        print(f"{path}: no config file; the built-in defaults apply (`screenrecord config init` writes them)")
+        return 0
     cfg = config.load(path)
     monitors = "all" if cfg.monitors == "all" else ", ".join(map(str, cfg.monitors))
     every = cfg.keep_at_least_every or "off"
