@@ -59,7 +59,7 @@ device = "auto"
 # "png" or "webp" (lossless).
 format = "png"
 # PNG zlib level 0-9. 6 was chosen by measurement (bench/tick.py on real screenshots):
-# 26% smaller than level 1 for ~25 ms more per kept frame; 8 and 9 cost 2-5x the time for <7%.
+# 27% smaller than level 1 for ~25 ms more per 1080p kept frame; 8 and 9 cost 2-6x the time for <8%.
 compress_level = 6
 """
 

@@ -122,9 +122,7 @@ class Recorder:
                     "System Settings > Privacy & Security > Screen Recording"
                 )
         except CaptureError as e:
-            if self.capture_down is None:
-                log.error("cannot capture: %s; retrying", e)
-            self.capture_down = str(e)
+            self.capture_down = str(e)  # the caller says it once: at start it is fatal
             raise
         if self.capture_down is not None:
             log.warning("capturing again after: %s", self.capture_down)
@@ -302,7 +300,9 @@ class Daemon:
         assert self.recorder is not None
         try:
             self.recorder.tick(datetime.now())
-        except CaptureError:
+        except CaptureError as e:
+            if self.failures == 0:
+                log.error("cannot capture: %s; retrying", e)
             self.failures += 1
             self._retry_soon()
             return
