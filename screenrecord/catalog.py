@@ -124,6 +124,25 @@ class Catalog:
         ).fetchone()
         return _row(r) if r else None
 
+    def at(self, taken: datetime, monitor: int) -> Row | None:
+        """The decision for `monitor` taken at `taken`, else the latest one before it."""
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE monitor = ? AND taken <= ? ORDER BY taken DESC, id DESC LIMIT 1",
+            (monitor, taken.isoformat(timespec="microseconds")),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def matched(self, relpath: str) -> tuple[int, Row | None]:
+        """How many decisions were answered by the kept frame `relpath`, and the latest of them."""
+        n = self.conn.execute(
+            "SELECT COUNT(*) FROM decisions WHERE match = ? AND decision = 'duplicate'", (relpath,)
+        ).fetchone()[0]
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE match = ? AND decision = 'duplicate' ORDER BY taken DESC, id DESC LIMIT 1",
+            (relpath,),
+        ).fetchone()
+        return int(n), (_row(r) if r else None)
+
     def close(self) -> None:
         self.conn.close()
 

@@ -44,6 +44,30 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("b", metavar="B.png")
     c.add_argument("--device", default="auto")
     c.set_defaults(func=_compare)
+
+    r = sub.add_parser("run", help="capture every monitor on a schedule, in the foreground")
+    r.add_argument("--config", default=None, help="config file (default: the platform's)")
+    r.set_defaults(func=_run)
+
+    o = sub.add_parser("once", help="capture every monitor once and print each decision")
+    o.add_argument("--config", default=None, help="config file (default: the platform's)")
+    o.set_defaults(func=_once)
+
+    w = sub.add_parser("why", help="explain from the catalog why a frame was kept or skipped")
+    w.add_argument("file", metavar="FILE", help="an archive file, or a frame name/time like 2026-03-10_10.00.00_1")
+    w.add_argument("--config", default=None, help="config file (default: the platform's)")
+    w.set_defaults(func=_why)
+
+    cfg = sub.add_parser("config", help="where the config is, write a default one, check one")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    cp = cfg_sub.add_parser("path", help="print the default config file path")
+    cp.set_defaults(func=_config_path)
+    ci = cfg_sub.add_parser("init", help="write a commented default config")
+    ci.add_argument("file", nargs="?", default=None, metavar="FILE", help="where (default: the platform's path)")
+    ci.set_defaults(func=_config_init)
+    cc = cfg_sub.add_parser("check", help="validate a config file")
+    cc.add_argument("file", nargs="?", default=None, metavar="FILE", help="default: the platform's config")
+    cc.set_defaults(func=_config_check)
     return p
 
 
@@ -66,6 +90,102 @@ def _compare(args: argparse.Namespace) -> int:
 
     score = similarity.compare_files(Path(args.a), Path(args.b), device=args.device)
     print(f"{score:.6f}")
+    return 0
+
+
+def _load_config(arg: str | None):
+    from pathlib import Path
+
+    from screenrecord import config
+
+    return config.load(Path(arg) if arg else None)
+
+
+def _daemon_logging(verbose: int) -> None:
+    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv)."""
+    if verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+    if verbose < 2:
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from screenrecord import daemon
+
+    _daemon_logging(args.verbose)
+    cfg = _load_config(args.config)
+    return daemon.Daemon(cfg, os.environ, Path(args.config) if args.config else None).run()
+
+
+def _once(args: argparse.Namespace) -> int:
+    import os
+    from datetime import datetime
+
+    from screenrecord import capture, daemon
+
+    _daemon_logging(args.verbose)
+    cfg = _load_config(args.config)
+    capture.check_session(os.environ)
+    monitors = capture.monitors(os.environ)
+    recorder = daemon.Recorder(cfg, os.environ)
+    try:
+        recorder.warm_up(monitors)
+        outcomes = recorder.tick(datetime.now())
+    finally:
+        recorder.close()
+    if not outcomes:
+        print("no monitor to capture (check `monitors` in the config)")
+    for o in outcomes:
+        score = "-" if o.score is None else f"{o.score:.4f}"
+        decision = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
+        where = o.path and str(cfg.root / o.path) or (f"not written: {o.error}" if o.error else "not written")
+        print(f"monitor {o.monitor} {o.width}x{o.height}: {decision}, score {score}, {where}")
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def _why(args: argparse.Namespace) -> int:
+    from screenrecord import why
+
+    print(why.explain(args.file, lambda: _load_config(args.config)))
+    return 0
+
+
+def _config_path(args: argparse.Namespace) -> int:
+    from screenrecord import config
+
+    print(config.default_path())
+    return 0
+
+
+def _config_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from screenrecord import config
+
+    path = config.init(Path(args.file) if args.file else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from screenrecord import config
+
+    path = Path(args.file) if args.file else config.default_path()
+    if not args.file and not path.exists():
+        print(f"{path}: no config file; the built-in defaults apply (`screenrecord config init` writes them)")
+        return 0
+    cfg = config.load(path)
+    monitors = "all" if cfg.monitors == "all" else ", ".join(map(str, cfg.monitors))
+    every = cfg.keep_at_least_every or "off"
+    print(
+        f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
+        f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every})"
+    )
     return 0
 
 
