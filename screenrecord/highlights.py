@@ -286,3 +286,35 @@ def _pick(
             )
         )
     return out
+
+
+def repeats(root: Path, since: datetime | None, until: datetime | None) -> dict[Path, float]:
+    """From ROOT's catalog, if any: kept frame -> best score of a skipped repeat of it in the period."""
+    from screenrecord.catalog import FILE_NAME, Catalog
+
+    if not (root / FILE_NAME).exists():
+        return {}
+    with Catalog.open(root, create=False) as cat:
+        return {root / rel: score for rel, score in cat.repeats(since, until).items()}
+
+
+def copy_frames(picks: Iterable[Highlight], folder: Path) -> None:
+    """Copy picked frames into `folder` under their own names; never overwrites another file."""
+    store.make_dirs(folder)
+    for h in picks:
+        dest = folder / h.path.name
+        data = h.path.read_bytes()
+        if dest.exists() and dest.read_bytes() == data:
+            continue  # copied by an earlier run
+        store.write_atomic(dest, data)
+
+
+def to_json(h: Highlight) -> dict:
+    return {
+        "rank": h.rank,
+        "path": str(h.path),
+        "taken": h.taken.isoformat(timespec="microseconds"),
+        "monitor": h.monitor,
+        "novelty": h.novelty,
+        "nearest": str(h.nearest) if h.nearest else None,
+    }

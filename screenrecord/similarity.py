@@ -1,4 +1,5 @@
 """SSIM between screen frames, fast on CPU, identical in value to pytorch_msssim."""
+
 from __future__ import annotations
 
 import hashlib
@@ -162,7 +163,9 @@ def ssim_many(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
         x, ys = x[..., None], ys[..., None]
     n, (h, w, c) = len(ys), x.shape
     if ys.shape[1:] != x.shape:
-        raise ValueError(f"Input images should have the same dimensions, but got {x.shape} and {ys.shape[1:]}.")
+        raise ValueError(
+            f"Input images should have the same dimensions, but got {x.shape} and {ys.shape[1:]}."
+        )
     if n == 0:
         return np.zeros(0)
     if h < WIN or w < WIN:
@@ -184,5 +187,7 @@ def ssim_many(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
         s1k = np.tile(s1, (1, 1, mu2.shape[2] // c))
         cs = (2 * s12 + C2) / (s1k + s2 + C2)
         m = ((2 * m1 * mu2 + C1) / (m1 * m1 + mu2 * mu2 + C1)) * cs
-        out[k : k + mu2.shape[2] // c] = m.reshape(-1, mu2.shape[2] // c, c).mean(axis=(0, 2), dtype=np.float64)
+        out[k : k + mu2.shape[2] // c] = m.reshape(-1, mu2.shape[2] // c, c).mean(
+            axis=(0, 2), dtype=np.float64
+        )
     return out
