@@ -4,7 +4,7 @@ Novelty of a frame = 1 - the best SSIM (at thumbnail size) to any *other* frame 
 the period. A screen that stays or keeps coming back (lock screen, idle desktop, a clock ticking)
 has a near twin somewhere, so its novelty is close to 0 however much its clock digits move; a screen
 seen once scores high. Picks are greedy by novelty with diversity: a candidate is skipped when it
-is close in time (a few captures) or in looks to a frame already picked.
+is close in time (10 minutes) or in looks to a frame already picked.
 
 Memory stays bounded for months of frames: frames are decoded one at a time (two threads), and
 only an 80x45 grayscale thumbnail (3.6 kB) per frame is kept, in a temporary file mapped into
@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +45,9 @@ REFINE = 128
 """Nearest vectors a candidate is compared with before it is picked."""
 MIN_NOVELTY = 0.05
 """A frame within 0.95 SSIM (the engine's near threshold) of another frame is never unusual."""
-SPREAD = 3
-"""No two picks of one monitor within this many captures of each other (one moment, one pick)."""
+SPREAD = timedelta(minutes=10)
+"""No two picks of one monitor closer in time than this: one moment (a window being dragged, a
+page being scrolled) gives one pick, and the picks spread over the period."""
 DIVERSITY = 0.8
 """No two picks of one monitor with thumbnail SSIM at or above this (the same-looking screen)."""
 BATCH = 128
@@ -268,7 +269,8 @@ def _pick(
             heapq.heappush(heap, (float(sc.best[i]), 1, k, i))
             continue
         mine = picked[k]
-        if any(abs(i - j) <= SPREAD for j in mine):
+        taken = sc.st.items[i].taken
+        if any(abs(taken - sc.st.items[j].taken) < SPREAD for j in mine):
             continue
         if mine and _ssim(sc.st.thumbs[i], sc.st.thumbs[np.array(mine)]).max() >= DIVERSITY:
             continue

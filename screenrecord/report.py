@@ -2,9 +2,10 @@
 
 A *tick* is one capture instant: the frames of all monitors taken within a few seconds. A tick is
 *active* when some monitor kept a new or near frame (the screen changed), *unchanged* when every
-monitor's frame was a duplicate. Each tick stands for the time since the previous tick, capped at
-twice the capture interval (the median gap between ticks), so a night of sleep is not counted as
-unchanged time; the first tick of a session stands for one interval.
+monitor's frame was a duplicate. Each tick stands for the time since the previous tick, when that
+gap is at most twice the capture interval (the median gap between ticks); the first tick of a
+session (after a longer gap: sleep, machine off) stands for one interval from its own time on, so
+a night of sleep is not counted at all.
 
 Without a catalog only kept frames exist, as files: every tick with a file is active, and
 unchanged time and skipped frames are unknown (None).
@@ -158,7 +159,8 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
         when = t[0].taken
         gap = (when - prev).total_seconds() if prev else None
         prev = when
-        span = gap if gap is not None and gap <= 2 * interval else interval
+        fresh = gap is None or gap > 2 * interval  # first tick of a session
+        span = interval if fresh else gap
         d = days.get(when.date())
         if d is None:
             d = days[when.date()] = Day(when.date(), when, when)
@@ -189,7 +191,8 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
             elif source == "catalog" and c.decision != "error":
                 d.skipped += 1
             if active and (source == "files" or c.decision in CHANGED):
-                for h, secs in _by_hour(c.taken - timedelta(seconds=span), c.taken):
+                start = c.taken if fresh else c.taken - timedelta(seconds=span)
+                for h, secs in _by_hour(start, start + timedelta(seconds=span), c.taken.date()):
                     d.monitors[c.monitor][h].active_seconds += secs
     for d in days.values():
         if d.skipped is not None:
@@ -197,9 +200,10 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
     return Report(source, root, since, until, interval, sorted(days.values(), key=lambda d: d.day))
 
 
-def _by_hour(start: datetime, end: datetime) -> Iterable[tuple[int, float]]:
-    """Split [start, end] into (hour of end's day, seconds) pieces; time before midnight is dropped."""
-    start = max(start, datetime.combine(end.date(), datetime.min.time()))
+def _by_hour(start: datetime, end: datetime, day: date) -> Iterable[tuple[int, float]]:
+    """Split [start, end] into (hour, seconds) pieces within `day`; time outside it is dropped."""
+    midnight = datetime.combine(day, datetime.min.time())
+    start, end = max(start, midnight), min(end, midnight + timedelta(days=1))
     while start < end:
         nxt = min(end, start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
         yield start.hour, (nxt - start).total_seconds()
