@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -103,10 +104,8 @@ class Browser:
         return r["result"]["value"]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(EOFError, TimeoutError, OSError):
             self.send("Browser.close")
-        except (EOFError, TimeoutError, OSError):
-            pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -192,7 +191,7 @@ def test_day_view_loads_from_disk_with_thumbnails(
     picks = browser.evaluate(session, "document.querySelectorAll('figure img').length")
     assert timeline == 4  # 13:00 and 14:00 on both monitors
     assert picks >= 2
-    assert all(src == "data:image/jpeg;base64" and ok for src, ok, _ in images)
+    assert all(src == "data:image/jpeg;base64," and ok for src, ok, _ in images), images
     for _, _, href in images:  # each thumbnail links to its frame, relative to the page
         assert href.startswith("file://") and Path(href[len("file://") :]).is_file()
     text_seen = browser.evaluate(session, "document.body.innerText")
