@@ -86,7 +86,9 @@ class Catalog:
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it")
+                raise StoreError(
+                    f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it"
+                )
             if version < SCHEMA_VERSION:
                 conn.executescript(SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -142,6 +144,24 @@ class Catalog:
             (relpath,),
         ).fetchone()
         return int(n), (_row(r) if r else None)
+
+    def repeats(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, float]:
+        """For each kept frame that skipped frames of [since, until) matched: their best score."""
+        sql = "SELECT match, MAX(score) FROM decisions WHERE decision = 'duplicate' AND match IS NOT NULL"
+        args = []
+        if since is not None:
+            sql += " AND taken >= ?"
+            args.append(since.isoformat(timespec="microseconds"))
+        if until is not None:
+            sql += " AND taken < ?"
+            args.append(until.isoformat(timespec="microseconds"))
+        return {
+            m: float(s)
+            for m, s in self.conn.execute(sql + " GROUP BY match", args)
+            if s is not None
+        }
 
     def close(self) -> None:
         self.conn.close()

@@ -128,7 +128,9 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
             yield top
             continue
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SET_ASIDE and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SET_ASIDE and not d.startswith(".")
+            )
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 if not p.is_symlink():
