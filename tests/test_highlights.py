@@ -65,7 +65,7 @@ def test_top_picks_are_distinct_new_content(picks: list[highlights.Highlight]) -
 def test_no_two_picks_are_near_duplicates(picks: list[highlights.Highlight]) -> None:
     """Full-resolution-half SSIM (the engine's exact score) between picks stays below 0.95."""
     top = picks[:12]
-    prepared = {p.path: similarity.prepare(similarity.half_size(Image.open(p.path))) for p in top}
+    prepared = {p.path: similarity.prepare(Image.open(p.path).convert("RGB")) for p in top}
     for a, b in itertools.combinations(top, 2):
         if a.monitor == b.monitor:
             score = similarity.ssim(prepared[a.path], prepared[b.path])
