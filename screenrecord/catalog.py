@@ -163,6 +163,11 @@ class Catalog:
             if s is not None
         }
 
+    def latest_taken(self) -> datetime | None:
+        """Capture time of the newest recorded decision, None for an empty catalog."""
+        r = self.conn.execute("SELECT MAX(taken) FROM decisions").fetchone()
+        return datetime.fromisoformat(r[0]) if r and r[0] else None
+
     def close(self) -> None:
         self.conn.close()
 

@@ -108,7 +108,56 @@ def _parser() -> argparse.ArgumentParser:
         "--html", default=None, metavar="OUT", help="write one HTML page per day into folder OUT"
     )
     r.set_defaults(func=_report)
+
+    pa = sub.add_parser("pause", help="stop capturing for a while, or until `resume`")
+    pa.add_argument(
+        "duration",
+        nargs="?",
+        default=None,
+        metavar="DURATION",
+        help='e.g. "30m", "2h", "1d" (default: until `screenrecord resume`)',
+    )
+    pa.add_argument("--config", default=None, help="config file (default: the platform's)")
+    pa.set_defaults(func=_pause)
+    re_ = sub.add_parser("resume", help="capture again after `pause`")
+    re_.add_argument("--config", default=None, help="config file (default: the platform's)")
+    re_.set_defaults(func=_resume)
     return p
+
+
+def _pause(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from screenrecord import pause
+    from screenrecord.config import parse_duration
+
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except ValueError:
+            duration = timedelta(0)
+        if duration is None or not timedelta(0) < duration <= timedelta(days=3650):
+            raise UsageError(
+                f'pause {args.duration}: give a duration like "30m", "2h", "1d" '
+                "(at most 3650d), or nothing to pause until `screenrecord resume`"
+            )
+    cfg = _load_config(args.config)
+    until = pause.pause(cfg.root, duration)
+    when = "until `screenrecord resume`" if until is None else f"until {until:%Y-%m-%d %H:%M:%S}"
+    print(f"screenrecord: paused {when}; no screenshots are taken ({cfg.root})")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from screenrecord import pause
+
+    cfg = _load_config(args.config)
+    if pause.resume(cfg.root):
+        print(f"screenrecord: capturing again ({cfg.root})")
+    else:
+        print(f"screenrecord: was not paused ({cfg.root})")
+    return 0
 
 
 def _dedup(args: argparse.Namespace) -> int:
@@ -164,10 +213,14 @@ def _once(args: argparse.Namespace) -> int:
     import os
     from datetime import datetime
 
-    from screenrecord import capture, daemon
+    from screenrecord import capture, daemon, pause
 
     _daemon_logging(args.verbose)
     cfg = _load_config(args.config)
+    paused = pause.state(cfg.root)
+    if paused[0]:
+        print(f"{pause.describe(*paused)}: nothing captured (`screenrecord resume` to capture)")
+        return 0
     capture.check_session(os.environ)
     monitors = capture.monitors(os.environ)
     recorder = daemon.Recorder(cfg, os.environ)

@@ -21,7 +21,7 @@ from types import FrameType
 
 from PIL import Image
 
-from screenrecord import capture, store
+from screenrecord import capture, pause, store
 from screenrecord import config as configmod
 from screenrecord.catalog import Catalog, Row
 from screenrecord.config import Config
@@ -69,13 +69,43 @@ class Recorder:
             raise StoreError(
                 f"{self.root}: cannot create the archive root ({e.strerror}); fix `root` in the config"
             ) from None
+        for tmp in store.remove_temp_files(self.root):
+            log.warning("%s: removed, left by a write that was cut short", tmp)
         self.catalog = Catalog.open(self.root)
+        self._record_unrecorded()
         self.deduper = Deduper(cfg.dedup_settings())
         self.last_kept: dict[int, datetime] = {}
         self.capture_down: str | None = None
 
     def close(self) -> None:
         self.catalog.close()
+
+    def _record_unrecorded(self) -> None:
+        """Record frames written by the last tick before a crash but not yet in the catalog.
+
+        A frame is linked into place before its decision is recorded, so a kill -9 between the
+        two leaves a complete file the catalog does not know. Only frames at or after the newest
+        recorded decision can be such files; an archive without catalog rows is left alone.
+        """
+        latest = self.catalog.latest_taken()
+        if latest is None:
+            return
+        for f in store.newest_frames(self.root):
+            if f.taken < latest:
+                break
+            rel = f.path.relative_to(self.root).as_posix()
+            if self.catalog.find(rel) is not None:
+                continue
+            try:
+                size = f.path.stat().st_size
+                with Image.open(f.path) as im:
+                    width, height = im.size
+            except Exception as e:  # not ours to judge here: warm-up skips unreadable files
+                log.warning("%s: not recorded after the restart (%s)", f.path, e)
+                continue
+            decision = "near" if f.path.parent.name == "similar" else "new"
+            self._record(Row(f.taken, f.monitor, width, height, decision, path=rel, bytes=size))
+            log.warning("%s: recorded now, written just before the daemon stopped", rel)
 
     def warm_up(self, monitors: list[capture.Monitor]) -> int:
         """Refill each attached monitor's ring from its newest kept frames on disk, oldest first.
@@ -214,6 +244,12 @@ class Recorder:
         path = store.frame_path(self.root, frame.taken, frame.monitor, fmt.ext)
         if similar:
             path = path.parent / "similar" / path.name
+        if store.escapes(self.root, path.parent):
+            written["write_ms"] = 0.0
+            raise StoreError(
+                f"{path.parent}: a symbolic link leads out of the archive {self.root}; "
+                "not written there (replace the link with a folder)"
+            )
         try:
             data = store.encode(frame.image, fmt.format, fmt.compress_level)
             store.write_atomic(path, data)
@@ -268,6 +304,21 @@ class Daemon:
         self.wake = threading.Event()
         self.failures = 0
         self.scheduler = None
+        self.paused: tuple[bool, datetime | None] = (False, None)
+
+    def _is_paused(self) -> bool:
+        """Read the pause file (see pause.py); log when the state changes, not every tick."""
+        now = pause.state(self.cfg.root)
+        if now != self.paused:
+            if now[0]:
+                log.info(
+                    "%s: no screenshots (`screenrecord resume` captures again)",
+                    pause.describe(*now),
+                )
+            else:
+                log.info("pause over: capturing again")
+            self.paused = now
+        return now[0]
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
@@ -298,6 +349,8 @@ class Daemon:
 
     def _tick(self) -> None:
         assert self.recorder is not None
+        if self._is_paused():
+            return
         try:
             self.recorder.tick(datetime.now())
         except CaptureError as e:
@@ -345,7 +398,8 @@ class Daemon:
             if self.stop.is_set():
                 return 0
             # The first tick runs now, on the worker; a display that fails here fails the start.
-            self.worker.submit(self.recorder.tick, datetime.now()).result()
+            if not self._is_paused():
+                self.worker.submit(self.recorder.tick, datetime.now()).result()
             self.scheduler = BackgroundScheduler(
                 executors={"default": {"type": "threadpool", "max_workers": 1}},
                 job_defaults={

@@ -108,10 +108,8 @@ def render(
     else:
         parts.append('<p class="empty">nothing unusual this day</p>')
     parts.append("</body></html>\n")
-    store.make_dirs(out.parent)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, out)
+    # owner-only like the archive: the page embeds thumbnails of the screens
+    store.replace_atomic(out, "\n".join(parts).encode("utf-8"))
     return out
 
 

@@ -58,8 +58,20 @@ def parse_name(name: str) -> tuple[datetime, int] | None:
 
 
 def make_dirs(path: Path) -> None:
-    """Create a folder (and parents) readable by the owner only."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create a folder (and parents) readable by the owner only.
+
+    Every folder created here gets 0700, the missing parents too (`Path.mkdir(parents=True)`
+    would give them the umask's 0755); folders that already exist are left as they are.
+    """
+    missing = []
+    p = path
+    while not p.is_dir():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for p in reversed(missing):
+        p.mkdir(mode=DIR_MODE, exist_ok=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -84,6 +96,64 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     fsync_dir(path.parent)
+
+
+def replace_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (owner-only), replacing what was there: temp file, fsync, rename.
+
+    For small files that are meant to change (an HTML page, the pause file), never for frames.
+    """
+    make_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise StoreError(f"{path}: cannot write ({e.strerror})") from e
+    fsync_dir(path.parent)
+
+
+TEMP_PREFIX = ".tmp-"
+"""Temp files of write_atomic; one left behind means a write was cut short (kill -9, power)."""
+
+
+def remove_temp_files(root: Path) -> list[Path]:
+    """Delete temp files left in the archive by writes that were cut short; returns them.
+
+    Looks where frames are written: the root, month and day folders and their `similar/`.
+    A temp file is never a frame (frames appear only by a link of a complete, fsynced temp
+    file), so removing it loses nothing. Only one daemon may write to a root at a time.
+    """
+    removed = []
+    folders = [root]
+    for month in _sorted_dirs(root, _MONTH_RE):
+        folders.append(month)
+        for day in _sorted_dirs(month, _DAY_RE):
+            folders += [day, day / "similar"]
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(e.path)
+                    removed.append(Path(e.path))
+    return removed
+
+
+def escapes(root: Path, path: Path) -> bool:
+    """Whether `path` (inside `root` by name) leads out of `root` through a symbolic link."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
 
 
 def fsync_dir(path: Path) -> None:

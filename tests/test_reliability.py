@@ -1,0 +1,220 @@
+"""Faults driven for real against the daemon subprocess, and what a private archive must look like.
+
+kill -9 at random points (and right inside a write), SIGSTOP/SIGCONT as a stand-in for suspend,
+and the modes of everything the daemon, dedup, highlights and report write.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PIL import Image
+from test_daemon import check_archive
+from xscreen import (
+    frames,
+    leftovers,
+    rows,
+    show,
+    start_daemon,
+    stop,
+    text_screen,
+    wait_rows,
+    write_config,
+)
+
+from screenrecord import store
+from screenrecord.catalog import Catalog
+from screenrecord.cli import main
+
+SIZE = (1280, 800)
+
+
+def modes(top: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Permission bits of every folder (top included) and every file under `top`."""
+    dirs, files = {str(top): stat.S_IMODE(top.stat().st_mode)}, {}
+    for p in top.rglob("*"):
+        (dirs if p.is_dir() else files)[str(p)] = stat.S_IMODE(p.lstat().st_mode)
+    return dirs, files
+
+
+def assert_private(top: Path) -> None:
+    dirs, files = modes(top)
+    assert files, top
+    assert {d: m for d, m in dirs.items() if m != 0o700} == {}
+    assert {f: m for f, m in files.items() if m != 0o600} == {}
+
+
+def test_everything_written_is_owner_only_even_with_a_loose_umask(xvfb_display, tmp_path, capsys):
+    root = tmp_path / "archive"
+    cfg = write_config(tmp_path / "c.toml", root)
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    old = os.umask(0o000)  # the daemon inherits it: nothing may depend on the umask
+    try:
+        proc = start_daemon(xvfb_display, cfg)
+        try:
+            wait_rows(root, 1, proc)
+            show(xvfb_display, tmp_path, text_screen(1, SIZE, edit=(10, 10, 250, 170)))  # near
+            wait_rows(root, 3, proc)
+            code, err = stop(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert code == 0, err
+        assert any(p.parent.name == "similar" for p in frames(root)), err
+        # a repeat made by hand, then moved aside by dedup into a new dedup/ folder
+        kept = root / next(p for p in frames(root) if p.parent.name != "similar")
+        taken, monitor = store.parse_name(kept.name)
+        again = store.frame_path(root, taken + timedelta(seconds=0.5), monitor)
+        store.write_atomic(again, kept.read_bytes())
+        assert main(["dedup", "--apply", str(root)]) == 0
+        assert any(p.name == "dedup" for p in root.rglob("*"))
+        assert main(["highlights", str(root), "--copy-to", str(tmp_path / "best")]) == 0
+        assert main(["report", str(root), "--html", str(tmp_path / "pages")]) == 0
+    finally:
+        os.umask(old)
+    capsys.readouterr()
+    assert_private(root)  # month/day/similar/dedup folders, frames, catalog and its WAL, journal
+    assert (root / "screenrecord.sqlite").exists()
+    assert_private(tmp_path / "best")
+    assert_private(tmp_path / "pages")
+
+
+def today_folder(root: Path) -> Path:
+    return store.day_folder(root, datetime.now())
+
+
+def kill_inside_a_write(proc, root: Path, timeout: float = 8) -> bool:
+    """SIGKILL the daemon the moment a temp file of an atomic write shows up; True if caught."""
+    deadline = time.monotonic() + timeout
+    folders = [today_folder(root), today_folder(root) / "similar"]
+    while time.monotonic() < deadline and proc.poll() is None:
+        for folder in folders:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            if any(n.startswith(".tmp-") for n in names):
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return False
+
+
+class Painter:
+    """Paints a different screen every ~0.3 s in a thread, so that nearly every tick writes."""
+
+    def __init__(self, display: str, folder: Path) -> None:
+        self.display, self.folder = display, folder
+        folder.mkdir()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        seed = 1000
+        while not self.stopped.is_set():
+            show(self.display, self.folder, text_screen(seed, SIZE))
+            seed += 1
+            time.sleep(0.2)
+
+    def __enter__(self) -> Painter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(30)
+
+
+def test_kill_9_at_random_points_loses_nothing_and_capture_resumes(xvfb_display, tmp_path):
+    root = tmp_path / "archive"
+    # level 0 makes every kept frame a 3 MB write, so a kill lands inside one often
+    cfg = write_config(tmp_path / "c.toml", root, storage__compress_level="0")
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    rng = random.Random(7)
+    caught = 0
+    with Painter(xvfb_display, tmp_path / "painter"):
+        for round_ in range(5):
+            proc = start_daemon(xvfb_display, cfg)
+            try:
+                wait_rows(root, len(rows(root)) + 1, proc, timeout=30)  # started and ticking
+                if round_ % 2 == 0:
+                    caught += kill_inside_a_write(proc, root)
+                else:
+                    time.sleep(rng.uniform(0, 2.5))
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.communicate()
+    # A write cut short for certain, wherever the kills landed: half a frame in a temp file.
+    day = today_folder(root)
+    data = (root / frames(root)[0]).read_bytes()
+    for folder in (day, day / "similar"):
+        store.make_dirs(folder)
+        (folder / ".tmp-cut-short.png").write_bytes(data[: len(data) // 2])
+    before = len(rows(root))
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    proc = start_daemon(xvfb_display, cfg)
+    try:
+        wait_rows(root, before + 3, proc, timeout=30)  # capture resumes
+        code, err = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert err.count("removed, left by a write that was cut short") >= 2, err
+    assert not leftovers(root)
+    with Catalog.open(root, create=False) as cat:  # opens after the kills
+        assert len(list(cat.rows())) == len(rows(root))
+    check_archive(root)  # catalog == files on disk, names, sizes, folders
+    for rel in frames(root):
+        with Image.open(root / rel) as im:
+            im.load()  # every kept frame decodes completely
+    assert len(frames(root)) >= 6
+    print(f"kills inside a write: {caught} of 3")
+
+
+def tick_times(root: Path) -> list[datetime]:
+    return sorted({datetime.fromisoformat(r["taken"]) for r in rows(root)})
+
+
+def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
+    root = tmp_path / "archive"
+    cfg = write_config(tmp_path / "c.toml", root)
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    proc = start_daemon(xvfb_display, cfg)
+    try:
+        wait_rows(root, 2, proc)
+        proc.send_signal(signal.SIGSTOP)
+        stopped = datetime.now()
+        time.sleep(5)  # five intervals missed
+        proc.send_signal(signal.SIGCONT)
+        woke = datetime.now()
+        time.sleep(0.95)  # under one interval: the catch-up tick, and at most one regular tick
+        soon = [t for t in tick_times(root) if t >= woke - timedelta(seconds=0.05)]
+        time.sleep(3.2)
+        later = [t for t in tick_times(root) if t >= woke - timedelta(seconds=0.05)]
+        code, err = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert not [t for t in tick_times(root) if stopped + timedelta(seconds=0.5) < t < woke]
+    assert soon and soon[0] - woke < timedelta(seconds=1), (woke, soon)  # caught up at once
+    assert 1 <= len(soon) <= 2, (woke, soon)  # a burst would be 5 ticks here
+    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    assert sum(g < timedelta(seconds=0.7) for g in gaps) <= 1, later  # then the normal rhythm
+    assert len(rows(root)) == len(tick_times(root))  # one row per tick: one monitor, no repeats
