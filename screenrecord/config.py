@@ -218,7 +218,9 @@ class _Validator:
         self.base = source.parent if source else Path.cwd()
 
     def fail(self, key: str, problem: str) -> None:
-        raise ConfigError(f"{self.where}: {key}: {problem}")
+        message = f"{self.where}: {key}: {problem}"
+        # one line, whatever the file holds: a key may contain a newline
+        raise ConfigError(message.replace("\r", "\\r").replace("\n", "\\n"))
 
     def table(self, value: Any, name: str, allowed: set[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -226,6 +228,8 @@ class _Validator:
         for key in value:
             if key not in allowed:
                 full = f"{name}.{key}" if name else key
+                if not full.isprintable() or not key.strip():
+                    full = repr(full)
                 self.fail(full, f"unknown setting; known here: {', '.join(sorted(allowed))}")
         return value
 
@@ -262,14 +266,22 @@ class _Validator:
         value = table.get("root", "~/ScreenRecord")
         if not isinstance(value, str) or not value.strip() or "\0" in value:
             self.fail("root", f"must be a folder path as a string, got {_show(value)}")
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~user of an unknown user, or no home folder at all
+            self.fail("root", f"{value!r}: cannot find that home folder; write the full path")
         if not path.is_absolute():
             path = self.base / path
-        for p in (path, *path.parents):
-            if p.exists():
-                if not p.is_dir():
-                    self.fail("root", f"{p} is a file, not a folder; choose another root")
-                break
+        try:
+            for p in (path, *path.parents):
+                if p.exists():
+                    if not p.is_dir():
+                        self.fail("root", f"{p} is a file, not a folder; choose another root")
+                    break
+        except OSError as e:  # e.g. a name longer than the filesystem allows
+            self.fail(
+                "root", f"{_show(str(path))} cannot be used ({e.strerror}); choose another root"
+            )
         return path
 
     def monitors(self, table: dict[str, Any]) -> str | tuple[int, ...]:
@@ -298,6 +310,8 @@ class _Validator:
             )
         try:
             d = parse_duration(value)
+        except OverflowError:
+            self.fail(key, f'{_show(value)} is too long; write at most a few years, or "off"')
         except ValueError:
             self.fail(key, f'{value!r} is not a duration; write e.g. "6h", "90m", "1d" or "off"')
         if d is not None and d.total_seconds() <= 0:

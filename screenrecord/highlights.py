@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from screenrecord import store
+from screenrecord import images, store
 from screenrecord.similarity import ssim_many
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,11 @@ def thumbnail(path: Path, width: int = THUMB_W) -> np.ndarray:
     """Grayscale uint8 thumbnail `width` wide, keeping the aspect ratio."""
     with Image.open(path) as im:
         w, h = im.size
-        if im.mode not in ("RGB", "L"):
+        if w * h > images.MAX_PIXELS:
+            raise ValueError(f"absurd dimensions {w}x{h}, not decoded")
+        if im.mode.startswith("I"):  # 16-bit: PIL would clip to white; keep the high byte
+            im = Image.fromarray(images.load(path))
+        elif im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
         size = (width, max(11, round(width * h / w)))
         return np.asarray(im.resize(size, Image.BOX, reducing_gap=3.0).convert("L"))
@@ -132,7 +136,12 @@ class _Stream:
 def _read(src: Source) -> tuple[Source, np.ndarray | None]:
     try:
         return src, thumbnail(src.path)
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except (
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,  # an error where warnings are errors
+    ) as e:
         log.warning("%s: cannot read (%s), left out of highlights", src.path, e)
         return src, None
 
