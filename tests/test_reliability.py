@@ -15,8 +15,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from frames import CORPUS, needs_corpus
 from PIL import Image
 from test_daemon import check_archive
+from test_dedup import tree
 from xscreen import (
     frames,
     leftovers,
@@ -218,3 +220,122 @@ def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
     gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
     assert sum(g < timedelta(seconds=0.7) for g in gaps) <= 1, later  # then the normal rhythm
     assert len(rows(root)) == len(tick_times(root))  # one row per tick: one monitor, no repeats
+
+
+def test_a_frame_written_just_before_a_kill_is_recorded_at_restart(xvfb_display, tmp_path):
+    """The file is linked into place before its decision is recorded: a kill between leaves a
+    complete frame the catalog does not know; the next start records it."""
+    from test_recorder import T0, recorder
+
+    root = tmp_path / "archive"
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    r = recorder(tmp_path, xvfb_display)
+    try:
+        r.tick(T0)
+    finally:
+        r.close()
+    orphan = store.frame_path(root, T0 + timedelta(minutes=3), 1)
+    store.write_atomic(orphan, store.encode(text_screen(2, SIZE)))
+    similar = store.frame_path(root, T0 + timedelta(minutes=3), 1).parent / "similar"
+    store.write_atomic(similar / store.frame_name(T0 + timedelta(minutes=3), 2), b"not a png")
+    older = store.frame_path(root, T0 - timedelta(days=1), 1)  # before the catalog: left alone
+    store.write_atomic(older, store.encode(text_screen(3, SIZE)))
+    r = recorder(tmp_path, xvfb_display)
+    r.close()
+    got = {x["path"]: x for x in rows(root) if x["path"]}
+    rel = orphan.relative_to(root).as_posix()
+    assert set(got) == {frames(root)[1].as_posix(), rel}
+    assert (got[rel]["decision"], got[rel]["width"], got[rel]["height"]) == ("new", *SIZE)
+    assert got[rel]["bytes"] == orphan.stat().st_size
+
+
+def test_unwritable_root_skips_frames_and_recovers(xvfb_display, tmp_path):
+    """The archive turns read-only under the running daemon (a read-only bind mount over it:
+    tests run as root, and chmod 0500 does not stop root), then writable again."""
+    import subprocess
+
+    import pytest
+
+    root = tmp_path / "archive"
+    cfg = write_config(tmp_path / "c.toml", root)
+    show(xvfb_display, tmp_path, text_screen(1, SIZE))
+    proc = start_daemon(xvfb_display, cfg)
+    mounted = False
+    try:
+        wait_rows(root, 1, proc)
+        r = subprocess.run(
+            ["mount", "--bind", str(root), str(root)], capture_output=True, text=True
+        )
+        if r.returncode != 0:
+            pytest.skip(f"cannot bind-mount here ({r.stderr.strip()}); CI runs as root and can")
+        mounted = True
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
+        show(xvfb_display, tmp_path, text_screen(2, SIZE))
+        time.sleep(2.5)  # ticks on a read-only archive (the open catalog still records them)
+        assert proc.poll() is None, "the daemon must keep running on a read-only archive"
+        assert len(frames(root)) == 1
+        subprocess.run(["umount", str(root)], check=True)
+        mounted = False
+        wait_rows(root, len(rows(root)) + 2, proc)
+        code, err = stop(proc)
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(root)], check=False)
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "frame not written" in err and "Read-only file system" in err
+    failed = [r for r in rows(root) if r["error"]]
+    assert failed and all("Read-only file system" in r["error"] for r in failed)
+    assert err.count("frame not written") == len(failed)  # one logged error per skipped frame
+    assert not leftovers(root)
+    kept = [r for r in rows(root) if r["path"]]
+    assert len(kept) == 2 and len(frames(root)) == 2  # the skipped screen is kept once writable
+    check_archive(root)
+
+
+@needs_corpus
+def test_kill_9_during_undo_loses_nothing_and_a_rerun_completes(tmp_path, capsys):
+    import shutil
+    import subprocess
+    import sys
+
+    from screenrecord.journal import Journal
+
+    root = tmp_path / "corpus"
+    shutil.copytree(CORPUS, root)
+    before = tree(root)
+    assert main(["dedup", "--apply", str(root)]) == 0
+    capsys.readouterr()
+    (run,) = Journal(root).runs()
+    moves = list(Journal(root).moves(run.id))
+    assert len(moves) > 50
+    applied = tree(root)
+    # undo walks the moves newest first: kill it as soon as the first file is back
+    first_back = root / moves[-1]["src"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screenrecord", "undo", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not first_back.exists():
+        pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    now = tree(root)
+    # every file is in exactly one place (or two names of one inode, killed between link and unlink)
+    for rel, digest in before.items():
+        p = Path(rel)
+        places = [
+            q
+            for q in (p, p.parent / "dedup" / p.name, p.parent / "similar" / p.name)
+            if now.get(str(q)) == digest
+        ]
+        assert places, rel
+        assert len({(root / q).stat().st_ino for q in places}) == 1, rel
+    assert len(now) <= len(applied)
+    code, out, _ = main(["undo", str(root)]), *capsys.readouterr()
+    assert code == 0, out
+    assert tree(root) == before
