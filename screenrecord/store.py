@@ -80,7 +80,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     Never replaces an existing file.
     """
     make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -104,7 +104,7 @@ def replace_atomic(path: Path, data: bytes) -> None:
     For small files that are meant to change (an HTML page, the pause file), never for frames.
     """
     make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -120,7 +120,27 @@ def replace_atomic(path: Path, data: bytes) -> None:
 
 
 TEMP_PREFIX = ".tmp-"
-"""Temp files of write_atomic; one left behind means a write was cut short (kill -9, power)."""
+"""Temp files of write_atomic, `.tmp-PID-XXXXXXXX.png`; one left behind by a process that is
+gone means a write was cut short (kill -9, power loss)."""
+_TEMP_PID_RE = re.compile(r"^\.tmp-(\d+)-")
+
+
+def temp_prefix() -> str:
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process that owns temp file `name` still runs (and is not this one)."""
+    m = _TEMP_PID_RE.match(name)
+    if not m or int(m[1]) == os.getpid():
+        return False
+    try:
+        os.kill(int(m[1]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's live process (or unknowable): leave its file alone
+    return True
 
 
 def remove_temp_files(root: Path) -> list[Path]:
@@ -128,7 +148,8 @@ def remove_temp_files(root: Path) -> list[Path]:
 
     Looks where frames are written: the root, month and day folders and their `similar/`.
     A temp file is never a frame (frames appear only by a link of a complete, fsynced temp
-    file), so removing it loses nothing. Only one daemon may write to a root at a time.
+    file), so removing it loses nothing. Temp files of a process that still runs (a `once`
+    beside the daemon) are left to it.
     """
     removed = []
     folders = [root]
@@ -142,7 +163,11 @@ def remove_temp_files(root: Path) -> list[Path]:
         except OSError:
             continue
         for e in entries:
-            if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
+            if (
+                e.name.startswith(TEMP_PREFIX)
+                and e.is_file(follow_symlinks=False)
+                and not _writer_alive(e.name)
+            ):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(e.path)
                     removed.append(Path(e.path))

@@ -149,6 +149,15 @@ def test_symlinks_are_never_followed_out_of_the_archive(xvfb_display, tmp_path):
     assert rows(root)[-1]["error"] == o.error
     # highlights and report see no frame behind a link either
     assert highlights.sources([root]) == []
+    # dedup moves a real repeat, but neither a linked file nor anything behind a linked folder
+    real = store.frame_path(root, T0 - timedelta(days=2, hours=1), 1)
+    store.write_atomic(real, store.encode(screen))
+    repeat = store.frame_path(root, T0 - timedelta(days=2, minutes=30), 1)
+    store.write_atomic(repeat, store.encode(screen))
+    assert main(["dedup", "--apply", str(root)]) == 0
+    assert (repeat.parent / "dedup" / repeat.name).exists() and real.exists()
+    assert (day / store.frame_name(T0 - timedelta(days=2), 1)).is_symlink()
+    assert sorted(os.listdir(outside)) == before
 
 
 def test_paths_with_spaces_and_non_ascii(xvfb_display, tmp_path, capsys):
