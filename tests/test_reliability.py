@@ -65,6 +65,8 @@ def test_everything_written_is_owner_only_even_with_a_loose_umask(xvfb_display, 
             wait_rows(root, 1, proc)
             show(xvfb_display, tmp_path, text_screen(1, SIZE, edit=(10, 10, 250, 170)))  # near
             wait_rows(root, 3, proc)
+            assert (root / "screenrecord.sqlite-wal").exists()  # while the daemon has it open
+            assert_private(root)
             code, err = stop(proc)
         finally:
             if proc.poll() is None:
