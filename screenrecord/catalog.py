@@ -60,6 +60,21 @@ class Row:
     id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts of decisions over a period (see `Catalog.tally`)."""
+
+    decisions: int = 0
+    written: int = 0
+    """Decisions that wrote a file (new, and near unless dropped)."""
+    bytes: int = 0
+    """Bytes of the files written."""
+    new: int = 0
+    near: int = 0
+    duplicate: int = 0
+    errors: int = 0
+
+
 _COLUMNS = [f for f in Row.__dataclass_fields__ if f != "id"]
 
 
@@ -121,6 +136,46 @@ class Catalog:
     def find(self, relpath: str) -> Row | None:
         r = self.conn.execute(
             "SELECT * FROM decisions WHERE path = ? ORDER BY id DESC LIMIT 1", (relpath,)
+        ).fetchone()
+        return _row(r) if r else None
+
+    def latest(self, recent: int = 64) -> list[Row]:
+        """The newest decision of each monitor seen among the `recent` newest rows, by monitor.
+
+        Reading only the newest rows (through the `taken` index) keeps this instant on a catalog
+        of months, and leaves out monitors unplugged long ago.
+        """
+        newest: dict[int, Row] = {}
+        for r in self.conn.execute(
+            "SELECT * FROM decisions ORDER BY taken DESC, id DESC LIMIT ?", (recent,)
+        ):
+            newest.setdefault(r["monitor"], _row(r))
+        return [newest[m] for m in sorted(newest)]
+
+    def tally(self, since: datetime | None = None) -> Tally:
+        """How many decisions of each kind since `since` (all time when None), and bytes written."""
+        sql = (
+            "SELECT COUNT(*) AS decisions,"
+            " COUNT(path) AS written,"
+            " COALESCE(SUM(CASE WHEN path IS NOT NULL THEN bytes END), 0) AS bytes,"
+            " SUM(decision = 'new') AS new,"
+            " SUM(decision = 'near') AS near,"
+            " SUM(decision = 'duplicate') AS duplicate,"
+            " SUM(decision = 'error' OR error IS NOT NULL) AS errors"
+            " FROM decisions"
+        )
+        args: list[str] = []
+        if since is not None:
+            sql += " WHERE taken >= ?"
+            args.append(since.isoformat(timespec="microseconds"))
+        r = self.conn.execute(sql, args).fetchone()
+        return Tally(**{k: int(v or 0) for k, v in dict(r).items()})
+
+    def last_error(self) -> Row | None:
+        """The newest decision that carries an error message."""
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE error IS NOT NULL OR decision = 'error'"
+            " ORDER BY id DESC LIMIT 1"
         ).fetchone()
         return _row(r) if r else None
 
