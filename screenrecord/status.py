@@ -167,10 +167,11 @@ def duration(seconds: float) -> str:
     s = int(seconds)
     if s < 90:
         return f"{s} s"
-    if s < 3600:
-        return f"{round(s / 60)} min"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
     if s < 2 * 86400:
-        h, m = divmod(round(s / 60), 60)
+        h, m = divmod(minutes, 60)
         return f"{h} h {m} min" if m else f"{h} h"
     return f"{s // 86400} days"
 

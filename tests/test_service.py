@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import plistlib
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -317,3 +319,206 @@ def test_uninstall_never_touches_the_archive_or_other_files(tmp_path: Path, home
     assert neighbour.read_text() == "[Desktop Entry]\n"
     assert archive.read_bytes() == b"png"
     assert not service.layout("xdg", host).file.exists()
+
+
+# The command inside each file starts the daemon -----------------------------------------------
+
+
+@pytest.fixture
+def xvfb_display(tmp_path: Path):
+    """A real X display (temporary: tests/conftest.py's fixture replaces this once merged)."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb absent (Debian package xvfb)")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        pass_fds=[write],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    try:
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def daemon_env(home: Path, display: str) -> dict[str, str]:
+    return {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DISPLAY": display}
+
+
+def write_config(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "archive"
+    config = tmp_path / "config.toml"
+    config.write_text(f'root = "{root}"\ninterval_seconds = 1\n')
+    return config, root
+
+
+def wait_for_frame(root: Path, alive, timeout: float = 90) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frames = sorted(root.rglob("*_1.png")) if root.exists() else []
+        if frames:
+            return frames
+        if not alive():
+            return []
+        time.sleep(0.2)
+    return []
+
+
+def pid_gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":  # exited, waiting to be reaped by init
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("target", ["systemd", "launchd", "xdg"])
+def test_command_from_the_generated_file_starts_the_daemon(
+    tmp_path: Path, home: Path, xvfb_display: str, target: str
+) -> None:
+    config, root = write_config(tmp_path)
+    host = linux_host(home, odd_venv(tmp_path))
+    argv = service.command_of(target, service.render(target, host, config))
+    assert Path(argv[0]).is_absolute()
+    proc = subprocess.Popen(
+        argv,
+        env=daemon_env(home, xvfb_display),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        frames = wait_for_frame(root, lambda: proc.poll() is None)
+        assert frames, (
+            f"no frame written; daemon said: {proc.stdout.read() if proc.poll() is not None else ''}"
+        )
+        assert frames[0].parent.parent.parent == root  # ROOT/YYYY-MM/YYYY-MM-DD/name
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    assert rc == 0
+    if target == "xdg":
+        assert (
+            home / ".local/state/screenrecord/screenrecord.log"
+        ).is_file()  # sh sent output there
+
+
+def test_windows_launcher_starts_the_daemon_and_returns(
+    tmp_path: Path, home: Path, xvfb_display: str
+) -> None:
+    """The .pyw runs under any Python: it starts the daemon detached and exits at once."""
+    config, root = write_config(tmp_path)
+    host = Host("linux", {"HOME": str(home)}, PYTHON)
+    text = service.render("windows", host, config)
+    launcher = tmp_path / "screenrecord.pyw"
+    launcher.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, str(launcher)], env=daemon_env(home, xvfb_display), timeout=60
+    )
+    assert proc.returncode == 0
+    argv = service.command_of("windows", text)
+    [pid] = service.daemon_pids(argv)
+    try:
+        assert wait_for_frame(root, lambda: not pid_gone(pid, 0)), "no frame written"
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert pid_gone(pid)
+    assert (home / "AppData/Local/screenrecord/Logs/screenrecord.log").exists()
+
+
+# The CLI -----------------------------------------------------------------------------------------
+
+
+def cli(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return subprocess.run(
+        [sys.executable, "-m", "screenrecord", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dry_run_prints_files_and_changes_nothing(tmp_path: Path, home: Path, target: str) -> None:
+    config, _ = write_config(tmp_path)
+    before = snapshot(tmp_path)
+    r = cli(["service", "install", "--target", target, "--config", str(config), "--dry-run"], home)
+    assert r.returncode == 0, r.stderr
+    assert snapshot(tmp_path) == before
+    host = linux_host(home)
+    assert f"write {service.layout(target, host).file}:" in r.stdout
+    first = service.render(target, host, config).splitlines()[0]
+    assert f"    {first}" in r.stdout
+    r = cli(["service", "uninstall", "--target", target, "--dry-run"], home)
+    assert r.returncode == 0, r.stderr
+    assert "not installed" in r.stdout
+    assert snapshot(tmp_path) == before
+
+
+def test_install_refuses_a_bad_config(tmp_path: Path, home: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("interval_seconds = -1\n")
+    before = snapshot(home)
+    r = cli(["service", "install", "--target", "xdg", "--config", str(config)], home)
+    assert r.returncode == 2
+    assert "interval_seconds" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert snapshot(home) == before
+
+
+def test_install_at_login_starts_now_and_uninstall_stops_it(
+    tmp_path: Path, home: Path, xvfb_display: str
+) -> None:
+    """Without a systemd user session (as here) install falls back to XDG autostart and says so;
+    the daemon it starts captures, status sees it, and uninstall stops it and removes the entry."""
+    config, root = write_config(tmp_path)
+    before = snapshot(home)
+    host = linux_host(home)
+    if service.detect(host)[0] != "xdg":
+        pytest.skip(
+            "a systemd graphical session is running here; this test is for machines without one"
+        )
+    r = cli(["service", "install", "--config", str(config)], home, DISPLAY=xvfb_display)
+    assert r.returncode == 0, r.stderr
+    assert "XDG autostart" in r.stdout and "started the daemon" in r.stdout
+    entry = service.layout("xdg", host).file
+    [pid] = service.daemon_pids(service.daemon_argv("xdg", entry.read_text()))
+    try:
+        assert wait_for_frame(root, lambda: not pid_gone(pid, 0)), "no frame written"
+        again = cli(["service", "install", "--config", str(config)], home, DISPLAY=xvfb_display)
+        assert (
+            again.returncode == 0 and "wrote" not in again.stdout and "started" not in again.stdout
+        )
+        st = cli(["status"], home)
+        assert st.returncode == 0, st.stderr
+        assert f"XDG autostart entry, enabled, running, pid {pid}" in st.stdout
+        assert f"config      {config}" in st.stdout  # the service's config, not the default
+        assert "monitor 1   640x480" in st.stdout
+        logs = cli(["service", "logs"], home)
+        assert logs.returncode == 0, logs.stderr
+    finally:
+        r = cli(["service", "uninstall"], home)
+    assert r.returncode == 0, r.stderr
+    assert f"stopped the running daemon (pid {pid})" in r.stdout
+    assert pid_gone(pid)
+    frames = snapshot(root)
+    log_dir = home / ".local/state/screenrecord"
+    assert {k for k in snapshot(home)} - set(before) == {
+        ".local",
+        ".local/state",
+        ".local/state/screenrecord",
+        ".local/state/screenrecord/screenrecord.log",
+    }, "only the daemon's log is left (and kept on purpose)"
+    assert f"logs kept in {log_dir}" in r.stdout
+    assert snapshot(root) == frames and frames  # the archive is untouched
