@@ -140,6 +140,12 @@ def _service_install(args: argparse.Namespace) -> int:
     for line in service.apply(plan):
         print(line)
     print(f"installed: {service.layout(target, host).file}")
+    if target == "launchd" and host.native(target) and plan.commands:
+        problem = service.launchd_check(host)
+        if problem:
+            print(f"screenrecord: {problem}", file=sys.stderr)
+            return 1
+        print("the agent is running")
     return 0
 
 

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,7 +447,11 @@ def install_plan(
         if (changed or not loaded) and start:
             plan.commands.append(["launchctl", "bootstrap", domain, str(lay.file)])
         plan.notes.append(macos_permission_note(host))
-    elif start and not daemon_pids(daemon_argv(target, text)):
+    elif start and daemon_pids(daemon_argv(target, text)):
+        plan.notes.append("the daemon is already running")
+    elif start and target == "xdg" and not host.env.get("DISPLAY"):
+        plan.notes.append("no DISPLAY here: the daemon starts at your next graphical login")
+    elif start:
         # No manager starts an autostart entry before the next login: start it now, detached.
         plan.spawn = command_of(target, text)
         if target == "windows":
@@ -561,6 +566,28 @@ def _write_replace(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def launchd_check(host: Host, runner: Runner | None = None, wait: float = 8) -> str | None:
+    """After bootstrap: a line saying why the agent is not running (e.g. no permission), or None.
+
+    The Screen Recording permission belongs to the program launchd starts, so only that program
+    can tell whether it has it: its start-up check exits with code 2 and a message in the log.
+    """
+    runner = runner or runner_for(host)
+    deadline = time.monotonic() + wait
+    while True:
+        r = runner(["launchctl", "print", f"gui/{host.uid}/{LABEL}"])
+        code = re.search(r"last exit code = (\d+)", r.stdout)
+        if code and code.group(1) != "0":
+            lay = layout("launchd", host)
+            said = (_read(lay.log) or "").strip().splitlines() if lay.log else []
+            return f"the agent stopped (exit code {code.group(1)}): " + (
+                said[-1] if said else "see the log"
+            )
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(1)
 
 
 def macos_permission_note(host: Host) -> str:

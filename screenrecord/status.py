@@ -69,31 +69,27 @@ def gather(
 
 
 def headline(s: Status) -> str:
-    """One line saying whether screenrecord is doing its job."""
+    """One line saying whether screenrecord is doing its job.
+
+    Judged from the newest capture in the catalog (within two intervals and a minute counts as
+    capturing), so it also holds where no service manager can be asked (XDG autostart, Windows).
+    """
     last = max((r.taken for r in s.latest), default=None)
-    fresh = (
-        last is not None
-        and s.interval is not None
-        and s.now - last <= timedelta(seconds=2 * s.interval + 60)
-    )
-    running = any(i.running for i in s.services)
+    since = ago(s.now - last) if last is not None else None
+    slack = timedelta(seconds=2 * (s.interval or 0) + 60)
+    if last is not None and s.interval is not None and s.now - last <= slack:
+        login = "" if s.services else " (not started at login: screenrecord service install)"
+        return f"capturing, last frame {since} ago{login}"
     if not s.services:
-        where = "no service installed (start it at login: screenrecord service install)"
-        return f"capturing, {where}" if fresh else f"not running: {where}"
-    if fresh:
-        return f"capturing, last frame {ago(s.now - last)} ago"
-    if last is not None and (running or any(i.running is None for i in s.services)):
-        every = f" (expected every {duration(s.interval)})" if s.interval else ""
-        return (
-            f"no capture for {ago(s.now - last)}{every}: see `screenrecord service logs`"
-            if running
-            else f"last capture {ago(s.now - last)} ago{every}"
-        )
-    if running:
-        return "running, no capture recorded yet"
+        return "not running: no service installed (start it at login: screenrecord service install)"
+    every = f" (expected every {duration(s.interval)})" if s.interval else ""
+    if any(i.running for i in s.services):
+        if last is None:
+            return "running, no capture recorded yet"
+        return f"no capture for {since}{every}: see `screenrecord service logs`"
     if all(i.running is False for i in s.services):
         return "installed, not running: see `screenrecord service logs`"
-    return "installed"
+    return f"installed, last capture {since} ago{every}" if since else "installed, no capture yet"
 
 
 def format_status(s: Status) -> str:
@@ -117,7 +113,8 @@ def format_status(s: Status) -> str:
     if s.root is not None:
         archive = f"archive     {s.root}"
         if s.total is not None:
-            archive += f"  {s.total.written:,} frames, {size(s.total.bytes)} written"
+            frames = f"{s.total.written:,} frame{'s' if s.total.written != 1 else ''}"
+            archive += f"  {frames}, {size(s.total.bytes)} written"
         if s.free_bytes is not None:
             archive += f", {size(s.free_bytes)} free"
         lines.append(archive)

@@ -162,3 +162,32 @@ def test_status_command_reports_a_bad_config_in_one_line(tmp_path: Path) -> None
 )
 def test_durations_read_naturally(seconds: int, text: str) -> None:
     assert status.duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("running", "minutes_later", "first_line"),
+    [
+        (
+            None,
+            0,
+            "capturing, last frame 2 min ago (not started at login: screenrecord service install)",
+        ),
+        (False, 0, "capturing, last frame 2 min ago"),
+        (False, 60, "installed, not running: see `screenrecord service logs`"),
+        (
+            True,
+            60,
+            "no capture for 1 h 2 min (expected every 3 min): see `screenrecord service logs`",
+        ),
+        ("unknown", 60, "installed, last capture 1 h 2 min ago (expected every 3 min)"),
+    ],
+)
+def test_headline_judges_from_the_newest_capture(
+    root: Path, running, minutes_later: int, first_line: str
+) -> None:
+    services = []
+    if running is not None:
+        state = None if running == "unknown" else running
+        services = [Installed("windows", Path("C:/Startup/screenrecord.pyw"), [], True, state)]
+    s = status.gather(NOW + timedelta(minutes=minutes_later), services, None, root, 180)
+    assert status.format_status(s).splitlines()[0] == f"screenrecord: {first_line}"
