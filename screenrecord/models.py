@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 
@@ -23,7 +24,8 @@ class Frame:
     """One screenshot of one monitor, full resolution, RGB."""
 
     monitor: int
-    image: Image.Image
+    image: Image.Image | np.ndarray
+    """A PIL RGB image or an (H, W, 3) uint8 RGB array."""
     taken: datetime
     name: str
     """A stable name for the frame: its archive path, or the file name it will get."""
@@ -31,6 +33,9 @@ class Frame:
 
     @property
     def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        if isinstance(self.image, np.ndarray):
+            return self.image.shape[1], self.image.shape[0]
         return self.image.size
 
 

@@ -21,7 +21,7 @@ Store = Callable[[Frame, Decision], "str | None"]
 @dataclass
 class Stream:
     ring: Ring
-    prev: similarity.Prepared | None = field(default=None)
+    prev: similarity.Previous | None = field(default=None)
 
 
 class Deduper:
@@ -46,8 +46,7 @@ class Deduper:
         Without `store`, kept frames enter the ring under `frame.name`.
         """
         stream = self._stream(frame)
-        prepared = self.engine.prepare(frame.image, stream.prev)
-        stream.prev = prepared
+        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
         decision, index = self.engine.decide(prepared, stream.ring)
         if decision.kind is Kind.DUPLICATE:
             stream.ring.touch(index)
@@ -60,7 +59,8 @@ class Deduper:
     def remember(self, frame: Frame) -> None:
         """Put an already kept frame at the front of its ring without deciding (warm-up)."""
         stream = self._stream(frame)
-        stream.ring.push(frame.name, self.engine.prepare(frame.image, None))
+        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
+        stream.ring.push(frame.name, prepared)
 
     def ring_bytes(self) -> int:
         """Memory held by all rings."""

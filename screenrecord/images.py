@@ -1,0 +1,64 @@
+"""Reading image files safely: every failure becomes one line naming the file and the reason."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from screenrecord.errors import ImageError
+
+MAX_PIXELS = 16384 * 16384
+"""Larger images are refused before decoding (decompression bombs); no monitor is this big."""
+
+
+def load(path: Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB pixels.
+
+    Palette, grayscale, 16-bit and RGBA images are converted to RGB (alpha dropped), as the
+    original script's `convert("RGB")` did.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS or w <= 0 or h <= 0:
+                    raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
+                im.load()
+                if im.mode == "RGB":
+                    return np.asarray(im)
+                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                    # 16-bit grayscale: keep the high byte rather than clipping at 255
+                    a = np.asarray(im, dtype=np.uint32) >> (8 if im.mode != "I" or a_max(im) > 255 else 0)
+                    return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+                return np.asarray(im.convert("RGB"))
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        kind = "empty file" if _size(path) == 0 else "not an image"
+        raise ImageError(f"{path}: {kind}") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise ImageError(f"{path}: absurd dimensions, refused before decoding ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ImageError(f"{path}: cannot decode ({reason})") from None
+
+
+def a_max(im: Image.Image) -> int:
+    return int(im.getextrema()[1])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1

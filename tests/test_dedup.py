@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from frames import CORPUS, SEQ, load, manifest, needs_corpus
+from PIL import Image
+
+from screenrecord.cli import main
+from screenrecord.journal import FILE_NAME as JOURNAL
+
+# capture order -> (day, time) for a small seed-layout archive made of the shipped screenshots
+STAMPS = ["09.00.00.000001", "09.02.00.000002", "09.04.00.000003", "09.06.00.000004", "09.08.00.000005"]
+
+
+def make_archive(root: Path, arrays: list[np.ndarray], day="2026-03-10", monitor=1, start=0) -> list[Path]:
+    paths = []
+    for n, a in enumerate(arrays, start):
+        folder = root / day[:7] / day
+        folder.mkdir(parents=True, exist_ok=True)
+        p = folder / f"{day}_{9 + n // 60:02d}.{n % 60:02d}.00.{n:06d}_{monitor}.png"
+        Image.fromarray(a).save(p, compress_level=1)
+        paths.append(p)
+    return paths
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file under root with its sha256: the tree, byte for byte."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def run_cli(*args: str, capsys=None) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def archive(tmp_path):
+    seq = [load(p) for p in SEQ]
+    # frames 0..15, then the lock screen (10) again the next day: a repeat across folders
+    paths = make_archive(tmp_path, seq)
+    paths += make_archive(tmp_path, [seq[10].copy(), seq[4].copy()], day="2026-03-11", start=16)
+    (tmp_path / "2026-03" / "2026-03-10" / ".DS_Store").write_bytes(b"\0\1junk")
+    (tmp_path / "2026-03" / "capture.log").write_text("cron ran\n")
+    return tmp_path
+
+
+def test_dry_run_moves_nothing_and_summarises(archive, capsys):
+    before = tree(archive)
+    code, out, _ = run_cli("dedup", str(archive), capsys=capsys)
+    assert code == 0
+    assert tree(archive) == before
+    assert "18 frames" in out and "2 other files ignored" in out and "nothing moved" in out
+    assert "duplicate" in out and "would free" in out
+
+
+def test_json_lines_and_repeat_across_days(archive, capsys):
+    code, out, err = run_cli("dedup", "--json", str(archive), capsys=capsys)
+    assert code == 0
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert len(recs) == 18
+    assert set(recs[0]) == {"path", "decision", "score", "match", "error"}
+    assert recs[0]["decision"] == "new" and recs[0]["score"] is None and recs[0]["match"] is None
+    by_name = {Path(r["path"]).name: r for r in recs}
+    lock_again = by_name["2026-03-11_09.16.00.000016_1.png"]
+    assert lock_again["decision"] == "duplicate"
+    assert Path(lock_again["match"]).name == "2026-03-10_09.10.00.000010_1.png"
+    assert lock_again["score"] == 1.0
+    assert "18 frames" in err  # the summary stays off stdout
+
+
+def test_apply_then_undo_restores_the_tree_byte_for_byte(archive, capsys):
+    before = tree(archive)
+    code, out, _ = run_cli("dedup", "--json", "--apply", str(archive), capsys=capsys)
+    assert code == 0
+    recs = [json.loads(line) for line in out.splitlines()]
+    dups = [Path(r["path"]) for r in recs if r["decision"] == "duplicate"]
+    nears = [Path(r["path"]) for r in recs if r["decision"] == "near"]
+    assert dups and nears
+    for p in dups:
+        assert not p.exists() and (p.parent / "dedup" / p.name).exists()
+    for p in nears:
+        assert not p.exists() and (p.parent / "similar" / p.name).exists()
+    # a second run finds nothing more to move and does not walk dedup/ or similar/
+    code, out, _ = run_cli("dedup", "--json", str(archive), capsys=capsys)
+    later = [json.loads(line) for line in out.splitlines()]
+    assert all(r["decision"] == "new" for r in later)
+    assert not any("/dedup/" in r["path"] or "/similar/" in r["path"] for r in later)
+    code, out, _ = run_cli("undo", str(archive), capsys=capsys)
+    assert code == 0 and f"{len(dups) + len(nears)} files put back" in out
+    assert tree(archive) == before
+    assert not any(p.name in ("dedup", "similar") for p in archive.rglob("*"))
+
+
+def test_apply_never_overwrites_a_file_already_set_aside(archive, capsys):
+    code, out, _ = run_cli("dedup", "--json", str(archive), capsys=capsys)
+    dup = next(Path(r["path"]) for r in map(json.loads, out.splitlines()) if r["decision"] == "duplicate")
+    (dup.parent / "dedup").mkdir()
+    squatter = dup.parent / "dedup" / dup.name
+    squatter.write_bytes(b"someone else's file")
+    run_cli("dedup", "--apply", str(archive), capsys=capsys)
+    assert squatter.read_bytes() == b"someone else's file"
+    assert not dup.exists()
+    assert (dup.parent / "dedup" / f"{dup.stem}~1{dup.suffix}").exists()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def corrupt_files(folder: Path) -> dict[str, str]:
+    """Every kind of bad file, named like frames; returns name -> expected reason fragment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = (folder / "2026-03-10_10.00.00.000000_1.png").read_bytes() if (folder / "2026-03-10_10.00.00.000000_1.png").exists() else None
+    cases = {}
+    name = lambda n: f"2026-03-10_11.{n:02d}.00.000000_1.png"  # noqa: E731
+    Image.fromarray(load(SEQ[0])).save(folder / name(1))
+    data = (folder / name(1)).read_bytes()
+    (folder / name(1)).write_bytes(data[: len(data) // 2])
+    cases[name(1)] = "cannot decode"
+    (folder / name(2)).write_bytes(b"")
+    cases[name(2)] = "empty file"
+    (folder / name(3)).write_text("this is not a picture\n")
+    cases[name(3)] = "not an image"
+    ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 100)) + png_chunk(b"IEND", b"")
+    (folder / name(4)).write_bytes(bomb)
+    cases[name(4)] = "dimensions"
+    Image.fromarray(load(SEQ[0])[:16, :16]).save(folder / name(5))
+    cases[name(5)] = "too small"
+    del good
+    return cases
+
+
+def test_corrupt_files_are_errors_left_in_place(tmp_path, capsys):
+    folder = tmp_path / "2026-03" / "2026-03-10"
+    cases = corrupt_files(folder)
+    rgb = load(SEQ[3])
+    variants = {
+        "2026-03-10_12.00.00.000000_1.png": Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE),
+        "2026-03-10_12.01.00.000000_1.png": Image.fromarray(rgb).convert("RGBA"),
+        "2026-03-10_12.02.00.000000_1.png": Image.fromarray(rgb).convert("L"),
+        "2026-03-10_12.03.00.000000_1.png": Image.fromarray((load(SEQ[5])[..., 0].astype(np.uint16) * 257)),
+    }
+    for n, im in variants.items():
+        im.save(folder / n)
+    before = tree(tmp_path)
+    code, out, err = run_cli("dedup", "--json", "--apply", str(tmp_path), capsys=capsys)
+    assert code == 1
+    recs = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    for n, reason in cases.items():
+        assert recs[n]["decision"] == "error", n
+        assert reason in recs[n]["error"] and n in recs[n]["error"]
+        assert "\n" not in recs[n]["error"]
+        assert (folder / n).exists()
+    for n in variants:
+        assert recs[n]["decision"] in ("new", "near", "duplicate"), recs[n]
+    assert "5 errors" in err
+    for n in cases:
+        assert tree(tmp_path)[str((folder / n).relative_to(tmp_path))] == before[str((folder / n).relative_to(tmp_path))]
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    code, _, err = run_cli("dedup", str(tmp_path / "nowhere"), capsys=capsys)
+    assert code == 2 and "nowhere: no such file or folder" in err
+    code, _, err = run_cli("dedup", "--near-threshold", "0.999", str(tmp_path), capsys=capsys)
+    assert code == 2 and "thresholds" in err
+    code, _, err = run_cli("undo", str(tmp_path), capsys=capsys)
+    assert code == 1 and "nothing to undo" in err
+    code, _, _ = run_cli("dedup", capsys=capsys)
+    assert code == 2
+
+
+def test_compare_prints_the_score(tmp_path, capsys):
+    from frames import reference_ssim
+
+    code, out, _ = run_cli("compare", str(SEQ[0]), str(SEQ[2]), capsys=capsys)
+    assert code == 0
+    assert float(out) == pytest.approx(reference_ssim(load(SEQ[0]), load(SEQ[2])), abs=1e-4)
+
+
+def test_interrupted_moves_are_finished_by_a_rerun(archive, capsys):
+    """A journal whose plan is complete but whose moves stopped halfway: the rerun finishes."""
+    from screenrecord import dedup
+    from screenrecord.journal import Journal
+
+    run_cli("dedup", "--apply", str(archive), capsys=capsys)
+    finished = tree(archive)
+    run_cli("undo", str(archive), capsys=capsys)
+    # replay the same plan by hand and stop after half of the moves, as a kill -9 would
+    run_cli("dedup", "--apply", str(archive), capsys=capsys)
+    j = Journal(archive)
+    (run,) = j.runs()
+    moves = list(j.moves(run.id))
+    run_cli("undo", str(archive), capsys=capsys)
+    j = Journal(archive)
+    rid = j.begin()
+    for m in moves:
+        j.write({**m, "run": rid})
+    j.write({"run": rid, "planned": True}, sync=True)
+    j.close()
+    for m in moves[: len(moves) // 2]:
+        dedup.move(archive, m)
+    code, _, err = run_cli("dedup", "--apply", str(archive), capsys=capsys)
+    assert code == 0
+    after = {k: v for k, v in tree(archive).items() if k != JOURNAL}
+    assert after == {k: v for k, v in finished.items() if k != JOURNAL}
+
+
+def kill_during_apply(root: Path, when: str) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "screenrecord", "dedup", "--apply", str(root)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = root / JOURNAL
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        text = journal.read_text() if journal.exists() else ""
+        if (when == "planning" and '"src"' in text) or (when == "moving" and '"planned"' in text):
+            break
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@needs_corpus
+@pytest.mark.parametrize("when", ["planning", "moving"])
+def test_kill_9_during_apply_loses_nothing(tmp_path, when, capsys):
+    root = tmp_path / "corpus"
+    shutil.copytree(CORPUS, root)
+    for p in root.rglob("*"):
+        os.chmod(p, 0o700 if p.is_dir() else 0o600)
+    before = tree(root)
+    kill_during_apply(root, when)
+    # every file is in exactly one place: where it was, or set aside under the same name
+    now = tree(root)
+    for rel, digest in before.items():
+        p = Path(rel)
+        places = [str(p), str(p.parent / "dedup" / p.name), str(p.parent / "similar" / p.name)]
+        assert sum(1 for q in places if now.get(q) == digest) == 1, rel
+    code, _, _ = run_cli("dedup", "--apply", str(root), capsys=capsys)
+    assert code == 0
+    want = {r["path"]: r["ref_decision"] for r in manifest()}
+    done = tree(root)
+    for rel, decision in want.items():
+        p = Path(rel)
+        where = {"duplicate": p.parent / "dedup" / p.name, "near": p.parent / "similar" / p.name, "new": p}[decision]
+        assert str(where) in done, (rel, decision)
+    run_cli("undo", str(root), capsys=capsys)
+    assert tree(root) == before

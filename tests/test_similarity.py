@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from frames import SEQ, load, needs_corpus, reference_decisions, reference_ssim
+
+from screenrecord import halfres, similarity
+from screenrecord.errors import ImageError
+from screenrecord.models import DedupSettings, Frame, Kind
+from screenrecord.pipeline import Deduper
+
+
+def engine_ssim(a: np.ndarray, b: np.ndarray) -> float:
+    return similarity.ssim(similarity.prepare(a), similarity.prepare(b))
+
+
+def edited(img: np.ndarray, seed: int, boxes: int = 3) -> np.ndarray:
+    """A copy of a real frame with a few rectangles moved, recoloured or erased."""
+    rng = np.random.default_rng(seed)
+    out = img.copy()
+    h, w = img.shape[:2]
+    for _ in range(boxes):
+        bh, bw = rng.integers(4, h // 3), rng.integers(4, w // 3)
+        y, x = rng.integers(0, h - bh), rng.integers(0, w - bw)
+        sy, sx = rng.integers(0, h - bh), rng.integers(0, w - bw)
+        out[y : y + bh, x : x + bw] = img[sy : sy + bh, sx : sx + bw] // rng.integers(1, 3)
+    return out
+
+
+@pytest.mark.parametrize(
+    "i, j",
+    [(0, 1), (0, 2), (2, 3), (4, 5), (6, 7), (7, 8), (8, 9), (10, 11), (12, 13), (14, 15), (0, 10), (3, 12)],
+)
+def test_scores_equal_pytorch_msssim(i, j):
+    a, b = load(SEQ[i]), load(SEQ[j])
+    assert engine_ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-4)
+
+
+@pytest.mark.parametrize("crop", [(0, 0, 960, 540), (3, 5, 777, 301), (10, 0, 522, 64), (0, 0, 24, 30)])
+def test_scores_equal_pytorch_msssim_at_any_size(crop):
+    x0, y0, x1, y1 = crop
+    a = load(SEQ[2])[y0:y1, x0:x1]
+    for seed in range(3):
+        b = edited(a, seed)
+        assert engine_ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-4)
+
+
+def test_identical_frames_score_exactly_one():
+    a = load(SEQ[0])
+    assert engine_ssim(a, a.copy()) == 1.0
+
+
+def test_changed_halo_is_seen():
+    """A change in the last rows, read only through the halo of the last tile, still counts."""
+    a = load(SEQ[0])
+    b = a.copy()
+    b[-2:, :] = 255 - b[-2:, :]
+    assert engine_ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-4)
+    assert engine_ssim(a, b) < 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_half_size_is_exactly_the_full_resize(seed):
+    a = load(SEQ[seed])
+    b = edited(a, seed, boxes=1 + seed % 4)
+    half_a, _ = halfres.half_size(a)
+    half_b, rects = halfres.half_size(b, a, half_a)
+    assert np.array_equal(half_b, halfres.half_size(b)[0])
+    if rects is not None:
+        assert rects, "a changed frame reports where it changed"
+
+
+def test_incremental_prepare_equals_fresh_prepare():
+    engine = similarity.Engine(DedupSettings(device="cpu"))
+    a, b = load(SEQ[2]), edited(load(SEQ[2]), 7, boxes=2)
+    pa, prev = engine.prepare(a)
+    pb, _ = engine.prepare(b, prev)
+    fresh = similarity.prepare(b)
+    assert np.array_equal(pb.planes, fresh.planes)
+    assert np.array_equal(pb.blocks, fresh.blocks)
+    assert pb.digest == fresh.digest
+
+
+def test_too_small_frames_are_refused():
+    with pytest.raises(ImageError, match="too small"):
+        similarity.prepare(np.zeros((20, 400, 3), np.uint8))
+
+
+def frames_of(arrays, monitor=1):
+    return [Frame(monitor, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png") for n, a in enumerate(arrays)]
+
+
+def run_deduper(arrays, **settings):
+    d = Deduper(DedupSettings(device="cpu", **settings))
+    return [d.process(f) for f in frames_of(arrays)], d
+
+
+def test_decisions_equal_the_reference_loop():
+    arrays = [load(p) for p in SEQ]
+    # repeats from far back in the ring, as a lock screen that comes back
+    arrays += [arrays[10], edited(arrays[3], 1, boxes=1), arrays[0]]
+    got, _ = run_deduper(arrays)
+    want = reference_decisions(arrays)
+    assert [d.kind.value for d in got] == [k for k, _, _ in want]
+    for d, (kind, score, j) in zip(got, want):
+        if kind == "duplicate":
+            assert d.match == f"f{j}.png"
+            assert d.score == pytest.approx(score, abs=1e-4)
+
+
+def test_small_ring_forgets_and_mru_keeps():
+    a, b, c = (load(p) for p in SEQ[:3:1])
+    x = load(SEQ[10])
+    got, _ = run_deduper([x, a, c, x, b, x], ring_size=2)
+    want = reference_decisions([x, a, c, x, b, x], ring_size=2)
+    assert [d.kind.value for d in got] == [k for k, _, _ in want]
+
+
+def test_thresholds_are_parameters():
+    a, b = load(SEQ[0]), load(SEQ[2])  # score ~0.93
+    s = reference_ssim(a, b)
+    assert [d.kind for d in run_deduper([a, b], near_threshold=s - 0.01)[0]] == [Kind.NEW, Kind.NEAR]
+    assert [d.kind for d in run_deduper([a, b], duplicate_threshold=s - 0.01, near_threshold=0.5)[0]] == [Kind.NEW, Kind.DUPLICATE]
+    assert [d.kind for d in run_deduper([a, b])[0]] == [Kind.NEW, Kind.NEW]
+
+
+def test_frames_of_different_size_never_match():
+    a = load(SEQ[0])
+    d = Deduper(DedupSettings(device="cpu"))
+    first = d.process(Frame(1, a, datetime(2026, 1, 1), "a"))
+    other = d.process(Frame(1, a[:500], datetime(2026, 1, 1), "b"))
+    again = d.process(Frame(1, a.copy(), datetime(2026, 1, 1), "c"))
+    assert (first.kind, other.kind, again.kind) == (Kind.NEW, Kind.NEW, Kind.DUPLICATE)
+    assert again.match == "a"
+
+
+def test_monitors_are_separate_streams():
+    a = load(SEQ[0])
+    d = Deduper(DedupSettings(device="cpu"))
+    assert d.process(Frame(1, a, datetime(2026, 1, 1), "m1")).kind is Kind.NEW
+    assert d.process(Frame(2, a, datetime(2026, 1, 1), "m2")).kind is Kind.NEW
+
+
+def test_failed_store_leaves_ring_unchanged():
+    a = load(SEQ[0])
+    d = Deduper(DedupSettings(device="cpu"))
+
+    def full_disk(frame, decision):
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError):
+        d.process(Frame(1, a, datetime(2026, 1, 1), "a"), store=full_disk)
+    assert d.process(Frame(1, a, datetime(2026, 1, 1), "a2")).kind is Kind.NEW
+
+
+def test_ring_memory_is_bounded_and_compact():
+    def full_hd(i):  # 1920x1080 made of four real 960x540 screenshots
+        t = [edited(load(SEQ[(i + k) % len(SEQ)]), i + k, boxes=4) for k in range(4)]
+        return np.vstack([np.hstack(t[:2]), np.hstack(t[2:])])
+
+    _, d = run_deduper([full_hd(i) for i in range(7)], ring_size=5, near_threshold=0.999, duplicate_threshold=0.9999)
+    (stream,) = d.streams.values()
+    assert len(stream.ring) == 5
+    assert d.ring_bytes() / 5 <= 2_000_000
+
+
+def test_torch_scorer_gives_the_same_decisions_on_cpu():
+    arrays = [load(p) for p in SEQ[:8]]
+    d = Deduper(DedupSettings(device="cpu"))
+    d.engine._torch = similarity.TorchScorer("cpu")
+    got = [d.process(f).kind.value for f in frames_of(arrays)]
+    assert got == [k for k, _, _ in reference_decisions(arrays)]
+
+
+def test_unknown_device_is_a_usage_error():
+    from screenrecord.errors import UsageError
+
+    with pytest.raises(UsageError, match="device 'tpu'"):
+        similarity.resolve_device("tpu")
+
+
+def test_ssim_many_equals_pytorch_msssim():
+    import torch
+    from pytorch_msssim import ssim
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 64, 3)).astype(np.uint8)
+    ys = np.clip(x[None] + rng.normal(0, 25, (4, 40, 64, 3)), 0, 255).astype(np.uint8)
+    got = similarity.ssim_many(x, ys)
+    t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+    want = [ssim(t(x), t(y), data_range=255).item() for y in ys]
+    assert got == pytest.approx(want, abs=1e-5)
+
+
+@needs_corpus
+def test_corpus_decisions_agree_with_the_manifest():
+    from frames import CORPUS, manifest
+
+    rows = manifest()
+    d = Deduper(DedupSettings(device="cpu"))
+    agree, misses = 0, []
+    for r in rows:
+        dec = d.process(Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"]))
+        if dec.kind.value == r["ref_decision"]:
+            agree += 1
+            if r["ref_decision"] == "duplicate":
+                assert dec.score == pytest.approx(float(r["ref_ssim_best"]), abs=1e-4)
+        else:
+            misses.append(r)
+    assert agree >= 0.99 * len(rows)
+    for r in misses:  # a disagreement is only allowed right at a threshold
+        best = float(r["ref_ssim_best"] or 0)
+        assert min(abs(best - 0.99), abs(best - 0.95)) <= 0.005, r
