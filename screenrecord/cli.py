@@ -221,7 +221,7 @@ def _status(args: argparse.Namespace) -> int:
     except ScreenrecordError as e:
         error = str(e)
     s = status.gather(
-        datetime.now(), services, shown if shown.exists() else None, root, interval, error
+        datetime.now(), services, shown if shown.exists() or path else None, root, interval, error
     )
     print(status.format_status(s))
     return 0

@@ -410,6 +410,14 @@ def install_plan(
     lay = layout(target, host)
     text = render(target, host, config)
     plan = Plan(target, env=dict(host.env))
+    other = {"systemd": "xdg", "xdg": "systemd"}.get(target)
+    replacing = other is not None and host.native(target) and layout(other, host).file.exists()
+    if replacing:
+        # One way to start at login, never two daemons: drop our entry of the other kind first.
+        prior = uninstall_plan(other, host, runner)
+        plan.stop, plan.commands, plan.removes = prior.stop, prior.commands, prior.removes
+        plan.rmdirs, plan.after = prior.rmdirs, prior.after
+        plan.notes.append(f"replaces the {other} entry {layout(other, host).file}")
     plan.mkdirs = [d for d in (*lay.own_dirs, lay.file.parent) if not d.is_dir()]
     plan.mkdirs = sorted(set(plan.mkdirs), key=lambda p: len(p.parts))
     old = _read(lay.file)
@@ -447,7 +455,7 @@ def install_plan(
         if (changed or not loaded) and start:
             plan.commands.append(["launchctl", "bootstrap", domain, str(lay.file)])
         plan.notes.append(macos_permission_note(host))
-    elif start and daemon_pids(daemon_argv(target, text)):
+    elif start and not replacing and daemon_pids(daemon_argv(target, text)):
         plan.notes.append("the daemon is already running")
     elif start and target == "xdg" and not host.env.get("DISPLAY"):
         plan.notes.append("no DISPLAY here: the daemon starts at your next graphical login")
@@ -455,7 +463,7 @@ def install_plan(
         # No manager starts an autostart entry before the next login: start it now, detached.
         plan.spawn = command_of(target, text)
         if target == "windows":
-            plan.spawn = [str(host.python), str(lay.file)]
+            plan.spawn = [run_argv(host, None, target)[0], str(lay.file)]  # pythonw: no console
     return plan
 
 
@@ -540,6 +548,11 @@ def apply(plan: Plan, runner: Runner | None = None) -> list[str]:
 
 def _check(runner: Runner, argv: Sequence[str]) -> None:
     r = runner(argv)
+    tries = 1
+    while r.returncode != 0 and argv[:2] == ["launchctl", "bootstrap"] and tries < 5:
+        # launchd finishes a bootout asynchronously; bootstrap fails (error 5 or 37) until then.
+        time.sleep(1)
+        r, tries = runner(argv), tries + 1
     if r.returncode != 0:
         why = (r.stderr or r.stdout).strip().splitlines() or [f"exit code {r.returncode}"]
         raise ScreenrecordError(f"{shlex.join(argv)} failed: {why[-1]}")

@@ -308,6 +308,28 @@ def test_systemd_install_enables_through_systemctl_without_a_user_session(home: 
     assert snapshot(home) == before
 
 
+@pytest.mark.skipif(
+    shutil.which("systemctl") is None, reason="systemctl absent (Debian package systemd)"
+)
+def test_installing_systemd_replaces_our_xdg_entry_and_back(home: Path) -> None:
+    """Never two ways to start at login (two daemons on one archive)."""
+    host = linux_host(home)
+    before = snapshot(home)
+    xdg, unit = service.layout("xdg", host).file, service.layout("systemd", host).file
+    service.apply(service.install_plan("xdg", host, start=False))
+    plan = service.install_plan("systemd", host, start=False)
+    assert f"replaces the xdg entry {xdg}" in plan.notes
+    service.apply(plan)
+    assert unit.is_file() and not xdg.exists()
+    service.apply(service.install_plan("xdg", host, start=False))
+    assert xdg.is_file() and not unit.exists()
+    assert not (
+        unit.parent / "graphical-session.target.wants"
+    ).exists()  # disabled, not just deleted
+    service.apply(service.uninstall_plan("xdg", host))
+    assert snapshot(home) == before
+
+
 def test_uninstall_never_touches_the_archive_or_other_files(tmp_path: Path, home: Path) -> None:
     host = linux_host(home)
     service.apply(service.install_plan("xdg", host, start=False))
