@@ -33,3 +33,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+.PHONY: bench-tick
+bench-tick: $(STAMP)
+	$(BIN)/python bench/tick.py

@@ -101,7 +101,9 @@ class Catalog:
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it")
+                raise StoreError(
+                    f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it"
+                )
             if version < SCHEMA_VERSION:
                 conn.executescript(SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -138,6 +140,43 @@ class Catalog:
             "SELECT * FROM decisions WHERE path = ? ORDER BY id DESC LIMIT 1", (relpath,)
         ).fetchone()
         return _row(r) if r else None
+
+    def at(self, taken: datetime, monitor: int) -> Row | None:
+        """The decision for `monitor` taken at `taken`, else the latest one before it."""
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE monitor = ? AND taken <= ? ORDER BY taken DESC, id DESC LIMIT 1",
+            (monitor, taken.isoformat(timespec="microseconds")),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def matched(self, relpath: str) -> tuple[int, Row | None]:
+        """How many decisions were answered by the kept frame `relpath`, and the latest of them."""
+        n = self.conn.execute(
+            "SELECT COUNT(*) FROM decisions WHERE match = ? AND decision = 'duplicate'", (relpath,)
+        ).fetchone()[0]
+        r = self.conn.execute(
+            "SELECT * FROM decisions WHERE match = ? AND decision = 'duplicate' ORDER BY taken DESC, id DESC LIMIT 1",
+            (relpath,),
+        ).fetchone()
+        return int(n), (_row(r) if r else None)
+
+    def repeats(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, float]:
+        """For each kept frame that skipped frames of [since, until) matched: their best score."""
+        sql = "SELECT match, MAX(score) FROM decisions WHERE decision = 'duplicate' AND match IS NOT NULL"
+        args = []
+        if since is not None:
+            sql += " AND taken >= ?"
+            args.append(since.isoformat(timespec="microseconds"))
+        if until is not None:
+            sql += " AND taken < ?"
+            args.append(until.isoformat(timespec="microseconds"))
+        return {
+            m: float(s)
+            for m, s in self.conn.execute(sql + " GROUP BY match", args)
+            if s is not None
+        }
 
     def latest(self, recent: int = 64) -> list[Row]:
         """The newest decision of each monitor seen among the `recent` newest rows, by monitor.

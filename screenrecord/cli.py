@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
         description="A visual diary of your computer: every monitor, kept only when it changed.",
     )
     p.add_argument("--version", action="version", version=f"screenrecord {__version__}")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     d = sub.add_parser("dedup", help="move repeated frames of an existing archive aside")
@@ -45,6 +47,61 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("b", metavar="B.png")
     c.add_argument("--device", default="auto")
     c.set_defaults(func=_compare)
+
+    r = sub.add_parser("run", help="capture every monitor on a schedule, in the foreground")
+    r.add_argument("--config", default=None, help="config file (default: the platform's)")
+    r.set_defaults(func=_run)
+
+    o = sub.add_parser("once", help="capture every monitor once and print each decision")
+    o.add_argument("--config", default=None, help="config file (default: the platform's)")
+    o.set_defaults(func=_once)
+
+    w = sub.add_parser("why", help="explain from the catalog why a frame was kept or skipped")
+    w.add_argument("file", metavar="FILE", help="an archive file, or a frame name/time like 2026-03-10_10.00.00_1")
+    w.add_argument("--config", default=None, help="config file (default: the platform's)")
+    w.set_defaults(func=_why)
+
+    cfg = sub.add_parser("config", help="where the config is, write a default one, check one")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    cp = cfg_sub.add_parser("path", help="print the default config file path")
+    cp.set_defaults(func=_config_path)
+    ci = cfg_sub.add_parser("init", help="write a commented default config")
+    ci.add_argument("file", nargs="?", default=None, metavar="FILE", help="where (default: the platform's path)")
+    ci.set_defaults(func=_config_init)
+    cc = cfg_sub.add_parser("check", help="validate a config file")
+    cc.add_argument("file", nargs="?", default=None, metavar="FILE", help="default: the platform's config")
+    cc.set_defaults(func=_config_check)
+
+    h = sub.add_parser("highlights", help="the most unusual frames of a period")
+    h.add_argument("path", metavar="PATH", help="archive root (or any folder of frames)")
+    h.add_argument(
+        "--since", default=None, metavar="DATE", help="from this date or time (inclusive)"
+    )
+    h.add_argument(
+        "--until", default=None, metavar="DATE", help="up to this date (inclusive) or time"
+    )
+    h.add_argument("-n", type=int, default=20, metavar="N", help="how many frames (default 20)")
+    h.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
+    h.add_argument("--copy-to", default=None, metavar="DIR", help="also copy the frames into DIR")
+    h.set_defaults(func=_highlights)
+
+    r = sub.add_parser("report", help="where the time went: active and unchanged time, per hour")
+    r.add_argument("path", metavar="PATH", help="archive root")
+    r.add_argument(
+        "--day", default=None, metavar="DATE", help="one day (default: the last with captures)"
+    )
+    r.add_argument(
+        "--since", default=None, metavar="DATE", help="from this date or time (inclusive)"
+    )
+    r.add_argument(
+        "--until", default=None, metavar="DATE", help="up to this date (inclusive) or time"
+    )
+    r.add_argument("--json", action="store_true", help="the report as one JSON object")
+    r.add_argument(
+        "--html", default=None, metavar="OUT", help="write one HTML page per day into folder OUT"
+    )
+    r.set_defaults(func=_report)
+
     st = sub.add_parser("status", help="is it running, where it writes, what it last did")
     st.add_argument(
         "--config", default=None, help="config file (default: the service's, else the platform's)"
@@ -104,6 +161,191 @@ def _compare(args: argparse.Namespace) -> int:
 
     score = similarity.compare_files(Path(args.a), Path(args.b), device=args.device)
     print(f"{score:.6f}")
+    return 0
+
+
+def _load_config(arg: str | None):
+    from pathlib import Path
+
+    from screenrecord import config
+
+    return config.load(Path(arg) if arg else None)
+
+
+def _daemon_logging(verbose: int) -> None:
+    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv)."""
+    if verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+    if verbose < 2:
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from screenrecord import daemon
+
+    _daemon_logging(args.verbose)
+    cfg = _load_config(args.config)
+    return daemon.Daemon(cfg, os.environ, Path(args.config) if args.config else None).run()
+
+
+def _once(args: argparse.Namespace) -> int:
+    import os
+    from datetime import datetime
+
+    from screenrecord import capture, daemon
+
+    _daemon_logging(args.verbose)
+    cfg = _load_config(args.config)
+    capture.check_session(os.environ)
+    monitors = capture.monitors(os.environ)
+    recorder = daemon.Recorder(cfg, os.environ)
+    try:
+        recorder.warm_up(monitors)
+        outcomes = recorder.tick(datetime.now())
+    finally:
+        recorder.close()
+    if not outcomes:
+        print("no monitor to capture (check `monitors` in the config)")
+    for o in outcomes:
+        score = "-" if o.score is None else f"{o.score:.4f}"
+        decision = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
+        where = o.path and str(cfg.root / o.path) or (f"not written: {o.error}" if o.error else "not written")
+        print(f"monitor {o.monitor} {o.width}x{o.height}: {decision}, score {score}, {where}")
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def _why(args: argparse.Namespace) -> int:
+    from screenrecord import why
+
+    print(why.explain(args.file, lambda: _load_config(args.config)))
+    return 0
+
+
+def _config_path(args: argparse.Namespace) -> int:
+    from screenrecord import config
+
+    print(config.default_path())
+    return 0
+
+
+def _config_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from screenrecord import config
+
+    path = config.init(Path(args.file) if args.file else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from screenrecord import config
+
+    path = Path(args.file) if args.file else config.default_path()
+    if not args.file and not path.exists():
+        print(f"{path}: no config file; the built-in defaults apply (`screenrecord config init` writes them)")
+        return 0
+    cfg = config.load(path)
+    monitors = "all" if cfg.monitors == "all" else ", ".join(map(str, cfg.monitors))
+    every = cfg.keep_at_least_every or "off"
+    print(
+        f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
+        f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every})"
+    )
+
+def _archive(text: str):
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a folder; give the archive root")
+    return path
+
+
+def _highlights(args: argparse.Namespace) -> int:
+    import json
+
+    from screenrecord import highlights
+    from screenrecord.report import parse_when
+
+    root = _archive(args.path)
+    if args.n < 1:
+        raise UsageError(f"-n {args.n}: give at least 1")
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, end=True) if args.until else None
+    picks = highlights.find(
+        [root],
+        since,
+        until,
+        n=args.n,
+        catalog_scores=highlights.repeats(root, since, until),
+        progress=sys.stderr.isatty(),
+    )
+    if args.copy_to:
+        highlights.copy_frames(picks, _copy_dir(args.copy_to))
+    for p in picks:
+        if args.json:
+            print(json.dumps(highlights.to_json(p)))
+        else:
+            print(
+                f"{p.rank:>3}  {p.novelty:.3f}  {p.taken:%Y-%m-%d %H:%M:%S}  monitor {p.monitor}  {p.path}"
+            )
+    if not picks and not args.json:
+        print("no unusual frames in this period", file=sys.stderr)
+    return 0
+
+
+def _copy_dir(text: str):
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--copy-to {path}: is a file; give a folder")
+    return path
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime, timedelta
+
+    from screenrecord import report
+
+    root = _archive(args.path)
+    if args.day and (args.since or args.until):
+        raise UsageError("--day cannot be combined with --since/--until")
+    if args.day:
+        since = report.parse_when(args.day)
+        until = since + timedelta(days=1)
+    elif args.since or args.until:
+        since = report.parse_when(args.since) if args.since else datetime.min
+        until = report.parse_when(args.until, end=True) if args.until else datetime.max
+    else:
+        last = report.latest_day(root)
+        if last is None:
+            raise UsageError(
+                f"{root}: no frames here (names like YYYY-MM-DD_HH.MM.SS.ffffff_N.png)"
+            )
+        since = datetime.combine(last, datetime.min.time())
+        until = since + timedelta(days=1)
+    if since >= until:
+        raise UsageError(f"--since {args.since} is not before --until {args.until}")
+    rep = report.build(root, since, until)
+    if args.json:
+        print(json.dumps(report.to_json(rep)))
+    else:
+        print(report.format_text(rep))
+    if args.html:
+        from pathlib import Path
+
+        from screenrecord import dayview
+
+        for page in dayview.pages(rep, Path(args.html).expanduser(), progress=sys.stderr.isatty()):
+            print(f"wrote {page}", file=sys.stderr)
     return 0
 
 
@@ -229,7 +471,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="screenrecord: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="screenrecord: %(levelname)s: %(message)s", stream=sys.stderr
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from screenrecord import similarity
-from screenrecord.models import DedupSettings, Decision, Frame, Kind
+from screenrecord.models import Decision, DedupSettings, Frame, Kind
 from screenrecord.ring import Ring
 
 log = logging.getLogger(__name__)

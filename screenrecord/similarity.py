@@ -75,10 +75,17 @@ def _ssim_map(mu1, mu2, xx, yy, xy):
     return ((2 * mu12 + C1) / (mu1_sq + mu2_sq + C1)) * cs
 
 
-def ssim_many(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _filter_planes(a: np.ndarray) -> np.ndarray:
+    """Gaussian-filter a 2-D float32 array of images laid side by side / stacked (no border use)."""
+    return cv2.sepFilter2D(a, -1, G, G, borderType=cv2.BORDER_CONSTANT)
+
+
+def ssim_many(x: np.ndarray, ys: np.ndarray, chunk: int = 256) -> np.ndarray:
     """SSIM of image x against each image in ys, for batches of small images (thumbnails).
 
     x: (H, W) or (H, W, C); ys: (N, H, W) or (N, H, W, C); values 0..255. Returns (N,) float64.
+    Images are laid side by side in one wide plane per channel, so one filter call serves a whole
+    chunk and neighbours never reach a valid window.
     """
     x = np.asarray(x, np.float32)
     ys = np.asarray(ys, np.float32)
@@ -90,16 +97,21 @@ def ssim_many(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
     if h < WIN or w < WIN:
         raise ValueError(f"images of {w}x{h} are smaller than the {WIN}-pixel SSIM window")
     out = np.empty(n)
-    if n == 0:
-        return out
-    mu1, xx = _filter(x), _filter(x * x)
-    step = max(1, 510 // c)  # cv2 filters at most 512 channels at once
-    for k in range(0, n, step):
-        m = min(n, k + step) - k
-        y = np.ascontiguousarray(ys[k : k + m].transpose(1, 2, 0, 3).reshape(h, w, m * c))
-        xs = np.tile(x, (1, 1, m))
-        s = _ssim_map(np.tile(mu1, (1, 1, m)), _filter(y), np.tile(xx, (1, 1, m)), _filter(y * y), _filter(xs * y))
-        out[k : k + m] = s.reshape(-1, m, c).mean(axis=(0, 2), dtype=np.float64)
+    r = WIN // 2
+    xp = np.ascontiguousarray(x.transpose(2, 0, 1)).reshape(c * h, w)
+
+    def valid(f: np.ndarray, m: int) -> np.ndarray:
+        return f.reshape(c, h, m, w)[:, r : h - r, :, r : w - r]
+
+    mu1 = valid(_filter_planes(xp), 1)
+    xx = valid(_filter_planes(xp * xp), 1)
+    for k in range(0, n, chunk):
+        m = min(n, k + chunk) - k
+        y = np.ascontiguousarray(ys[k : k + m].transpose(3, 1, 0, 2)).reshape(c * h, m * w)
+        xy = np.tile(xp, (1, m))
+        np.multiply(xy, y, out=xy)
+        s = _ssim_map(mu1, valid(_filter_planes(y), m), xx, valid(_filter_planes(y * y), m), valid(_filter_planes(xy), m))
+        out[k : k + m] = s.mean(axis=(0, 1, 3), dtype=np.float64)
     return out
 
 
@@ -157,15 +169,17 @@ def _hash_blocks(planes: np.ndarray, blocks: np.ndarray, which: Sequence[tuple[i
 
 @dataclass(eq=False)
 class Coarse:
-    """A grayscale thumbnail (1/COARSE of the half-size frame) and its filtered mean and square."""
+    """A grayscale thumbnail (1/COARSE of the half-size frame) with its filtered statistics:
+    mean, mean^2 + C1 and variance + C2, the parts of SSIM that depend on one image only."""
 
     pixels: np.ndarray
     mu: np.ndarray
-    sq: np.ndarray
+    mu_sq_c1: np.ndarray
+    var_c2: np.ndarray
 
     @property
     def nbytes(self) -> int:
-        return self.pixels.nbytes + self.mu.nbytes + self.sq.nbytes
+        return self.pixels.nbytes + self.mu.nbytes + self.mu_sq_c1.nbytes + self.var_c2.nbytes
 
 
 def _coarse(half: np.ndarray) -> Coarse | None:
@@ -175,22 +189,69 @@ def _coarse(half: np.ndarray) -> Coarse | None:
         return None
     gray = cv2.cvtColor(np.ascontiguousarray(half[: ch * COARSE, : cw * COARSE]), cv2.COLOR_RGB2GRAY)
     x = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return Coarse(x, _filter(x[..., None])[..., 0].copy(), _filter((x * x)[..., None])[..., 0].copy())
+    mu = _filter(x[..., None])[..., 0].copy()
+    sq = _filter((x * x)[..., None])[..., 0]
+    mu_sq = mu * mu
+    return Coarse(x, mu, mu_sq + np.float32(C1), sq - mu_sq + np.float32(C2))
+
+
+class CoarseStack:
+    """The thumbnails of one ring side by side, kept between decisions (a ring changes by one
+    frame at a time), so that a coarse pass is one multiply, one filter and a few in-place ops."""
+
+    def __init__(self) -> None:
+        self.slots: dict[int, int] = {}
+        self.cap = 0
+
+    def _grow(self, like: Coarse, cap: int) -> None:
+        h, w = like.pixels.shape
+        hv, wv = like.mu.shape
+        old = (self.cap, getattr(self, "pixels", None), getattr(self, "stats", None))
+        self.pixels = np.zeros((h, cap, w), np.float32)
+        self.stats = np.zeros((3, hv, cap, wv), np.float32)  # mu, mu^2 + C1, var + C2
+        self.stats[2] = 1.0  # harmless values in empty slots
+        if old[1] is not None:
+            self.pixels[:, : old[0]] = old[1]
+            self.stats[:, :, : old[0]] = old[2]
+        self.cap = cap
+
+    def scores(self, x: Coarse, frames: list[Coarse]) -> np.ndarray:
+        keep = {id(f) for f in frames}
+        for key in [k for k in self.slots if k not in keep]:
+            del self.slots[key]
+        if self.cap < len(frames) or (self.cap and self.pixels.shape[0] != x.pixels.shape[0]):
+            if self.cap and self.pixels.shape[0] != x.pixels.shape[0]:
+                self.slots, self.cap = {}, 0
+            self._grow(x, max(len(frames), 2 * self.cap))
+        free = sorted(set(range(self.cap)) - set(self.slots.values()))
+        for f in frames:
+            if id(f) not in self.slots:
+                i = self.slots[id(f)] = free.pop(0)
+                self.pixels[:, i] = f.pixels
+                self.stats[:, :, i] = (f.mu, f.mu_sq_c1, f.var_c2)
+        h, cap, w = self.pixels.shape
+        r = WIN // 2
+        xy = self.pixels * x.pixels[:, None, :]
+        f = cv2.sepFilter2D(xy.reshape(h, cap * w), -1, G, G, borderType=cv2.BORDER_CONSTANT)
+        xy = np.ascontiguousarray(f.reshape(h, cap, w)[r : h - r, :, r : w - r])
+        mu2, mu2_sq_c1, var2_c2 = self.stats
+        m12 = mu2 * x.mu[:, None, :]
+        num = np.subtract(xy, m12, out=xy)  # sigma_xy
+        num *= 2
+        num += np.float32(C2)
+        m12 *= 2
+        m12 += np.float32(C1)
+        num *= m12  # (2 mu1 mu2 + C1) (2 sigma_xy + C2)
+        den = mu2_sq_c1 + (x.mu_sq_c1 - np.float32(C1))[:, None, :]
+        den *= var2_c2 + (x.var_c2 - np.float32(C2))[:, None, :]
+        num /= den
+        s = num.mean(axis=(0, 2), dtype=np.float64)
+        return np.array([s[self.slots[id(f)]] for f in frames])
 
 
 def coarse_scores(x: Coarse, ys: Sequence[Coarse]) -> np.ndarray:
-    """SSIM of thumbnail x against each of ys (all the same size), in one wide filtering pass."""
-    n = len(ys)
-    h, w = x.pixels.shape
-    wide = np.concatenate([y.pixels for y in ys], axis=1)  # (h, n*w): images side by side
-    xy = np.tile(x.pixels, (1, n))
-    np.multiply(xy, wide, out=xy)
-    r = WIN // 2
-    f = cv2.sepFilter2D(xy, -1, G, G, borderType=cv2.BORDER_CONSTANT).reshape(h, n, w)[r : h - r, :, r : w - r]
-    mu2 = np.stack([y.mu for y in ys], axis=1)
-    sq2 = np.stack([y.sq for y in ys], axis=1)
-    s = _ssim_map(x.mu[:, None], mu2, x.sq[:, None], sq2, f)
-    return s.mean(axis=(0, 2), dtype=np.float64)
+    """SSIM of thumbnail x against each of ys (all the same size)."""
+    return CoarseStack().scores(x, list(ys))
 
 
 def prepare_half(half: np.ndarray, prev: Prepared | None = None, rects: halfres.Rects | None = None) -> Prepared:
@@ -239,20 +300,16 @@ def _changed_tiles(a: Prepared, b: Prepared) -> np.ndarray:
 class Pair:
     """An exact SSIM comparison, computed tile batch by tile batch until it is decided."""
 
-    FIRST_BATCH = 24
-    BATCH = 96
+    FIRST_BATCH = 16
+    MAX_BATCH = 512
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
         self.a, self.b = a, b
         h, w = a.shape
         self.total = a.windows
         tiles = _changed_tiles(a, b)
-        if len(tiles) and a.coarse is not None:  # most different first: the bound drops fastest
-            d = np.abs(a.coarse.pixels - b.coarse.pixels)
-            k = TILE // COARSE
-            ti = np.minimum(tiles[:, 0] * k + k // 2, d.shape[0] - 1)
-            tj = np.minimum(tiles[:, 1] * k + k // 2, d.shape[1] - 1)
-            tiles = tiles[np.argsort(-d[ti, tj], kind="stable")]
+        if len(tiles) > 1 and a.coarse is not None:  # most different first: the bound drops fastest
+            tiles = tiles[np.argsort(-_tile_difference(a.coarse.pixels, b.coarse.pixels, tiles), kind="stable")]
         self.tiles = tiles
         self.rows = np.minimum(TILE, h - HALO - tiles[:, 0] * TILE)
         self.cols = np.minimum(TILE, w - HALO - tiles[:, 1] * TILE)
@@ -270,15 +327,38 @@ class Pair:
         """The score if every tile not yet computed scored 1: an upper bound, exact when done."""
         return (self.sum + self.remaining) / self.total
 
+    def _batch(self, cutoff: float) -> int:
+        """How many tiles to compute next: enough, at the rate seen so far, to reach the cutoff."""
+        left = len(self.tiles) - self.done
+        if self.done == 0:
+            return min(left, self.FIRST_BATCH) if cutoff > -math.inf else min(left, self.MAX_BATCH)
+        if cutoff == -math.inf:
+            return min(left, self.MAX_BATCH)
+        seen = float((self.rows[: self.done] * self.cols[: self.done]).sum())
+        lost = seen - (self.sum - (self.total - seen - self.remaining))  # deficit of computed windows
+        need = (self.bound - cutoff) * self.total
+        per_tile = max(lost / self.done, 1.0)
+        return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.5 * need / per_tile)))
+
     def run(self, cutoff: float = -math.inf) -> float:
         """Compute until the score is exact or provably at most `cutoff`; return the bound."""
         while not self.exact and self.bound > cutoff:
-            n = self.FIRST_BATCH if self.done == 0 else self.BATCH
-            sl = slice(self.done, self.done + n)
+            sl = slice(self.done, self.done + self._batch(cutoff))
             self.sum += _tile_sums(self.a, self.b, self.tiles[sl], self.rows[sl], self.cols[sl])
             self.remaining -= float((self.rows[sl] * self.cols[sl]).sum())
-            self.done = min(len(self.tiles), self.done + n)
+            self.done = min(len(self.tiles), sl.stop)
         return self.bound
+
+
+def _tile_difference(a: np.ndarray, b: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """Sum of absolute thumbnail differences over the area of each tile."""
+    k = TILE // COARSE
+    d = np.abs(a - b)
+    h, w = d.shape
+    grid = np.zeros((-(-h // k) + 1, -(-w // k) + 1), np.float32)
+    g = np.add.reduceat(np.add.reduceat(d, np.arange(0, h, k), axis=0), np.arange(0, w, k), axis=1)
+    grid[: g.shape[0], : g.shape[1]] = g
+    return grid[tiles[:, 0], tiles[:, 1]] + grid[tiles[:, 0] + 1, tiles[:, 1]] * 0.25
 
 
 def _tile_sums(a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
@@ -350,6 +430,8 @@ class Engine:
         if self.settings.scale != 2:
             raise UsageError(f"scale {self.settings.scale} is not supported; frames are compared at half size (scale = 2)")
         self.device = resolve_device(self.settings.device)
+        self._stacks: dict[int, CoarseStack] = {}
+        cv2.setNumThreads(1)  # frames are small work items; the other core decodes or captures
         self._torch = TorchScorer(self.device) if self.device != "cpu" else None
 
     def prepare(self, image: Image.Image | np.ndarray, prev: Previous | None = None) -> tuple[Prepared, Previous]:
@@ -374,6 +456,23 @@ class Engine:
             return self._decide_scores(self._torch.scores(p, ring), ring)
         return self._decide_cpu(p, ring)
 
+    def _coarse_scores(self, ring, p: Prepared, frames: list[Prepared], same: list[bool]) -> np.ndarray:
+        """Coarse score of p against every ring frame (+inf where there is no thumbnail)."""
+        out = np.full(len(frames), -np.inf)
+        idx = [i for i, f in enumerate(frames) if same[i]]
+        if not idx:
+            return out
+        if p.coarse is None:
+            out[idx] = np.inf
+            return out
+        stack = self._stacks.setdefault(id(ring), CoarseStack())
+        out[idx] = stack.scores(p.coarse, [frames[i].coarse for i in idx])
+        return out
+
+    def forget(self, ring) -> None:
+        """Drop what was cached for a ring that is gone."""
+        self._stacks.pop(id(ring), None)
+
     def _kind(self, score: float) -> Kind:
         s = self.settings
         if score > s.duplicate_threshold:
@@ -390,10 +489,9 @@ class Engine:
 
     def _decide_cpu(self, p: Prepared, ring) -> tuple[Decision, int | None]:
         s = self.settings
-        n = len(ring)
+        dup, near = s.duplicate_threshold, s.near_threshold
         frames = [e.frame for e in ring]
         same = [f.shape == p.shape for f in frames]
-        coarse = _coarse_scores(p, frames, same)
         pairs: dict[int, Pair] = {}
 
         def pair(i: int) -> Pair:
@@ -401,40 +499,35 @@ class Engine:
                 pairs[i] = Pair(p, frames[i])
             return pairs[i]
 
-        # 1. the first ring frame, most recent first, over the duplicate threshold
-        for i in range(n):
-            if not same[i] or coarse[i] < s.duplicate_threshold - DUP_MARGIN:
+        def duplicate(i: int, score: float) -> tuple[Decision, int]:
+            return Decision(Kind.DUPLICATE, score, ring[i].name, len(pairs)), i
+
+        # 1. the first ring frame, most recent first, over the duplicate threshold. The front
+        # frame is tried before any coarse pass: an unchanged screen usually matches it.
+        if same[0] and (frames[0].digest == p.digest or pair(0).run(dup) > dup):
+            return duplicate(0, 1.0 if frames[0].digest == p.digest else pair(0).bound)
+        coarse = self._coarse_scores(ring, p, frames, same)
+        for i in range(1, len(frames)):
+            if not same[i] or coarse[i] < dup - DUP_MARGIN:
                 continue
             if frames[i].digest == p.digest:  # same pixels: SSIM is exactly 1
-                return Decision(Kind.DUPLICATE, 1.0, ring[i].name, len(pairs)), i
-            score = pair(i).run(s.duplicate_threshold)
-            if score > s.duplicate_threshold:
-                return Decision(Kind.DUPLICATE, score, ring[i].name, len(pairs)), i
-        # 2. otherwise the best score among the frames worth comparing decides near / new
-        cands = [i for i in range(n) if same[i] and coarse[i] >= s.near_threshold - NEAR_MARGIN]
+                return duplicate(i, 1.0)
+            if pair(i).run(dup) > dup:
+                return duplicate(i, pair(i).bound)
+        # 2. otherwise the best score among the frames worth comparing decides near / new; the
+        # closest one by the coarse pass is scored exactly, the others only as far as they could
+        # beat it or reach the near threshold.
+        cands = [i for i in range(len(frames)) if same[i] and coarse[i] >= near - NEAR_MARGIN]
         if not cands and any(same):  # nothing close: score the nearest, for the record
             cands = [int(np.argmax(np.where(same, coarse, -np.inf)))]
         best, best_i = -math.inf, None
-        for i in sorted(cands, key=lambda i: -coarse[i]):
-            bound = pair(i).run(best)
+        for n, i in enumerate(sorted(cands, key=lambda i: -coarse[i])):
+            bound = pair(i).run(best if best >= near else near - 1e-9)
             if pair(i).exact and bound > best:
                 best, best_i = bound, i
         if best_i is None:
             return Decision(Kind.NEW, None, None, len(pairs)), None
         return Decision(self._kind(best), best, ring[best_i].name, len(pairs)), best_i
-
-
-def _coarse_scores(p: Prepared, frames: list[Prepared], same: list[bool]) -> np.ndarray:
-    """Coarse score of p against every ring frame (+inf where there is no thumbnail to compare)."""
-    out = np.full(len(frames), -np.inf)
-    idx = [i for i, f in enumerate(frames) if same[i]]
-    if not idx:
-        return out
-    if p.coarse is None:
-        out[idx] = np.inf
-        return out
-    out[idx] = coarse_scores(p.coarse, [frames[i].coarse for i in idx])
-    return out
 
 
 class TorchScorer:

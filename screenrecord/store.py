@@ -128,7 +128,9 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
             yield top
             continue
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SET_ASIDE and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SET_ASIDE and not d.startswith(".")
+            )
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 if not p.is_symlink():
@@ -147,3 +149,41 @@ def describe(path: Path) -> ArchiveFile:
         mtime = datetime.fromtimestamp(0)
     m = re.search(r"_(\d+)\.[A-Za-z]+$", path.name)
     return ArchiveFile(path, mtime, int(m[1]) if m else 1, is_image)
+
+
+_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def newest_frames(root: Path, monitors: Iterable[int] | None = None) -> Iterator[ArchiveFile]:
+    """Kept frames of the archive, newest first: day folders and their `similar/`, never `dedup/`.
+
+    Walks month and day folders from the newest down, listing one day at a time, so a caller
+    that stops early (ring warm-up) reads only the days it needs. `monitors` limits the output.
+    """
+    wanted = None if monitors is None else set(monitors)
+    for month in _sorted_dirs(root, _MONTH_RE):
+        for day in _sorted_dirs(month, _DAY_RE):
+            found: list[ArchiveFile] = []
+            for folder in (day, day / "similar"):
+                try:
+                    names = os.listdir(folder)
+                except OSError:
+                    continue
+                for name in names:
+                    parsed = parse_name(name)
+                    if parsed is None or (wanted is not None and parsed[1] not in wanted):
+                        continue
+                    path = folder / name
+                    if not path.is_symlink():
+                        found.append(ArchiveFile(path, parsed[0], parsed[1], True))
+            found.sort(key=lambda f: (f.taken, f.monitor), reverse=True)
+            yield from found
+
+
+def _sorted_dirs(parent: Path, pattern: re.Pattern[str]) -> list[Path]:
+    try:
+        names = [n for n in os.listdir(parent) if pattern.match(n)]
+    except OSError:
+        return []
+    return [parent / n for n in sorted(names, reverse=True) if (parent / n).is_dir() and not (parent / n).is_symlink()]

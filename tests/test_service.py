@@ -347,28 +347,6 @@ def test_uninstall_never_touches_the_archive_or_other_files(tmp_path: Path, home
 # The command inside each file starts the daemon -----------------------------------------------
 
 
-@pytest.fixture
-def xvfb_display(tmp_path: Path):
-    """A real X display (temporary: tests/conftest.py's fixture replaces this once merged)."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb absent (Debian package xvfb)")
-    read, write = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-        pass_fds=[write],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as f:
-        number = f.readline().strip()
-    try:
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 def daemon_env(home: Path, display: str) -> dict[str, str]:
     return {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DISPLAY": display}
 

@@ -1,0 +1,167 @@
+"""Screenshots of every physical monitor with mss, as RGB frames, and the checks that say why not.
+
+What is checked before capturing:
+- Linux/BSD: an X display must be reachable. No `DISPLAY` at all, or a Wayland session
+  (`WAYLAND_DISPLAY` set) whose X display cannot be opened, is a CaptureError saying what to do.
+- macOS: `CGPreflightScreenCaptureAccess()` (CoreGraphics, macOS 10.15+) must say that Screen
+  Recording is allowed. Where that call is missing, frames that are black on every monitor are
+  taken as the sign of a missing permission (macOS then returns only black or the wallpaper).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image
+
+from screenrecord.errors import CaptureError
+from screenrecord.models import Frame
+from screenrecord.store import frame_name
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """One physical monitor as mss reports it; `number` counts from 1 like mss.monitors[1:]."""
+
+    number: int
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """A grabbed monitor: the frame, where the monitor sits, and what the grab cost."""
+
+    frame: Frame
+    monitor: Monitor
+    capture_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A monitor whose grab failed this tick (the others still count)."""
+
+    monitor: Monitor
+    error: str
+
+
+def check_session(environ: Mapping[str, str], platform: str = sys.platform) -> None:
+    """Fail early, with what to do, where no screen can be captured at all."""
+    if platform == "darwin":
+        if _mac_preflight() is False:
+            raise CaptureError(
+                "macOS has not allowed screen recording: System Settings > Privacy & Security > "
+                "Screen Recording, allow the app that runs screenrecord (Terminal, Python), then restart it"
+            )
+        return
+    if platform.startswith("win"):
+        return
+    display = environ.get("DISPLAY", "")
+    wayland = environ.get("WAYLAND_DISPLAY", "")
+    if not display and wayland:
+        raise CaptureError(
+            f"Wayland session ({wayland}) without an X display: screenrecord captures through X11; "
+            "log in to an X11 (Xorg) session, or run it where DISPLAY points at a usable X server"
+        )
+    if not display:
+        raise CaptureError(
+            "no display: DISPLAY is not set; run screenrecord inside your graphical session "
+            "(for a service, pass DISPLAY and XAUTHORITY in its environment)"
+        )
+
+
+def _mac_preflight() -> bool | None:
+    """CGPreflightScreenCaptureAccess(): True/False, or None where it cannot be asked."""
+    path = ctypes.util.find_library("CoreGraphics")
+    if not path:
+        return None
+    try:
+        cg = ctypes.cdll.LoadLibrary(path)
+        fn = cg.CGPreflightScreenCaptureAccess
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_bool
+    return bool(fn())
+
+
+def _open(environ: Mapping[str, str]):  # -> mss base class
+    import mss
+
+    try:
+        if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+            return mss.MSS(display=environ.get("DISPLAY") or None)
+        return mss.MSS()
+    except Exception as e:  # mss raises ScreenShotError, Xlib may raise others
+        display = environ.get("DISPLAY", "")
+        if environ.get("WAYLAND_DISPLAY"):
+            raise CaptureError(
+                f"cannot open X display {display!r} in this Wayland session ({e}); screenrecord needs "
+                "an X11 session or XWayland access (check DISPLAY and XAUTHORITY)"
+            ) from None
+        raise CaptureError(
+            f"cannot open display {display!r} ({e}); check that the graphical session is running "
+            "and that DISPLAY and XAUTHORITY point at it"
+        ) from None
+
+
+def monitors(environ: Mapping[str, str]) -> list[Monitor]:
+    """The physical monitors now attached (mss.monitors[1:]; [0] is the whole virtual screen)."""
+    with _open(environ) as sct:
+        return [_monitor(i, m) for i, m in enumerate(sct.monitors[1:], start=1)]
+
+
+def _monitor(number: int, m: Mapping[str, int]) -> Monitor:
+    return Monitor(number, m["left"], m["top"], m["width"], m["height"])
+
+
+def grab(
+    environ: Mapping[str, str],
+    taken: datetime,
+    wanted: Iterable[int] | None = None,
+    ext: str = "png",
+) -> tuple[list[Shot], list[Failure]]:
+    """Grab every wanted monitor once, re-reading the monitor list (monitors come and go).
+
+    Frames are built straight from the BGRA buffer: no encoding happens here. A display that
+    cannot be opened raises CaptureError; a single monitor that fails is returned as a Failure.
+    """
+    import mss
+
+    wanted_set = None if wanted is None else set(wanted)
+    shots: list[Shot] = []
+    failures: list[Failure] = []
+    with _open(environ) as sct:
+        try:
+            listed = sct.monitors[1:]
+        except Exception as e:
+            raise CaptureError(f"cannot list monitors ({e}); is the display still there?") from None
+        for number, m in enumerate(listed, start=1):
+            if wanted_set is not None and number not in wanted_set:
+                continue
+            mon = _monitor(number, m)
+            start = time.perf_counter()
+            try:
+                raw = sct.grab(m)
+            except mss.ScreenShotError as e:
+                failures.append(Failure(mon, str(e).splitlines()[0]))
+                continue
+            image = Image.frombytes("RGB", raw.size, raw.bgra, "raw", "BGRX")
+            ms = (time.perf_counter() - start) * 1000
+            frame = Frame(number, image, taken, frame_name(taken, number, ext))
+            shots.append(Shot(frame, mon, ms))
+    return shots, failures
+
+
+def looks_unpermitted(shots: list[Shot], platform: str = sys.platform) -> bool:
+    """macOS without Screen Recording permission returns black frames: all black on all monitors."""
+    if platform != "darwin" or not shots:
+        return False
+    return all(s.frame.image.getextrema() == ((0, 0), (0, 0), (0, 0)) for s in shots)

@@ -1,0 +1,328 @@
+"""Where the config lives, TOML -> Config, and validation messages that name the file and key."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_config_dir
+
+from screenrecord.errors import ConfigError
+from screenrecord.models import DedupSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+NEAR_ACTIONS = ("keep", "separate", "drop")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+FORMATS = ("png", "webp")
+
+DEFAULT_TOML = """\
+# screenrecord configuration. Every key is optional; the values below are the defaults.
+# Check a file with `screenrecord config check FILE`.
+
+# Where frames and the catalog (screenrecord.sqlite) are stored.
+# Frames go to ROOT/YYYY-MM/YYYY-MM-DD/YYYY-MM-DD_HH.MM.SS.ffffff_N.png (N = monitor, local time).
+root = "~/ScreenRecord"
+
+# Seconds between two captures of every monitor.
+interval_seconds = 180
+
+# "all", or a list of monitor numbers counted from 1, e.g. [1, 3].
+monitors = "all"
+
+# Keep one frame per monitor at least this often even if nothing changed, so a long still
+# screen leaves a dated trace: e.g. "6h", "90m", "1d". "off" keeps only what changed.
+keep_at_least_every = "off"
+
+[dedup]
+# A frame whose best SSIM against the monitor's recent kept frames is above
+# duplicate_threshold is a duplicate and is not written.
+duplicate_threshold = 0.99
+# Between near_threshold and duplicate_threshold it is a near-duplicate.
+near_threshold = 0.95
+# What to do with near-duplicates: "keep" (write normally), "separate" (write into the day
+# folder's similar/ subfolder) or "drop" (do not write).
+near_action = "separate"
+# How many recent kept frames per monitor a new frame is compared with.
+ring_size = 100
+# Where to compute: "auto" (CUDA, then Apple MPS, then CPU), "cpu", "cuda" or "mps".
+device = "auto"
+
+[storage]
+# "png" or "webp" (lossless).
+format = "png"
+# PNG zlib level 0-9. 6 was chosen by measurement (bench/tick.py on real screenshots):
+# 27% smaller than level 1 for ~25 ms more per 1080p kept frame; 8 and 9 cost 2-6x the time for <8%.
+compress_level = 6
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    duplicate_threshold: float = 0.99
+    near_threshold: float = 0.95
+    near_action: str = "separate"
+    ring_size: int = 100
+    device: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    format: str = "png"
+    compress_level: int = 6
+
+    @property
+    def ext(self) -> str:
+        return self.format
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated configuration; `source` is the file it came from (None: built-in defaults)."""
+
+    root: Path = field(default_factory=lambda: Path("~/ScreenRecord").expanduser())
+    interval_seconds: float = 180
+    monitors: str | tuple[int, ...] = "all"
+    keep_at_least_every: timedelta | None = None
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    source: Path | None = None
+
+    def dedup_settings(self) -> DedupSettings:
+        d = self.dedup
+        return DedupSettings(
+            duplicate_threshold=d.duplicate_threshold,
+            near_threshold=d.near_threshold,
+            ring_size=d.ring_size,
+            device=d.device,
+        )
+
+    def wants(self, monitor: int) -> bool:
+        """Whether monitor number `monitor` (from 1) is captured."""
+        return self.monitors == "all" or monitor in self.monitors
+
+
+def default_path() -> Path:
+    """The platform's config file: e.g. ~/.config/screenrecord/config.toml on Linux."""
+    return Path(user_config_dir("screenrecord")) / "config.toml"
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and validate a config file.
+
+    None means the default file if it exists, else the built-in defaults; an explicit path
+    that does not exist is an error.
+    """
+    if path is None:
+        path = default_path()
+        if not path.exists():
+            return parse({}, None)
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file; create one with `screenrecord config init`"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8 TOML") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax") from None
+    return parse(data, path)
+
+
+def parse(data: dict[str, Any], source: Path | None) -> Config:
+    """Validate a TOML document already parsed into `data`."""
+    v = _Validator(source)
+    top = v.table(
+        data,
+        "",
+        {"root", "interval_seconds", "monitors", "keep_at_least_every", "dedup", "storage"},
+    )
+    dedup = v.table(
+        top.get("dedup", {}),
+        "dedup",
+        {"duplicate_threshold", "near_threshold", "near_action", "ring_size", "device"},
+    )
+    storage = v.table(top.get("storage", {}), "storage", {"format", "compress_level"})
+
+    d = DedupConfig()
+    dup = v.number(dedup, "dedup.duplicate_threshold", d.duplicate_threshold, 0.0, 1.0)
+    near = v.number(dedup, "dedup.near_threshold", d.near_threshold, 0.0, 1.0)
+    if near > dup:
+        v.fail(
+            "dedup.near_threshold",
+            f"{near} is above dedup.duplicate_threshold {dup}; make it lower or equal",
+        )
+    d = DedupConfig(
+        duplicate_threshold=dup,
+        near_threshold=near,
+        near_action=v.choice(dedup, "dedup.near_action", d.near_action, NEAR_ACTIONS),
+        ring_size=v.integer(dedup, "dedup.ring_size", d.ring_size, 1, 100_000),
+        device=v.choice(dedup, "dedup.device", d.device, DEVICES),
+    )
+    s = StorageConfig()
+    s = StorageConfig(
+        format=v.choice(storage, "storage.format", s.format, FORMATS),
+        compress_level=v.integer(storage, "storage.compress_level", s.compress_level, 0, 9),
+    )
+    return Config(
+        root=v.root(top),
+        interval_seconds=v.number(top, "interval_seconds", 180, 1.0, 7 * 86400),
+        monitors=v.monitors(top),
+        keep_at_least_every=v.duration(top, "keep_at_least_every"),
+        dedup=d,
+        storage=s,
+        source=source,
+    )
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """'6h', '90m', '1h30m', '2d', '45s' -> timedelta; 'off' -> None; anything else -> ValueError."""
+    t = text.strip().lower()
+    if t in ("off", "never", "none", ""):
+        return None
+    pos, seconds = 0, 0.0
+    for m in _DURATION_RE.finditer(t):
+        if m.start() != pos and t[pos : m.start()].strip():
+            raise ValueError(text)
+        seconds += float(m[1]) * _UNITS[m[2]]
+        pos = m.end()
+    if pos == 0 or t[pos:].strip():
+        raise ValueError(text)
+    return timedelta(seconds=seconds)
+
+
+class _Validator:
+    """Turns each bad value into one ConfigError line: `FILE: KEY: problem; what to do`."""
+
+    def __init__(self, source: Path | None) -> None:
+        self.where = str(source) if source else "built-in defaults"
+        self.base = source.parent if source else Path.cwd()
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{self.where}: {key}: {problem}")
+
+    def table(self, value: Any, name: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(name, f"must be a table [{name}], got {_show(value)}")
+        for key in value:
+            if key not in allowed:
+                full = f"{name}.{key}" if name else key
+                self.fail(full, f"unknown setting; known here: {', '.join(sorted(allowed))}")
+        return value
+
+    def _get(self, table: dict[str, Any], key: str, default: Any) -> Any:
+        return table.get(key.rsplit(".", 1)[-1], default)
+
+    def number(
+        self, table: dict[str, Any], key: str, default: float, lo: float, hi: float
+    ) -> float:
+        value = self._get(table, key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(key, f"must be a number, got {_show(value)}")
+        if not lo <= value <= hi:
+            self.fail(key, f"{value} is out of range; use a number from {lo:g} to {hi:g}")
+        return value
+
+    def integer(self, table: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+        value = self._get(table, key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, got {_show(value)}")
+        if not lo <= value <= hi:
+            self.fail(key, f"{value} is out of range; use a whole number from {lo} to {hi}")
+        return value
+
+    def choice(
+        self, table: dict[str, Any], key: str, default: str, choices: tuple[str, ...]
+    ) -> str:
+        value = self._get(table, key, default)
+        if not isinstance(value, str) or value not in choices:
+            self.fail(key, f"{_show(value)} is not one of: {', '.join(choices)}")
+        return value
+
+    def root(self, table: dict[str, Any]) -> Path:
+        value = table.get("root", "~/ScreenRecord")
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            self.fail("root", f"must be a folder path as a string, got {_show(value)}")
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = self.base / path
+        for p in (path, *path.parents):
+            if p.exists():
+                if not p.is_dir():
+                    self.fail("root", f"{p} is a file, not a folder; choose another root")
+                break
+        return path
+
+    def monitors(self, table: dict[str, Any]) -> str | tuple[int, ...]:
+        value = table.get("monitors", "all")
+        if value == "all":
+            return "all"
+        if (
+            not isinstance(value, list)
+            or not value
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in value)
+        ):
+            self.fail(
+                "monitors", f'must be "all" or a list of monitor numbers from 1, got {_show(value)}'
+            )
+        if len(set(value)) != len(value):
+            self.fail("monitors", f"lists a monitor twice: {value}")
+        return tuple(value)
+
+    def duration(self, table: dict[str, Any], key: str) -> timedelta | None:
+        value = table.get(key, "off")
+        if value is False:
+            return None
+        if not isinstance(value, str):
+            self.fail(
+                key, f'must be a duration like "6h", "90m", "1d" or "off", got {_show(value)}'
+            )
+        try:
+            d = parse_duration(value)
+        except ValueError:
+            self.fail(key, f'{value!r} is not a duration; write e.g. "6h", "90m", "1d" or "off"')
+        if d is not None and d.total_seconds() <= 0:
+            self.fail(key, f'{value!r} must be longer than zero, or "off"')
+        return d
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def init(path: Path | None = None) -> Path:
+    """Write the commented default config to `path` (default: the platform's); never overwrites."""
+    path = Path(path) if path is not None else default_path()
+    if path.exists():
+        raise ConfigError(f"{path}: already exists, left as it is; edit it or remove it first")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(DEFAULT_TOML)
+    except FileExistsError:
+        raise ConfigError(
+            f"{path}: already exists, left as it is; edit it or remove it first"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write ({e.strerror}); choose another path") from None
+    return path

@@ -1,0 +1,416 @@
+"""The capture daemon: an APScheduler interval job, one tick at a time, signals and reloads.
+
+A tick grabs every wanted monitor, lets the shared Deduper decide each frame against that
+monitor's ring, writes kept frames atomically into the archive and records every decision in
+the catalog. Only this module reads the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from PIL import Image
+
+from screenrecord import capture, store
+from screenrecord import config as configmod
+from screenrecord.catalog import Catalog, Row
+from screenrecord.config import Config
+from screenrecord.errors import CaptureError, ConfigError, ScreenrecordError, StoreError
+from screenrecord.models import Decision, Frame, Kind
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "tick"
+RETRY_FIRST_S = 2.0
+"""First retry after the display went away; doubles up to the interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a tick did with one monitor's frame."""
+
+    monitor: int
+    width: int
+    height: int
+    decision: str
+    """new | near | duplicate | error"""
+    score: float | None = None
+    match: str | None = None
+    path: str | None = None
+    """Archive-relative path written, None when nothing was written."""
+    bytes: int | None = None
+    error: str | None = None
+    heartbeat: bool = False
+    """Written although a duplicate, because of keep_at_least_every."""
+
+
+class Recorder:
+    """Deduper + archive + catalog for one config; not thread-safe, use it from one thread."""
+
+    def __init__(self, cfg: Config, environ: Mapping[str, str]) -> None:
+        from screenrecord.pipeline import Deduper  # loads the similarity engine
+
+        self.cfg = cfg
+        self.environ = environ
+        self.root = cfg.root
+        try:
+            store.make_dirs(self.root)
+        except OSError as e:
+            raise StoreError(
+                f"{self.root}: cannot create the archive root ({e.strerror}); fix `root` in the config"
+            ) from None
+        self.catalog = Catalog.open(self.root)
+        self.deduper = Deduper(cfg.dedup_settings())
+        self.last_kept: dict[int, datetime] = {}
+        self.capture_down: str | None = None
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def warm_up(self, monitors: list[capture.Monitor]) -> int:
+        """Refill each attached monitor's ring from its newest kept frames on disk, oldest first.
+
+        Only frames of the monitor's current size count (other sizes are other streams), so a
+        restart does not write a repeat of what is already there. Unreadable files are skipped.
+        """
+        sizes = {m.number: (m.width, m.height) for m in monitors if self.cfg.wants(m.number)}
+        want = self.cfg.dedup.ring_size
+        picked: dict[int, list[tuple[store.ArchiveFile, Image.Image]]] = {n: [] for n in sizes}
+        for f in store.newest_frames(self.root, monitors=None):
+            self.last_kept.setdefault(f.monitor, f.taken)
+            if all(len(v) >= want for v in picked.values()):
+                break
+            if f.monitor not in sizes or len(picked[f.monitor]) >= want:
+                continue
+            try:
+                with Image.open(f.path) as im:
+                    if im.size != sizes[f.monitor]:
+                        continue
+                    image = im.convert("RGB")
+            except Exception as e:  # any unreadable image is skipped, never fatal
+                log.warning("%s: skipped while refilling the ring (%s)", f.path, e)
+                continue
+            picked[f.monitor].append((f, image))
+        n = 0
+        for frames in picked.values():
+            for f, image in reversed(frames):  # oldest first, so the newest ends in front
+                name = f.path.relative_to(self.root).as_posix()
+                self.deduper.remember(Frame(f.monitor, image, f.taken, name, f.path))
+                n += 1
+        if n:
+            log.info("refilled the rings with %d kept frames from %s", n, self.root)
+        return n
+
+    def tick(self, now: datetime) -> list[Outcome]:
+        """Grab, decide, write and record every wanted monitor once."""
+        wanted = None if self.cfg.monitors == "all" else self.cfg.monitors
+        try:
+            shots, failures = capture.grab(self.environ, now, wanted, self.cfg.storage.ext)
+            if capture.looks_unpermitted(shots):
+                raise CaptureError(
+                    "every monitor came back black: allow Screen Recording for screenrecord in "
+                    "System Settings > Privacy & Security > Screen Recording"
+                )
+        except CaptureError as e:
+            self.capture_down = str(e)  # the caller says it once: at start it is fatal
+            raise
+        if self.capture_down is not None:
+            log.warning("capturing again after: %s", self.capture_down)
+            self.capture_down = None
+        outcomes = [self._one(shot) for shot in shots]
+        for fail in failures:
+            m = fail.monitor
+            log.error("monitor %d: grab failed (%s)", m.number, fail.error)
+            outcomes.append(
+                Outcome(m.number, m.width, m.height, "error", error=f"grab failed: {fail.error}")
+            )
+            self._record(
+                Row(now, m.number, m.width, m.height, "error", x=m.left, y=m.top, error=fail.error)
+            )
+        _log_summary(outcomes)
+        return outcomes
+
+    def _one(self, shot: capture.Shot) -> Outcome:
+        frame, mon = shot.frame, shot.monitor
+        written: dict[str, object] = {}
+
+        def keep(frame: Frame, decision: Decision) -> str | None:
+            written["decision"] = decision
+            if decision.kind is Kind.NEAR and self.cfg.dedup.near_action == "drop":
+                return None
+            similar = decision.kind is Kind.NEAR and self.cfg.dedup.near_action == "separate"
+            return self._write(frame, written, similar=similar)
+
+        start = time.perf_counter()
+        error = None
+        try:
+            decision = self.deduper.process(frame, keep)
+        except StoreError as e:
+            # The engine left the ring as it was; the decision itself still stands.
+            decision, error = written["decision"], str(e)  # type: ignore[assignment]
+        compare_ms = (time.perf_counter() - start) * 1000 - float(written.get("write_ms", 0.0))
+        heartbeat = False
+        period = self.cfg.keep_at_least_every
+        if decision.kind is Kind.DUPLICATE and period is not None:
+            last = self.last_kept.get(frame.monitor)
+            if last is None or frame.taken - last >= period:
+                heartbeat = True
+                try:
+                    self._write(frame, written, similar=False)
+                except StoreError as e:
+                    error = str(e)
+        if error:
+            log.error("monitor %d: frame not written: %s", frame.monitor, error)
+        if "path" in written:
+            self.last_kept[frame.monitor] = frame.taken
+        path = written.get("path")
+        outcome = Outcome(
+            frame.monitor,
+            mon.width,
+            mon.height,
+            decision.kind.value,
+            decision.score,
+            decision.match,
+            path,  # type: ignore[arg-type]
+            written.get("bytes"),  # type: ignore[arg-type]
+            error,
+            heartbeat,
+        )
+        self._record(
+            Row(
+                frame.taken,
+                frame.monitor,
+                mon.width,
+                mon.height,
+                decision.kind.value,
+                score=decision.score,
+                match=decision.match,
+                path=outcome.path,
+                bytes=outcome.bytes,
+                x=mon.left,
+                y=mon.top,
+                capture_ms=round(shot.capture_ms, 3),
+                compare_ms=round(compare_ms, 3),
+                write_ms=written.get("write_ms"),  # type: ignore[arg-type]
+                error=error,
+            )
+        )
+        return outcome
+
+    def _write(self, frame: Frame, written: dict[str, object], similar: bool) -> str:
+        """Encode and write a kept frame atomically; returns its archive-relative path."""
+        start = time.perf_counter()
+        fmt = self.cfg.storage
+        path = store.frame_path(self.root, frame.taken, frame.monitor, fmt.ext)
+        if similar:
+            path = path.parent / "similar" / path.name
+        try:
+            data = store.encode(frame.image, fmt.format, fmt.compress_level)
+            store.write_atomic(path, data)
+        except StoreError:
+            written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            raise
+        except OSError as e:  # e.g. the day folder cannot be created on a full disk
+            written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            raise StoreError(f"{path}: cannot write ({e.strerror})") from None
+        written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
+        written["bytes"] = len(data)
+        written["path"] = rel = path.relative_to(self.root).as_posix()
+        return rel
+
+    def _record(self, row: Row) -> None:
+        try:
+            self.catalog.record(row)
+        except (sqlite3.Error, StoreError) as e:
+            log.error("%s: decision not recorded (%s)", self.catalog.path, e)
+
+
+def _log_summary(outcomes: list[Outcome]) -> None:
+    """One INFO line per tick that kept or failed something; unchanged screens log at DEBUG."""
+    parts = []
+    for o in outcomes:
+        score = "-" if o.score is None else f"{o.score:.4f}"
+        what = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
+        dest = o.path or ("not written" if o.decision != "duplicate" else "")
+        parts.append(f"monitor {o.monitor} {what} {score}" + (f" -> {dest}" if dest else ""))
+    line = "; ".join(parts)
+    if any(o.path or o.error or o.decision == "error" for o in outcomes):
+        log.info("%s", line)
+    else:
+        log.debug("%s", line or "no monitor to capture")
+
+
+class Daemon:
+    """Runs Recorder.tick on an interval until SIGTERM/SIGINT; SIGHUP reloads the config.
+
+    All Recorder work happens on one worker thread (SQLite connections belong to the thread
+    that opened them); APScheduler's job only hands the tick to it and waits.
+    """
+
+    def __init__(self, cfg: Config, environ: Mapping[str, str], config_path: Path | None) -> None:
+        self.cfg = cfg
+        self.environ = environ
+        self.config_path = config_path
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screenrecord-tick")
+        self.recorder: Recorder | None = None
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.wake = threading.Event()
+        self.failures = 0
+        self.scheduler = None
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload.set()
+        else:
+            self.stop.set()
+        self.wake.set()
+
+    def _start(self, cfg: Config) -> Recorder:
+        capture.check_session(self.environ)
+        monitors = capture.monitors(self.environ)
+        missing = (
+            []
+            if cfg.monitors == "all"
+            else sorted(set(cfg.monitors) - {m.number for m in monitors})
+        )
+        if missing:
+            log.warning(
+                "monitors %s are not attached now; they are captured once they appear", missing
+            )
+        recorder = Recorder(cfg, self.environ)
+        try:
+            recorder.warm_up(monitors)
+        except BaseException:
+            recorder.close()
+            raise
+        return recorder
+
+    def _tick(self) -> None:
+        assert self.recorder is not None
+        try:
+            self.recorder.tick(datetime.now())
+        except CaptureError as e:
+            if self.failures == 0:
+                log.error("cannot capture: %s; retrying", e)
+            self.failures += 1
+            self._retry_soon()
+            return
+        except ScreenrecordError as e:  # never let one tick end the daemon
+            log.error("%s", e)
+        self.failures = 0
+
+    def _retry_soon(self) -> None:
+        """After a failed capture, try again sooner than the interval, backing off."""
+        delay = min(self.cfg.interval_seconds, RETRY_FIRST_S * 2 ** (self.failures - 1))
+        if self.scheduler is not None and delay < self.cfg.interval_seconds:
+            from datetime import timedelta
+
+            job = self.scheduler.get_job(JOB_ID)
+            if job is not None:
+                job.modify(next_run_time=datetime.now().astimezone() + timedelta(seconds=delay))
+
+    def _job(self) -> None:
+        self.worker.submit(self._tick).result()
+
+    def run(self) -> int:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        handlers = {
+            s: signal.signal(s, self._on_signal)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            self.recorder = self.worker.submit(self._start, self.cfg).result()
+            log.info(
+                "capturing %s every %gs into %s (config: %s)",
+                "all monitors"
+                if self.cfg.monitors == "all"
+                else f"monitors {list(self.cfg.monitors)}",
+                self.cfg.interval_seconds,
+                self.cfg.root,
+                self.cfg.source or "built-in defaults",
+            )
+            if self.stop.is_set():
+                return 0
+            # The first tick runs now, on the worker; a display that fails here fails the start.
+            self.worker.submit(self.recorder.tick, datetime.now()).result()
+            self.scheduler = BackgroundScheduler(
+                executors={"default": {"type": "threadpool", "max_workers": 1}},
+                job_defaults={
+                    "max_instances": 1,  # at most one tick at a time
+                    "coalesce": True,  # ticks missed during sleep collapse into one...
+                    "misfire_grace_time": None,  # ...which runs however late it is, not dropped
+                },
+            )
+            self.scheduler.add_job(
+                self._job, IntervalTrigger(seconds=self.cfg.interval_seconds), id=JOB_ID
+            )
+            self.scheduler.start()
+            while not self.stop.is_set():
+                self.wake.wait()
+                self.wake.clear()
+                if self.reload.is_set() and not self.stop.is_set():
+                    self.reload.clear()
+                    self._reload()
+            log.info("stopping after the tick in progress")
+            return 0
+        finally:
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            if self.recorder is not None:
+                self.worker.submit(self.recorder.close).result()
+            self.worker.shutdown(wait=True)
+            for s, h in handlers.items():
+                signal.signal(s, h)
+
+    def _reload(self) -> None:
+        """SIGHUP: read the config again; a bad one is reported and the old one kept."""
+        path = self.config_path or self.cfg.source
+        try:
+            new = configmod.load(path)
+        except ConfigError as e:
+            log.error("config not reloaded, keeping the old one: %s", e)
+            return
+        if new == self.cfg:
+            log.info("config reloaded from %s: unchanged", new.source or "built-in defaults")
+            return
+        rebuild = (new.root, new.dedup, new.monitors) != (
+            self.cfg.root,
+            self.cfg.dedup,
+            self.cfg.monitors,
+        )
+
+        def swap() -> None:
+            assert self.recorder is not None
+            if rebuild:
+                fresh = self._start(new)
+                self.recorder.close()
+                self.recorder = fresh
+            else:
+                self.recorder.cfg = new
+
+        try:
+            self.worker.submit(swap).result()
+        except ScreenrecordError as e:
+            log.error("config not reloaded, keeping the old one: %s", e)
+            return
+        if new.interval_seconds != self.cfg.interval_seconds and self.scheduler is not None:
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            self.scheduler.reschedule_job(
+                JOB_ID, trigger=IntervalTrigger(seconds=new.interval_seconds)
+            )
+        self.cfg = new
+        log.info("config reloaded from %s", new.source or "built-in defaults")

@@ -1,0 +1,305 @@
+"""Where the day went: time tracking from the catalog, or from file names where there is none.
+
+A *tick* is one capture instant: the frames of all monitors taken within a few seconds. A tick is
+*active* when some monitor kept a new or near frame (the screen changed), *unchanged* when every
+monitor's frame was a duplicate. Each tick stands for the time since the previous tick, when that
+gap is at most twice the capture interval (the median gap between ticks); the first tick of a
+session (after a longer gap: sleep, machine off) stands for one interval from its own time on, so
+a night of sleep is not counted at all.
+
+Without a catalog only kept frames exist, as files: every tick with a file is active, and
+unchanged time and skipped frames are unknown (None).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from screenrecord import store
+from screenrecord.catalog import FILE_NAME, Catalog
+from screenrecord.errors import UsageError
+
+TICK_WINDOW = timedelta(seconds=5)
+"""Frames of different monitors taken this close together belong to one tick."""
+DEFAULT_INTERVAL = 180.0
+"""Seconds a tick stands for when the period has a single tick (the daemon's default interval)."""
+CHANGED = ("new", "near")
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One decision about one monitor's frame: a catalog row, or a kept file."""
+
+    taken: datetime
+    monitor: int
+    decision: str
+    """new | near | duplicate | error, or `kept` for a file of an archive without catalog."""
+    path: str | None = None
+    """Archive-relative path of the written frame, None when nothing was written."""
+    bytes: int | None = None
+
+
+@dataclass
+class Hour:
+    """One monitor's hour."""
+
+    new: int = 0
+    near: int = 0
+    duplicate: int = 0
+    error: int = 0
+    kept: int = 0
+    active_seconds: float = 0.0
+
+
+@dataclass
+class Day:
+    """Numbers for one calendar day (local time)."""
+
+    day: date
+    first: datetime
+    last: datetime
+    ticks: int = 0
+    active_ticks: int = 0
+    unchanged_ticks: int | None = 0
+    active_seconds: float = 0.0
+    unchanged_seconds: float | None = 0.0
+    kept: int = 0
+    kept_bytes: int = 0
+    skipped: int | None = 0
+    skipped_bytes_estimate: int | None = 0
+    """Bytes the skipped frames would have taken, at their monitor's mean kept frame size."""
+    errors: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    monitors: dict[int, list[Hour]] = field(default_factory=dict)
+    """Per monitor, 24 hours."""
+
+
+@dataclass
+class Report:
+    source: str
+    """`catalog` or `files`."""
+    root: Path
+    since: datetime
+    until: datetime
+    interval_seconds: float
+    days: list[Day]
+
+
+def parse_when(text: str, end: bool = False) -> datetime:
+    """A date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[:SS]); a bare date as `end` means the
+    end of that day, so `--until 2026-03-11` includes the 11th."""
+    try:
+        if len(text) == 10:
+            d = datetime.strptime(text, "%Y-%m-%d")
+            return d + timedelta(days=1) if end else d
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r}: not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
+
+def captures(
+    root: Path, since: datetime | None, until: datetime | None
+) -> tuple[str, list[Capture]]:
+    """Decisions in [since, until) from ROOT's catalog, or kept files where there is no catalog."""
+    if (root / FILE_NAME).exists():
+        with Catalog.open(root, create=False) as cat:
+            rows = [
+                Capture(r.taken, r.monitor, r.decision, r.path, r.bytes)
+                for r in cat.rows(since, until)
+            ]
+        return "catalog", rows
+    found = []
+    for p in store.walk([root]):
+        parsed = store.parse_name(p.name)
+        if parsed is None:
+            continue
+        taken, monitor = parsed
+        if (since is None or taken >= since) and (until is None or taken < until):
+            found.append(
+                Capture(taken, monitor, "kept", p.relative_to(root).as_posix(), p.stat().st_size)
+            )
+    found.sort(key=lambda c: (c.taken, c.monitor))
+    return "files", found
+
+
+def latest_day(root: Path) -> date | None:
+    """The last day that has captures."""
+    source, caps = captures(root, None, None)
+    return caps[-1].taken.date() if caps else None
+
+
+def ticks(caps: Iterable[Capture]) -> list[list[Capture]]:
+    """Group captures (in time order) into capture instants."""
+    out: list[list[Capture]] = []
+    for c in caps:
+        t = out[-1] if out else None
+        if t and c.taken - t[0].taken <= TICK_WINDOW and all(x.monitor != c.monitor for x in t):
+            t.append(c)
+        else:
+            out.append([c])
+    return out
+
+
+def build(root: Path, since: datetime, until: datetime) -> Report:
+    """The report of [since, until)."""
+    source, caps = captures(root, since, until)
+    groups = ticks(caps)
+    gaps = [
+        (b[0].taken - a[0].taken).total_seconds() for a, b in zip(groups, groups[1:], strict=False)
+    ]
+    gaps = [g for g in gaps if g > 0]
+    interval = statistics.median(gaps) if gaps else DEFAULT_INTERVAL
+    days: dict[date, Day] = {}
+    prev: datetime | None = None
+    for t in groups:
+        when = t[0].taken
+        gap = (when - prev).total_seconds() if prev else None
+        prev = when
+        fresh = gap is None or gap > 2 * interval  # first tick of a session
+        span = interval if fresh else gap
+        d = days.get(when.date())
+        if d is None:
+            d = days[when.date()] = Day(when.date(), when, when)
+            if source == "files":
+                d.unchanged_ticks = d.unchanged_seconds = d.skipped = d.skipped_bytes_estimate = (
+                    None
+                )
+        d.last = max(d.last, max(c.taken for c in t))
+        d.ticks += 1
+        active = source == "files" or any(c.decision in CHANGED for c in t)
+        if active:
+            d.active_ticks += 1
+            d.active_seconds += span
+        elif source == "catalog" and any(c.decision == "duplicate" for c in t):
+            d.unchanged_ticks += 1
+            d.unchanged_seconds += span
+        for c in t:
+            hour = d.monitors.setdefault(c.monitor, [Hour() for _ in range(24)])[c.taken.hour]
+            d.decisions[c.decision] = d.decisions.get(c.decision, 0) + 1
+            if c.decision in ("new", "near", "duplicate", "error"):
+                setattr(hour, c.decision, getattr(hour, c.decision) + 1)
+            if c.decision == "error":
+                d.errors += 1
+            if c.path is not None:
+                hour.kept += 1
+                d.kept += 1
+                d.kept_bytes += c.bytes or 0
+            elif source == "catalog" and c.decision != "error":
+                d.skipped += 1
+            if active and (source == "files" or c.decision in CHANGED):
+                start = c.taken if fresh else c.taken - timedelta(seconds=span)
+                for h, secs in _by_hour(start, start + timedelta(seconds=span), c.taken.date()):
+                    d.monitors[c.monitor][h].active_seconds += secs
+    for d in days.values():
+        if d.skipped is not None:
+            d.skipped_bytes_estimate = _skipped_bytes(caps, d.day)
+    return Report(source, root, since, until, interval, sorted(days.values(), key=lambda d: d.day))
+
+
+def _by_hour(start: datetime, end: datetime, day: date) -> Iterable[tuple[int, float]]:
+    """Split [start, end] into (hour, seconds) pieces within `day`; time outside it is dropped."""
+    midnight = datetime.combine(day, datetime.min.time())
+    start, end = max(start, midnight), min(end, midnight + timedelta(days=1))
+    while start < end:
+        nxt = min(end, start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        yield start.hour, (nxt - start).total_seconds()
+        start = nxt
+
+
+def _skipped_bytes(caps: list[Capture], day: date) -> int:
+    sizes: dict[int, list[int]] = {}
+    skipped: dict[int, int] = {}
+    for c in caps:
+        if c.taken.date() != day:
+            continue
+        if c.path is not None:
+            if c.bytes:
+                sizes.setdefault(c.monitor, []).append(c.bytes)
+        elif c.decision in ("duplicate", "near", "new"):
+            skipped[c.monitor] = skipped.get(c.monitor, 0) + 1
+    return round(sum(n * statistics.mean(sizes[m]) for m, n in skipped.items() if m in sizes))
+
+
+def to_json(report: Report) -> dict:
+    """A JSON-ready dict: datetimes as ISO 8601, hours as lists of 24."""
+
+    def conv(v):
+        if isinstance(v, datetime | date):
+            return v.isoformat()
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(asdict(report))
+
+
+def duration(seconds: float | None) -> str:
+    """`2h05m`, `7m`, or `-` when unknown."""
+    if seconds is None:
+        return "-"
+    m = round(seconds / 60)
+    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m"
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def format_text(report: Report) -> str:
+    """The report as a person reads it: one block per day, with an hour timeline per monitor."""
+    lines = [
+        f"report of {report.root} from the {report.source}, capture interval ~{duration(report.interval_seconds)}"
+    ]
+    if not report.days:
+        lines.append("no captures in this period")
+    for d in report.days:
+        lines += [
+            "",
+            f"{d.day}  first {d.first:%H:%M:%S}  last {d.last:%H:%M:%S}  ({d.ticks} ticks)",
+            f"  active     {duration(d.active_seconds):>7}  ({d.active_ticks} ticks with a new or changed frame)",
+            f"  unchanged  {duration(d.unchanged_seconds):>7}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
+            f"  kept       {d.kept:>7}  frames, {size(d.kept_bytes)}",
+        ]
+        if d.skipped is None:
+            lines.append("  skipped          -  unknown: no catalog, only the kept files")
+        else:
+            lines.append(
+                f"  skipped    {d.skipped:>7}  frames, ~{size(d.skipped_bytes_estimate)} not written"
+            )
+        if d.errors:
+            lines.append(f"  errors     {d.errors:>7}")
+        hours = [h for h in range(24) if any(sum(_count(x[h])) for x in d.monitors.values())]
+        mons = sorted(d.monitors)
+        lines.append("  hour  " + "".join(f"monitor {m:<22}" for m in mons))
+        for h in range(min(hours), max(hours) + 1) if hours else []:
+            cells = []
+            for m in mons:
+                x = d.monitors[m][h]
+                bar = "#" * round(x.active_seconds / 360) if x.active_seconds else ""
+                cells.append(
+                    f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>5} {x.kept:>3} kept "
+                )
+            lines.append(f"  {h:02d}    " + "".join(f"{c:<30}" for c in cells).rstrip())
+    return "\n".join(lines)
+
+
+def _n(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def _count(h: Hour) -> tuple[int, ...]:
+    return (h.new, h.near, h.duplicate, h.error, h.kept)
