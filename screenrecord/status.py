@@ -14,6 +14,9 @@ from screenrecord.catalog import Catalog, Row, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.service import Installed
 
+ERROR_WINDOW = timedelta(days=7)
+"""How far back status looks for the last error: older ones are history, not state."""
+
 TARGET_NAMES = {
     "launchd": "launchd agent",
     "systemd": "systemd user unit",
@@ -35,7 +38,8 @@ class Status:
     catalog_error: str | None = None
     latest: tuple[Row, ...] = ()
     today: Tally | None = None
-    total: Tally | None = None
+    written: tuple[int, int] | None = None
+    """Files written all time, and their bytes."""
     last_error: Row | None = None
     free_bytes: int | None = None
 
@@ -60,8 +64,8 @@ def gather(
                 fields.update(
                     latest=tuple(cat.latest()),
                     today=cat.tally(since=midnight),
-                    total=cat.tally(),
-                    last_error=cat.last_error(),
+                    written=cat.written(),
+                    last_error=cat.last_error(since=now - ERROR_WINDOW),
                 )
         except ScreenrecordError as e:
             fields["catalog_error"] = str(e)
@@ -112,9 +116,9 @@ def format_status(s: Status) -> str:
         lines.append(f"            error: {s.config_error}")
     if s.root is not None:
         archive = f"archive     {s.root}"
-        if s.total is not None:
-            frames = f"{s.total.written:,} frame{'s' if s.total.written != 1 else ''}"
-            archive += f"  {frames}, {size(s.total.bytes)} written"
+        if s.written is not None:
+            n, total = s.written
+            archive += f"  {n:,} frame{'s' if n != 1 else ''}, {size(total)} written"
         if s.free_bytes is not None:
             archive += f", {size(s.free_bytes)} free"
         lines.append(archive)

@@ -506,6 +506,7 @@ def test_install_at_login_starts_now_and_uninstall_stops_it(
         assert re.search(r"^monitor 1   \d+x\d+  \d\d:\d\d:\d\d ", st.stdout, re.MULTILINE)
         logs = cli(["service", "logs"], home)
         assert logs.returncode == 0, logs.stderr
+        assert logs.stdout.strip(), "the daemon's log is empty"
     finally:
         r = cli(["service", "uninstall"], home)
     assert r.returncode == 0, r.stderr

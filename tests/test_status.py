@@ -62,7 +62,9 @@ def test_catalog_queries(root: Path) -> None:
         ) == (9, 3, 3, 1, 5, 1)
         assert today.bytes == 400_000 * 2 + 300_000
         assert cat.tally().written == 4 and cat.tally().bytes == 1_600_000
+        assert cat.written() == (4, 1_600_000)
         assert cat.last_error().error == "No space left on device"
+        assert cat.last_error(since=NOW - timedelta(hours=1)) is None
 
 
 def test_status_on_a_real_catalog(root: Path) -> None:
@@ -111,6 +113,9 @@ def test_status_without_service_or_catalog(tmp_path: Path) -> None:
 
 
 def test_status_command_reads_catalog_without_loading_torch(root: Path, tmp_path: Path) -> None:
+    with Catalog.open(root) as cat:  # the command reads the clock: one error within the week
+        hour_ago = datetime.now() - timedelta(hours=1)
+        cat.record(Row(hour_ago, 2, 2560, 1440, "new", error="Permission denied: archive"))
     config = tmp_path / "config.toml"
     config.write_text(f'root = "{root}"\ninterval_seconds = 180\n')
     home = tmp_path / "home"
@@ -130,7 +135,7 @@ def test_status_command_reads_catalog_without_loading_torch(root: Path, tmp_path
     assert f"config      {config}" in r.stdout
     assert "monitor 2   2560x1440" in r.stdout
     assert "service     not installed" in r.stdout
-    assert "last error" in r.stdout and "No space left on device" in r.stdout
+    assert "last error" in r.stdout and "monitor 2: Permission denied: archive" in r.stdout
 
 
 def test_status_command_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
@@ -191,3 +196,9 @@ def test_headline_judges_from_the_newest_capture(
         services = [Installed("windows", Path("C:/Startup/screenrecord.pyw"), [], True, state)]
     s = status.gather(NOW + timedelta(minutes=minutes_later), services, None, root, 180)
     assert status.format_status(s).splitlines()[0] == f"screenrecord: {first_line}"
+
+
+def test_errors_older_than_a_week_are_history_not_state(root: Path) -> None:
+    s = status.gather(NOW + timedelta(days=8), [], None, root, 180)
+    assert s.last_error is None
+    assert "last error" not in status.format_status(s)
