@@ -466,6 +466,25 @@ def test_dry_run_prints_files_and_changes_nothing(tmp_path: Path, home: Path, ta
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_cli_round_trip_in_a_temporary_home(tmp_path: Path, home: Path, target: str) -> None:
+    config, _ = write_config(tmp_path)
+    before = snapshot(home)
+    install = ["service", "install", "--target", target, "--config", str(config), "--no-start"]
+    r = cli(install, home)
+    assert r.returncode == 0, r.stderr
+    file = service.layout(target, linux_host(home)).file
+    assert f"installed: {file}" in r.stdout and file.is_file()
+    installed = snapshot(home)
+    again = cli(install, home)
+    assert again.returncode == 0 and "wrote" not in again.stdout
+    assert snapshot(home) == installed
+    r = cli(["service", "uninstall", "--target", target], home)
+    assert r.returncode == 0, r.stderr
+    assert f"removed {file}" in r.stdout
+    assert snapshot(home) == before
+
+
 def test_install_refuses_a_bad_config(tmp_path: Path, home: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("interval_seconds = -1\n")
