@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -62,7 +61,19 @@ def part_engine(corpus: Path, sample: list[int], device: str, out: Path) -> None
         kinds.append(dec.kind.value)
         compared.append(dec.compared)
     ring_bytes = d.ring_bytes() / RING
-    out.write_text(json.dumps({"times": times, "kinds": kinds, "rings": rings, "compared": compared, "ring_bytes": ring_bytes, "peak_mb": peak_mb(), "device": d.engine.device}))
+    out.write_text(
+        json.dumps(
+            {
+                "times": times,
+                "kinds": kinds,
+                "rings": rings,
+                "compared": compared,
+                "ring_bytes": ring_bytes,
+                "peak_mb": peak_mb(),
+                "device": d.engine.device,
+            }
+        )
+    )
 
 
 def part_baseline(corpus: Path, rings: dict, out: Path) -> None:
@@ -136,7 +147,12 @@ def dedup_throughput(corpus: Path) -> tuple[float, int]:
         root = Path(tmp) / "corpus"
         shutil.copytree(corpus, root)
         n = sum(1 for _ in root.rglob("*.png"))
-        cmd = [sys.executable, "-c", "import time,sys;from screenrecord.cli import main;t=time.perf_counter();c=main(['dedup',sys.argv[1]]);print('WALL',time.perf_counter()-t,file=sys.stderr)", str(root)]
+        cmd = [
+            sys.executable,
+            "-c",
+            "import time,sys;from screenrecord.cli import main;t=time.perf_counter();c=main(['dedup',sys.argv[1]]);print('WALL',time.perf_counter()-t,file=sys.stderr)",
+            str(root),
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True)
         wall = float(r.stderr.split("WALL")[1])
     return wall, n
@@ -164,7 +180,20 @@ def main() -> None:
 
         def part(name: str, arg) -> dict:
             (tmp / f"{name}.arg").write_text(json.dumps(arg))
-            cmd = [sys.executable, __file__, "--corpus", str(a.corpus), "--device", a.device, "--part", name, "--arg", str(tmp / f"{name}.arg"), "--out", str(tmp / f"{name}.json")]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--corpus",
+                str(a.corpus),
+                "--device",
+                a.device,
+                "--part",
+                name,
+                "--arg",
+                str(tmp / f"{name}.arg"),
+                "--out",
+                str(tmp / f"{name}.json"),
+            ]
             subprocess.run(cmd, check=True)
             return json.loads((tmp / f"{name}.json").read_text())
 
@@ -179,14 +208,19 @@ def main() -> None:
     wall, frames = dedup_throughput(a.corpus)
     best = min(floor, key=floor.get)
     kinds = {k: eng["kinds"].count(k) for k in ("duplicate", "near", "new")}
-    print(f"\nscreenrecord engine benchmark: {os.cpu_count()} CPUs, device {eng['device']}, 1920x1080 frames, ring of {RING} full")
+    print(
+        f"\nscreenrecord engine benchmark: {os.cpu_count()} CPUs, device {eng['device']}, 1920x1080 frames, ring of {RING} full"
+    )
     print(f"decided frames: {len(times)} ({kinds}); original loop timed on {len(sample)} of them\n")
     rows = [
         ("original loop, ms/decision (sample)", f"{base_s.mean() * 1e3:10.1f}"),
         ("engine, ms/decision (same sample)", f"{ours_s.mean() * 1e3:10.2f}"),
         ("speed-up on the sample (ratio of means)", f"{base_s.mean() / ours_s.mean():10.0f}x"),
         ("engine, ms/decision (all decided frames)", f"{times.mean() * 1e3:10.2f}"),
-        ("engine, ms/decision median / max", f"{np.median(times) * 1e3:6.2f} / {times.max() * 1e3:.1f}"),
+        (
+            "engine, ms/decision median / max",
+            f"{np.median(times) * 1e3:6.2f} / {times.max() * 1e3:.1f}",
+        ),
         ("engine, exact comparisons per decision", f"{np.mean(eng['compared']):10.2f}"),
         ("decision agreement on the sample", f"{agree}/{len(sample)}"),
         ("ring memory per 1080p frame, MB", f"{eng['ring_bytes'] / 1e6:10.2f}"),

@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     o.set_defaults(func=_once)
 
     w = sub.add_parser("why", help="explain from the catalog why a frame was kept or skipped")
-    w.add_argument("file", metavar="FILE", help="an archive file, or a frame name/time like 2026-03-10_10.00.00_1")
+    w.add_argument(
+        "file",
+        metavar="FILE",
+        help="an archive file, or a frame name/time like 2026-03-10_10.00.00_1",
+    )
     w.add_argument("--config", default=None, help="config file (default: the platform's)")
     w.set_defaults(func=_why)
 
@@ -66,10 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     cp = cfg_sub.add_parser("path", help="print the default config file path")
     cp.set_defaults(func=_config_path)
     ci = cfg_sub.add_parser("init", help="write a commented default config")
-    ci.add_argument("file", nargs="?", default=None, metavar="FILE", help="where (default: the platform's path)")
+    ci.add_argument(
+        "file", nargs="?", default=None, metavar="FILE", help="where (default: the platform's path)"
+    )
     ci.set_defaults(func=_config_init)
     cc = cfg_sub.add_parser("check", help="validate a config file")
-    cc.add_argument("file", nargs="?", default=None, metavar="FILE", help="default: the platform's config")
+    cc.add_argument(
+        "file", nargs="?", default=None, metavar="FILE", help="default: the platform's config"
+    )
     cc.set_defaults(func=_config_check)
 
     h = sub.add_parser("highlights", help="the most unusual frames of a period")
@@ -212,7 +220,11 @@ def _once(args: argparse.Namespace) -> int:
     for o in outcomes:
         score = "-" if o.score is None else f"{o.score:.4f}"
         decision = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
-        where = o.path and str(cfg.root / o.path) or (f"not written: {o.error}" if o.error else "not written")
+        where = (
+            o.path
+            and str(cfg.root / o.path)
+            or (f"not written: {o.error}" if o.error else "not written")
+        )
         print(f"monitor {o.monitor} {o.width}x{o.height}: {decision}, score {score}, {where}")
     return 1 if any(o.error for o in outcomes) else 0
 
@@ -248,7 +260,9 @@ def _config_check(args: argparse.Namespace) -> int:
 
     path = Path(args.file) if args.file else config.default_path()
     if not args.file and not path.exists():
-        print(f"{path}: no config file; the built-in defaults apply (`screenrecord config init` writes them)")
+        print(
+            f"{path}: no config file; the built-in defaults apply (`screenrecord config init` writes them)"
+        )
         return 0
     cfg = config.load(path)
     monitors = "all" if cfg.monitors == "all" else ", ".join(map(str, cfg.monitors))
@@ -257,6 +271,7 @@ def _config_check(args: argparse.Namespace) -> int:
         f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
         f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every})"
     )
+
 
 def _archive(text: str):
     from pathlib import Path

@@ -8,6 +8,7 @@ original script did. Nothing is deleted or overwritten; every move is journaled 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -69,7 +70,9 @@ def items(roots: Iterable[Path], summary: Summary) -> Iterator[Item]:
             yield Item(root.parent, store.describe(root))
             continue
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in store.SET_ASIDE and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in store.SET_ASIDE and not d.startswith(".")
+            )
             folder = Path(dirpath)
             found = [(store.describe(folder / n), False) for n in filenames]
             similar = folder / "similar"
@@ -113,8 +116,10 @@ def count_images(roots: list[Path]) -> int:
         if root.is_file():
             n += 1
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in store.SET_ASIDE and not d.startswith(".")]
+        for _dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [
+                d for d in dirnames if d not in store.SET_ASIDE and not d.startswith(".")
+            ]
             n += sum(1 for f in filenames if Path(f).suffix.lower() in store.IMAGE_SUFFIXES)
     return n
 
@@ -133,26 +138,46 @@ def run(
 
     deduper = Deduper(settings)
     workers = max(1, min(2, (os.cpu_count() or 2) - 1))
-    bar = tqdm(total=count_images(roots), unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=count_images(roots),
+        unit="frame",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     with bar:
         for item, fut in prefetch(_decode, items(roots, summary), workers):
             bar.update(1)
             path = item.file.path
             pixels = fut.result()
-            frame = None if isinstance(pixels, ImageError) else Frame(item.file.monitor, pixels, item.file.taken, str(path), path)
+            frame = (
+                None
+                if isinstance(pixels, ImageError)
+                else Frame(item.file.monitor, pixels, item.file.taken, str(path), path)
+            )
             if item.known:
                 if frame is not None:
                     deduper.remember(frame)
                 continue
             summary.frames += 1
-            record = {"path": str(path), "decision": "error", "score": None, "match": None, "error": None}
+            record = {
+                "path": str(path),
+                "decision": "error",
+                "score": None,
+                "match": None,
+                "error": None,
+            }
             kind = None
             try:
                 if frame is None:
                     raise pixels
                 d = deduper.process(frame)
                 kind = d.kind
-                record.update(decision=d.kind.value, score=None if d.score is None else round(d.score, 6), match=d.match)
+                record.update(
+                    decision=d.kind.value,
+                    score=None if d.score is None else round(d.score, 6),
+                    match=d.match,
+                )
             except ImageError as e:
                 record["error"] = str(e) if str(path) in str(e) else f"{path}: {e}"
                 summary.errors += 1
@@ -251,7 +276,12 @@ def main(args: argparse.Namespace) -> int:
                 run_ids[root] = journals[root].begin()
             dst = _destination(item.file.path, kind, taken)
             journals[root].write(
-                {"run": run_ids[root], "src": _rel(item.file.path, root), "dst": _rel(dst, root), "decision": kind.value}
+                {
+                    "run": run_ids[root],
+                    "src": _rel(item.file.path, root),
+                    "dst": _rel(dst, root),
+                    "decision": kind.value,
+                }
             )
 
     try:
@@ -268,7 +298,10 @@ def main(args: argparse.Namespace) -> int:
         journal.write({"run": run_ids[root], "applied": n}, sync=True)
         journal.close()
         summary.moved += n
-    print(f"screenrecord dedup: {summary.line(args.apply)}", file=sys.stderr if args.json else sys.stdout)
+    print(
+        f"screenrecord dedup: {summary.line(args.apply)}",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     return 1 if summary.errors else 0
 
 
@@ -322,10 +355,8 @@ def undo(root: Path) -> tuple[int, int]:
             else:
                 failed += 1
     for folder in folders:  # the dedup/ and similar/ folders, if now empty
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()
-        except OSError:
-            pass
     if failed == 0:
         journal.remove()
     journal.close()
@@ -341,7 +372,10 @@ def undo_main(args: argparse.Namespace) -> int:
             raise StoreError(f"{p}: no dedup journal here ({JOURNAL_NAME}); nothing to undo")
         restored, failed = undo(p)
         total_failed += failed
-        print(f"screenrecord undo: {p}: {restored} files put back" + (f", {failed} could not be" if failed else ""))
+        print(
+            f"screenrecord undo: {p}: {restored} files put back"
+            + (f", {failed} could not be" if failed else "")
+        )
     return 1 if total_failed else 0
 
 

@@ -32,7 +32,9 @@ def load(path: Path) -> np.ndarray:
                     return np.asarray(im)
                 if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                     # 16-bit grayscale: keep the high byte rather than clipping at 255
-                    a = np.asarray(im, dtype=np.uint32) >> (8 if im.mode != "I" or a_max(im) > 255 else 0)
+                    a = np.asarray(im, dtype=np.uint32) >> (
+                        8 if im.mode != "I" or a_max(im) > 255 else 0
+                    )
                     return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
                 return np.asarray(im.convert("RGB"))
     except ImageError:

@@ -60,18 +60,18 @@ class Journal:
                 yield rec
 
     def _records(self) -> Iterator[dict]:
-        try:
-            f = open(self.path, encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists():
             return
-        with f:
+        with open(self.path, encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 if not line.endswith("\n"):  # torn last line of a killed run: never acted on
                     return
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
-                    raise StoreError(f"{self.path}:{n}: damaged journal line; move the journal away to start afresh") from None
+                    raise StoreError(
+                        f"{self.path}:{n}: damaged journal line; move the journal away to start afresh"
+                    ) from None
                 yield rec
 
     def begin(self) -> str:

@@ -31,7 +31,7 @@ from PIL import Image
 
 from screenrecord import halfres
 from screenrecord.errors import ImageError, UsageError
-from screenrecord.models import DedupSettings, Decision, Kind
+from screenrecord.models import Decision, DedupSettings, Kind
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,9 @@ def ssim_many(x: np.ndarray, ys: np.ndarray, chunk: int = 256) -> np.ndarray:
     if x.ndim == 2:
         x, ys = x[..., None], ys[..., None]
     if ys.shape[1:] != x.shape:
-        raise ValueError(f"Input images should have the same dimensions, but got {x.shape} and {ys.shape[1:]}.")
+        raise ValueError(
+            f"Input images should have the same dimensions, but got {x.shape} and {ys.shape[1:]}."
+        )
     n, (h, w, c) = len(ys), x.shape
     if h < WIN or w < WIN:
         raise ValueError(f"images of {w}x{h} are smaller than the {WIN}-pixel SSIM window")
@@ -110,7 +112,13 @@ def ssim_many(x: np.ndarray, ys: np.ndarray, chunk: int = 256) -> np.ndarray:
         y = np.ascontiguousarray(ys[k : k + m].transpose(3, 1, 0, 2)).reshape(c * h, m * w)
         xy = np.tile(xp, (1, m))
         np.multiply(xy, y, out=xy)
-        s = _ssim_map(mu1, valid(_filter_planes(y), m), xx, valid(_filter_planes(y * y), m), valid(_filter_planes(xy), m))
+        s = _ssim_map(
+            mu1,
+            valid(_filter_planes(y), m),
+            xx,
+            valid(_filter_planes(y * y), m),
+            valid(_filter_planes(xy), m),
+        )
         out[k : k + m] = s.mean(axis=(0, 1, 3), dtype=np.float64)
     return out
 
@@ -137,7 +145,11 @@ class Prepared:
 
     @property
     def nbytes(self) -> int:
-        return self.planes.nbytes + self.blocks.nbytes + (self.coarse.nbytes if self.coarse is not None else 0)
+        return (
+            self.planes.nbytes
+            + self.blocks.nbytes
+            + (self.coarse.nbytes if self.coarse is not None else 0)
+        )
 
     @property
     def windows(self) -> int:
@@ -154,10 +166,16 @@ class Previous:
     prepared: Prepared
 
 
-def _hash_blocks(planes: np.ndarray, blocks: np.ndarray, which: Sequence[tuple[int, int]] | None) -> None:
+def _hash_blocks(
+    planes: np.ndarray, blocks: np.ndarray, which: Sequence[tuple[int, int]] | None
+) -> None:
     if which is None:
         rows, cols = blocks.shape
-        t = planes.reshape(3, rows, TILE, cols, TILE).transpose(1, 3, 0, 2, 4).reshape(rows * cols, -1)
+        t = (
+            planes.reshape(3, rows, TILE, cols, TILE)
+            .transpose(1, 3, 0, 2, 4)
+            .reshape(rows * cols, -1)
+        )
         t = np.ascontiguousarray(t)
         raw = b"".join(hashlib.blake2b(b, digest_size=8).digest() for b in t)
         blocks[:] = np.frombuffer(raw, np.uint64).reshape(blocks.shape)
@@ -187,7 +205,9 @@ def _coarse(half: np.ndarray) -> Coarse | None:
     ch, cw = h // COARSE, w // COARSE
     if ch < WIN or cw < WIN:
         return None
-    gray = cv2.cvtColor(np.ascontiguousarray(half[: ch * COARSE, : cw * COARSE]), cv2.COLOR_RGB2GRAY)
+    gray = cv2.cvtColor(
+        np.ascontiguousarray(half[: ch * COARSE, : cw * COARSE]), cv2.COLOR_RGB2GRAY
+    )
     x = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
     mu = _filter(x[..., None])[..., 0].copy()
     sq = _filter((x * x)[..., None])[..., 0]
@@ -254,12 +274,16 @@ def coarse_scores(x: Coarse, ys: Sequence[Coarse]) -> np.ndarray:
     return CoarseStack().scores(x, list(ys))
 
 
-def prepare_half(half: np.ndarray, prev: Prepared | None = None, rects: halfres.Rects | None = None) -> Prepared:
+def prepare_half(
+    half: np.ndarray, prev: Prepared | None = None, rects: halfres.Rects | None = None
+) -> Prepared:
     """Prepare a half-size (H, W, 3) frame; given the prepared previous frame of the stream and
     the rectangles where `half` differs from it, redo only the blocks those touch."""
     h, w = half.shape[:2]
     if h < WIN or w < WIN:
-        raise ImageError(f"frame of {2 * w}x{2 * h} is too small to compare (at least {2 * WIN}x{2 * WIN})")
+        raise ImageError(
+            f"frame of {2 * w}x{2 * h} is too small to compare (at least {2 * WIN}x{2 * WIN})"
+        )
     if prev is not None and rects == [] and prev.shape == (h, w):
         return prev
     rows, cols = -(-(h - HALO) // TILE) + 1, -(-(w - HALO) // TILE) + 1
@@ -309,7 +333,11 @@ class Pair:
         self.total = a.windows
         tiles = _changed_tiles(a, b)
         if len(tiles) > 1 and a.coarse is not None:  # most different first: the bound drops fastest
-            tiles = tiles[np.argsort(-_tile_difference(a.coarse.pixels, b.coarse.pixels, tiles), kind="stable")]
+            tiles = tiles[
+                np.argsort(
+                    -_tile_difference(a.coarse.pixels, b.coarse.pixels, tiles), kind="stable"
+                )
+            ]
         self.tiles = tiles
         self.rows = np.minimum(TILE, h - HALO - tiles[:, 0] * TILE)
         self.cols = np.minimum(TILE, w - HALO - tiles[:, 1] * TILE)
@@ -335,7 +363,9 @@ class Pair:
         if cutoff == -math.inf:
             return min(left, self.MAX_BATCH)
         seen = float((self.rows[: self.done] * self.cols[: self.done]).sum())
-        lost = seen - (self.sum - (self.total - seen - self.remaining))  # deficit of computed windows
+        lost = seen - (
+            self.sum - (self.total - seen - self.remaining)
+        )  # deficit of computed windows
         need = (self.bound - cutoff) * self.total
         per_tile = max(lost / self.done, 1.0)
         return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.5 * need / per_tile)))
@@ -361,7 +391,9 @@ def _tile_difference(a: np.ndarray, b: np.ndarray, tiles: np.ndarray) -> np.ndar
     return grid[tiles[:, 0], tiles[:, 1]] + grid[tiles[:, 0] + 1, tiles[:, 1]] * 0.25
 
 
-def _tile_sums(a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
+def _tile_sums(
+    a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> float:
     """Sum over the given tiles of the SSIM map (mean over channels), valid windows only.
 
     Tiles sit side by side in wide planes (5 maps x 3 channels stacked vertically), the layout in
@@ -381,7 +413,9 @@ def _tile_sums(a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, co
     f = f.reshape(5, 3, p, k, p)[:, :, r : r + TILE, :, r : r + TILE]
     s = _ssim_map(*f).sum(axis=0)  # (TILE, k, TILE), summed over channels
     if (rows < TILE).any() or (cols < TILE).any():  # tiles at the bottom and right edges
-        valid = (np.arange(TILE)[:, None] < rows[None, :])[:, :, None] & (np.arange(TILE)[None, None, :] < cols[None, :, None])
+        valid = (np.arange(TILE)[:, None] < rows[None, :])[:, :, None] & (
+            np.arange(TILE)[None, None, :] < cols[None, :, None]
+        )
         s = s * valid
     return float(s.sum(dtype=np.float64)) / 3
 
@@ -389,7 +423,9 @@ def _tile_sums(a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, co
 def ssim(a: Prepared, b: Prepared) -> float:
     """Exact SSIM of two prepared frames of the same size."""
     if a.shape != b.shape:
-        raise ValueError(f"Input images should have the same dimensions, but got {a.shape} and {b.shape}.")
+        raise ValueError(
+            f"Input images should have the same dimensions, but got {a.shape} and {b.shape}."
+        )
     return Pair(a, b).run()
 
 
@@ -414,11 +450,15 @@ def resolve_device(name: str) -> str:
     except ImportError:
         torch = None
     cuda = torch is not None and torch.cuda.is_available()
-    mps = torch is not None and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    mps = (
+        torch is not None
+        and getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available()
+    )
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise UsageError(f"device {name!r} is not available here; use device = \"auto\" or \"cpu\"")
+        raise UsageError(f'device {name!r} is not available here; use device = "auto" or "cpu"')
     return name
 
 
@@ -428,13 +468,17 @@ class Engine:
     def __init__(self, settings: DedupSettings | None = None) -> None:
         self.settings = settings or DedupSettings()
         if self.settings.scale != 2:
-            raise UsageError(f"scale {self.settings.scale} is not supported; frames are compared at half size (scale = 2)")
+            raise UsageError(
+                f"scale {self.settings.scale} is not supported; frames are compared at half size (scale = 2)"
+            )
         self.device = resolve_device(self.settings.device)
         self._stacks: dict[int, CoarseStack] = {}
         cv2.setNumThreads(1)  # frames are small work items; the other core decodes or captures
         self._torch = TorchScorer(self.device) if self.device != "cpu" else None
 
-    def prepare(self, image: Image.Image | np.ndarray, prev: Previous | None = None) -> tuple[Prepared, Previous]:
+    def prepare(
+        self, image: Image.Image | np.ndarray, prev: Previous | None = None
+    ) -> tuple[Prepared, Previous]:
         """Prepare a full-size frame, reusing the work done for the stream's previous frame.
 
         Returns the prepared frame and what the stream keeps for its next frame."""
@@ -456,7 +500,9 @@ class Engine:
             return self._decide_scores(self._torch.scores(p, ring), ring)
         return self._decide_cpu(p, ring)
 
-    def _coarse_scores(self, ring, p: Prepared, frames: list[Prepared], same: list[bool]) -> np.ndarray:
+    def _coarse_scores(
+        self, ring, p: Prepared, frames: list[Prepared], same: list[bool]
+    ) -> np.ndarray:
         """Coarse score of p against every ring frame (+inf where there is no thumbnail)."""
         out = np.full(len(frames), -np.inf)
         idx = [i for i, f in enumerate(frames) if same[i]]
@@ -521,7 +567,7 @@ class Engine:
         if not cands and any(same):  # nothing close: score the nearest, for the record
             cands = [int(np.argmax(np.where(same, coarse, -np.inf)))]
         best, best_i = -math.inf, None
-        for n, i in enumerate(sorted(cands, key=lambda i: -coarse[i])):
+        for _n, i in enumerate(sorted(cands, key=lambda i: -coarse[i])):
             bound = pair(i).run(best if best >= near else near - 1e-9)
             if pair(i).exact and bound > best:
                 best, best_i = bound, i
@@ -544,7 +590,9 @@ class TorchScorer:
     def _tensor(self, p: Prepared):
         if p._device is None:
             h, w = p.shape
-            p._device = self.torch.from_numpy(np.ascontiguousarray(p.planes[:, :h, :w])).to(self.device)
+            p._device = self.torch.from_numpy(np.ascontiguousarray(p.planes[:, :h, :w])).to(
+                self.device
+            )
         return p._device
 
     def scores(self, p: Prepared, ring) -> np.ndarray:
@@ -558,7 +606,9 @@ class TorchScorer:
             for k in range(0, len(idx), self.CHUNK):
                 part = idx[k : k + self.CHUNK]
                 ys = torch.stack([self._tensor(ring[i].frame) for i in part]).float()
-                s = torch_ssim(x.expand(len(part), -1, -1, -1), ys, data_range=255, size_average=False)
+                s = torch_ssim(
+                    x.expand(len(part), -1, -1, -1), ys, data_range=255, size_average=False
+                )
                 out[part] = s.double().cpu().numpy()
         return out
 
@@ -574,7 +624,9 @@ def compare_files(a: Path, b: Path, device: str = "auto") -> float:
     """SSIM of two image files at half size (the `compare` command)."""
     pa, pb = prepare(load_image(a)), prepare(load_image(b))
     if pa.shape != pb.shape:
-        raise UsageError(f"{a} and {b} differ in size ({pa.shape[1] * 2}x{pa.shape[0] * 2} vs {pb.shape[1] * 2}x{pb.shape[0] * 2}); frames of different size never match")
+        raise UsageError(
+            f"{a} and {b} differ in size ({pa.shape[1] * 2}x{pa.shape[0] * 2} vs {pb.shape[1] * 2}x{pb.shape[0] * 2}); frames of different size never match"
+        )
     if resolve_device(device) != "cpu":
         return float(TorchScorer(resolve_device(device)).scores(pa, [_Named(pb)])[0])
     return ssim(pa, pb)

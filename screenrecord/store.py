@@ -186,4 +186,8 @@ def _sorted_dirs(parent: Path, pattern: re.Pattern[str]) -> list[Path]:
         names = [n for n in os.listdir(parent) if pattern.match(n)]
     except OSError:
         return []
-    return [parent / n for n in sorted(names, reverse=True) if (parent / n).is_dir() and not (parent / n).is_symlink()]
+    return [
+        parent / n
+        for n in sorted(names, reverse=True)
+        if (parent / n).is_dir() and not (parent / n).is_symlink()
+    ]

@@ -39,7 +39,9 @@ def reference_ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(ssim(tensor(a), tensor(b), data_range=255, size_average=True).item())
 
 
-def reference_decisions(frames: list[np.ndarray], ring_size=100, dup=0.99, near=0.95) -> list[tuple[str, float | None, int | None]]:
+def reference_decisions(
+    frames: list[np.ndarray], ring_size=100, dup=0.99, near=0.95
+) -> list[tuple[str, float | None, int | None]]:
     """The reference loop of the corpus README: MRU ring, first match over `dup` wins."""
     ring: list[int] = []
     out = []

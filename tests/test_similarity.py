@@ -31,14 +31,29 @@ def edited(img: np.ndarray, seed: int, boxes: int = 3) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "i, j",
-    [(0, 1), (0, 2), (2, 3), (4, 5), (6, 7), (7, 8), (8, 9), (10, 11), (12, 13), (14, 15), (0, 10), (3, 12)],
+    [
+        (0, 1),
+        (0, 2),
+        (2, 3),
+        (4, 5),
+        (6, 7),
+        (7, 8),
+        (8, 9),
+        (10, 11),
+        (12, 13),
+        (14, 15),
+        (0, 10),
+        (3, 12),
+    ],
 )
 def test_scores_equal_pytorch_msssim(i, j):
     a, b = load(SEQ[i]), load(SEQ[j])
     assert engine_ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-4)
 
 
-@pytest.mark.parametrize("crop", [(0, 0, 960, 540), (3, 5, 777, 301), (10, 0, 522, 64), (0, 0, 24, 30)])
+@pytest.mark.parametrize(
+    "crop", [(0, 0, 960, 540), (3, 5, 777, 301), (10, 0, 522, 64), (0, 0, 24, 30)]
+)
 def test_scores_equal_pytorch_msssim_at_any_size(crop):
     x0, y0, x1, y1 = crop
     a = load(SEQ[2])[y0:y1, x0:x1]
@@ -89,7 +104,9 @@ def test_too_small_frames_are_refused():
 
 
 def frames_of(arrays, monitor=1):
-    return [Frame(monitor, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png") for n, a in enumerate(arrays)]
+    return [
+        Frame(monitor, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png") for n, a in enumerate(arrays)
+    ]
 
 
 def run_deduper(arrays, **settings):
@@ -104,7 +121,7 @@ def test_decisions_equal_the_reference_loop():
     got, _ = run_deduper(arrays)
     want = reference_decisions(arrays)
     assert [d.kind.value for d in got] == [k for k, _, _ in want]
-    for d, (kind, score, j) in zip(got, want):
+    for d, (kind, score, j) in zip(got, want, strict=False):
         if kind == "duplicate":
             assert d.match == f"f{j}.png"
             assert d.score == pytest.approx(score, abs=1e-4)
@@ -121,8 +138,13 @@ def test_small_ring_forgets_and_mru_keeps():
 def test_thresholds_are_parameters():
     a, b = load(SEQ[0]), load(SEQ[2])  # score ~0.93
     s = reference_ssim(a, b)
-    assert [d.kind for d in run_deduper([a, b], near_threshold=s - 0.01)[0]] == [Kind.NEW, Kind.NEAR]
-    assert [d.kind for d in run_deduper([a, b], duplicate_threshold=s - 0.01, near_threshold=0.5)[0]] == [Kind.NEW, Kind.DUPLICATE]
+    assert [d.kind for d in run_deduper([a, b], near_threshold=s - 0.01)[0]] == [
+        Kind.NEW,
+        Kind.NEAR,
+    ]
+    assert [
+        d.kind for d in run_deduper([a, b], duplicate_threshold=s - 0.01, near_threshold=0.5)[0]
+    ] == [Kind.NEW, Kind.DUPLICATE]
     assert [d.kind for d in run_deduper([a, b])[0]] == [Kind.NEW, Kind.NEW]
 
 
@@ -160,7 +182,12 @@ def test_ring_memory_is_bounded_and_compact():
         t = [edited(load(SEQ[(i + k) % len(SEQ)]), i + k, boxes=4) for k in range(4)]
         return np.vstack([np.hstack(t[:2]), np.hstack(t[2:])])
 
-    _, d = run_deduper([full_hd(i) for i in range(7)], ring_size=5, near_threshold=0.999, duplicate_threshold=0.9999)
+    _, d = run_deduper(
+        [full_hd(i) for i in range(7)],
+        ring_size=5,
+        near_threshold=0.999,
+        duplicate_threshold=0.9999,
+    )
     (stream,) = d.streams.values()
     assert len(stream.ring) == 5
     assert d.ring_bytes() / 5 <= 2_000_000
@@ -202,7 +229,9 @@ def test_corpus_decisions_agree_with_the_manifest():
     d = Deduper(DedupSettings(device="cpu"))
     agree, misses = 0, []
     for r in rows:
-        dec = d.process(Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"]))
+        dec = d.process(
+            Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"])
+        )
         if dec.kind.value == r["ref_decision"]:
             agree += 1
             if r["ref_decision"] == "duplicate":
