@@ -110,6 +110,12 @@ def _decode(item: Item):
         return e
 
 
+def _frame(item: Item, pixels) -> Frame | ImageError:
+    if isinstance(pixels, ImageError):
+        return pixels
+    return Frame(item.file.monitor, pixels, item.file.taken, str(item.file.path), item.file.path)
+
+
 def count_images(roots: list[Path]) -> int:
     n = 0
     for root in roots:
@@ -137,7 +143,18 @@ def run(
     from screenrecord.pipeline import Deduper
 
     deduper = Deduper(settings)
-    workers = max(1, min(2, (os.cpu_count() or 2) - 1))
+
+    def prepare(job: tuple[Item, Future]):
+        """Second stage, one thread, capture order: decode result -> frame -> prepared frame."""
+        item, fut = job
+        frame = _frame(item, fut.result())
+        if isinstance(frame, ImageError):
+            return frame, None
+        try:
+            return frame, deduper.prepare(frame)
+        except ImageError as e:
+            return e, None
+
     bar = tqdm(
         total=count_images(roots),
         unit="frame",
@@ -145,19 +162,16 @@ def run(
         file=sys.stderr,
         dynamic_ncols=True,
     )
+    # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
+    decoded = prefetch(_decode, items(roots, summary), workers=1)
     with bar:
-        for item, fut in prefetch(_decode, items(roots, summary), workers):
+        for (item, _), fut in prefetch(prepare, decoded, workers=1):
             bar.update(1)
             path = item.file.path
-            pixels = fut.result()
-            frame = (
-                None
-                if isinstance(pixels, ImageError)
-                else Frame(item.file.monitor, pixels, item.file.taken, str(path), path)
-            )
+            frame, prepared = fut.result()
             if item.known:
-                if frame is not None:
-                    deduper.remember(frame)
+                if prepared is not None:
+                    deduper.remember(frame, prepared)
                 continue
             summary.frames += 1
             record = {
@@ -169,9 +183,9 @@ def run(
             }
             kind = None
             try:
-                if frame is None:
-                    raise pixels
-                d = deduper.process(frame)
+                if isinstance(frame, ImageError):
+                    raise frame
+                d = deduper.process(frame, prepared=prepared)
                 kind = d.kind
                 record.update(
                     decision=d.kind.value,

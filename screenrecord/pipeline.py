@@ -38,15 +38,28 @@ class Deduper:
             self.streams[key] = Stream(Ring(self.settings.ring_size))
         return self.streams[key]
 
-    def process(self, frame: Frame, store: Store | None = None) -> Decision:
+    def prepare(self, frame: Frame) -> similarity.Prepared:
+        """Half-size and hash a frame, reusing its stream's previous frame.
+
+        Frames of one stream must be prepared in capture order; this may run in another thread
+        than `process`, one frame ahead (archive dedup overlaps the two on two cores).
+        """
+        stream = self._stream(frame)
+        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
+        return prepared
+
+    def process(
+        self, frame: Frame, store: Store | None = None, prepared: similarity.Prepared | None = None
+    ) -> Decision:
         """Decide `frame`; a kept frame is handed to `store`, and enters the ring once stored.
 
         `store(frame, decision)` returns the name the ring should know the frame by, or None to
         leave it out of the ring; if it raises, the ring is left as it was and the error propagates.
         Without `store`, kept frames enter the ring under `frame.name`.
         """
+        if prepared is None:
+            prepared = self.prepare(frame)
         stream = self._stream(frame)
-        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
         decision, index = self.engine.decide(prepared, stream.ring)
         if decision.kind is Kind.DUPLICATE:
             stream.ring.touch(index)
@@ -56,11 +69,9 @@ class Deduper:
             stream.ring.push(name, prepared)
         return decision
 
-    def remember(self, frame: Frame) -> None:
+    def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
         """Put an already kept frame at the front of its ring without deciding (warm-up)."""
-        stream = self._stream(frame)
-        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
-        stream.ring.push(frame.name, prepared)
+        self._stream(frame).ring.push(frame.name, prepared or self.prepare(frame))
 
     def ring_bytes(self) -> int:
         """Memory held by all rings."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from screenrecord.errors import StoreError
@@ -99,8 +100,10 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def encode(image: Image.Image, fmt: str = "png", compress_level: int = 1) -> bytes:
-    """Encode a frame losslessly as PNG or WebP."""
+def encode(image: Image.Image | np.ndarray, fmt: str = "png", compress_level: int = 1) -> bytes:
+    """Encode a frame (PIL image or (H, W, 3) uint8 RGB array) losslessly as PNG or WebP."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
     buf = io.BytesIO()
     if fmt == "png":
         image.save(buf, "PNG", compress_level=compress_level)

@@ -29,9 +29,9 @@ def test_every_monitor_separately_pixel_exact(multihead_display, tmp_path):
         "2026-03-10_10.00.00.123456_1.png",
         "2026-03-10_10.00.00.123456_2.png",
     ]
-    assert shots[0].frame.image.mode == "RGB"
-    assert shots[0].frame.image.tobytes() == a.tobytes()
-    assert shots[1].frame.image.tobytes() == b.tobytes()
+    assert shots[0].frame.image.shape == (480, 640, 3)  # RGB pixels, no PNG round trip
+    assert shots[0].frame.image.tobytes() == a.convert("RGB").tobytes()
+    assert shots[1].frame.image.tobytes() == b.convert("RGB").tobytes()
     only2, _ = capture.grab(env, T, wanted=[2], ext="webp")
     assert [(s.monitor.number, s.frame.name[-7:]) for s in only2] == [(2, "_2.webp")]
 
@@ -76,7 +76,7 @@ def test_black_frames_mean_no_permission_only_on_macos(xvfb_display, tmp_path):
 
     show(xvfb_display, tmp_path, Image.new("RGB", (1280, 800)))
     shots, _ = capture.grab({"DISPLAY": xvfb_display}, T)
-    assert shots[0].frame.image.getextrema() == ((0, 0),) * 3
+    assert not shots[0].frame.image.any()
     assert capture.looks_unpermitted(shots, platform="darwin")
     assert not capture.looks_unpermitted(shots, platform="linux")
     show(xvfb_display, tmp_path, text_screen(1, (1280, 800)))
