@@ -40,7 +40,13 @@ def run(root: Path) -> tuple[float, float]:
         "main(['dedup',sys.argv[1]]);"
         "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
-    r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=ROOT, check=True)
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     wall, peak = map(float, r.stdout.split()[-2:])
     return wall, peak
 
