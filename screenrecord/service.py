@@ -19,6 +19,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -139,6 +140,8 @@ def run_argv(host: Host, config: Path | None, target: str = "") -> list[str]:
 
 def _template(*parts: str) -> str:
     path = TEMPLATES.joinpath(*parts)
+    if not path.exists():  # installed from a wheel: data files under the prefix
+        path = Path(sys.prefix, "share", "screenrecord", *parts)
     try:
         return path.read_text(encoding="utf-8")
     except OSError as e:
