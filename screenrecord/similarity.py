@@ -324,7 +324,7 @@ def _changed_tiles(a: Prepared, b: Prepared) -> np.ndarray:
 class Pair:
     """An exact SSIM comparison, computed tile batch by tile batch until it is decided."""
 
-    FIRST_BATCH = 16
+    FIRST_BATCH = 8
     MAX_BATCH = 512
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
@@ -368,7 +368,7 @@ class Pair:
         )  # deficit of computed windows
         need = (self.bound - cutoff) * self.total
         per_tile = max(lost / self.done, 1.0)
-        return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.5 * need / per_tile)))
+        return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.2 * need / per_tile)))
 
     def run(self, cutoff: float = -math.inf) -> float:
         """Compute until the score is exact or provably at most `cutoff`; return the bound."""
