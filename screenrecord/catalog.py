@@ -60,6 +60,21 @@ class Row:
     id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts of decisions over a period (see `Catalog.tally`)."""
+
+    decisions: int = 0
+    written: int = 0
+    """Decisions that wrote a file (new, and near unless dropped)."""
+    bytes: int = 0
+    """Bytes of the files written."""
+    new: int = 0
+    near: int = 0
+    duplicate: int = 0
+    errors: int = 0
+
+
 _COLUMNS = [f for f in Row.__dataclass_fields__ if f != "id"]
 
 
@@ -167,6 +182,57 @@ class Catalog:
         """Capture time of the newest recorded decision, None for an empty catalog."""
         r = self.conn.execute("SELECT MAX(taken) FROM decisions").fetchone()
         return datetime.fromisoformat(r[0]) if r and r[0] else None
+
+    def latest(self, recent: int = 64) -> list[Row]:
+        """The newest decision of each monitor seen among the `recent` newest rows, by monitor.
+
+        Reading only the newest rows (through the `taken` index) keeps this instant on a catalog
+        of months, and leaves out monitors unplugged long ago.
+        """
+        newest: dict[int, Row] = {}
+        for r in self.conn.execute(
+            "SELECT * FROM decisions ORDER BY taken DESC, id DESC LIMIT ?", (recent,)
+        ):
+            newest.setdefault(r["monitor"], _row(r))
+        return [newest[m] for m in sorted(newest)]
+
+    def tally(self, since: datetime | None = None) -> Tally:
+        """How many decisions of each kind since `since` (all time when None), and bytes written."""
+        sql = (
+            "SELECT COUNT(*) AS decisions,"
+            " COUNT(path) AS written,"
+            " COALESCE(SUM(CASE WHEN path IS NOT NULL THEN bytes END), 0) AS bytes,"
+            " SUM(decision = 'new') AS new,"
+            " SUM(decision = 'near') AS near,"
+            " SUM(decision = 'duplicate') AS duplicate,"
+            " SUM(decision = 'error' OR error IS NOT NULL) AS errors"
+            " FROM decisions"
+        )
+        args: list[str] = []
+        if since is not None:
+            sql += " WHERE taken >= ?"
+            args.append(since.isoformat(timespec="microseconds"))
+        r = self.conn.execute(sql, args).fetchone()
+        return Tally(**{k: int(v or 0) for k, v in dict(r).items()})
+
+    def written(self) -> tuple[int, int]:
+        """How many files the catalog says were written, all time, and their bytes.
+
+        Reads the `path` index rather than every decision (a year of catalog in ~30 ms).
+        """
+        n, total = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM decisions WHERE path IS NOT NULL"
+        ).fetchone()
+        return int(n), int(total)
+
+    def last_error(self, since: datetime | None = None) -> Row | None:
+        """The newest decision that carries an error message, optionally not before `since`."""
+        sql, args = "SELECT * FROM decisions WHERE (error IS NOT NULL OR decision = 'error')", []
+        if since is not None:
+            sql += " AND taken >= ?"
+            args.append(since.isoformat(timespec="microseconds"))
+        r = self.conn.execute(sql + " ORDER BY taken DESC, id DESC LIMIT 1", args).fetchone()
+        return _row(r) if r else None
 
     def close(self) -> None:
         self.conn.close()

@@ -7,9 +7,11 @@ the catalog. Only this module reads the clock.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -168,6 +170,8 @@ class Recorder:
                 Row(now, m.number, m.width, m.height, "error", x=m.left, y=m.top, error=fail.error)
             )
         _log_summary(outcomes)
+        del shots  # the frames' pixels, before handing freed memory back
+        _release_memory()
         return outcomes
 
     def _one(self, shot: capture.Shot) -> Outcome:
@@ -269,6 +273,30 @@ class Recorder:
             self.catalog.record(row)
         except (sqlite3.Error, StoreError) as e:
             log.error("%s: decision not recorded (%s)", self.catalog.path, e)
+
+
+def _release_memory() -> None:
+    """Give freed heap memory back to the system after a tick (glibc keeps it otherwise).
+
+    A tick allocates and frees tens of MB of short-lived arrays; between ticks, minutes apart,
+    the daemon should hold only its rings. Elsewhere the allocator returns large blocks itself.
+    """
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _glibc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only (not musl)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _glibc()
 
 
 def _log_summary(outcomes: list[Outcome]) -> None:

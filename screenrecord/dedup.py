@@ -201,6 +201,12 @@ def run(
                 if kind is Kind.DUPLICATE:
                     summary.freed += _size(path)
             on_result(item, record, kind)
+    log.info(
+        "rings: %d streams, %.1f MB of frames (%d at most per stream)",
+        len(deduper.streams),
+        deduper.ring_bytes() / 1e6,
+        settings.ring_size,
+    )
 
 
 def _size(path: Path) -> int:

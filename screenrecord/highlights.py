@@ -51,7 +51,7 @@ page being scrolled) gives one pick, and the picks spread over the period."""
 DIVERSITY = 0.8
 """No two picks of one monitor with thumbnail SSIM at or above this (the same-looking screen)."""
 BATCH = 128
-"""Largest batch handed to ssim_many at once (OpenCV filters at most 128 channels)."""
+"""Largest batch handed to ssim_many at once (bounds the memory of one batch)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,6 +221,8 @@ class CoarseStack:
 
     def __init__(self) -> None:
         self.slots: dict[int, int] = {}
+        self.held: dict[int, Coarse] = {}
+        """The thumbnails in the stack, held so that their ids stay theirs while they are."""
         self.cap = 0
 
     def _grow(self, like: Coarse, cap: int) -> None:
@@ -238,15 +240,16 @@ class CoarseStack:
     def scores(self, x: Coarse, frames: list[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
-            del self.slots[key]
+            del self.slots[key], self.held[key]
         if self.cap < len(frames) or (self.cap and self.pixels.shape[0] != x.pixels.shape[0]):
             if self.cap and self.pixels.shape[0] != x.pixels.shape[0]:
-                self.slots, self.cap = {}, 0
+                self.slots, self.held, self.cap = {}, {}, 0
             self._grow(x, max(len(frames), 2 * self.cap))
         free = sorted(set(range(self.cap)) - set(self.slots.values()))
         for f in frames:
             if id(f) not in self.slots:
                 i = self.slots[id(f)] = free.pop(0)
+                self.held[id(f)] = f
                 self.pixels[:, i] = f.pixels
                 self.stats[:, :, i] = (f.mu, f.mu_sq_c1, f.var_c2)
         h, cap, w = self.pixels.shape
@@ -324,7 +327,7 @@ def _changed_tiles(a: Prepared, b: Prepared) -> np.ndarray:
 class Pair:
     """An exact SSIM comparison, computed tile batch by tile batch until it is decided."""
 
-    FIRST_BATCH = 16
+    FIRST_BATCH = 8
     MAX_BATCH = 512
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
@@ -368,7 +371,7 @@ class Pair:
         )  # deficit of computed windows
         need = (self.bound - cutoff) * self.total
         per_tile = max(lost / self.done, 1.0)
-        return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.5 * need / per_tile)))
+        return int(min(left, self.MAX_BATCH, max(self.FIRST_BATCH, 1.2 * need / per_tile)))
 
     def run(self, cutoff: float = -math.inf) -> float:
         """Compute until the score is exact or provably at most `cutoff`; return the bound."""

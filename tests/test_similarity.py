@@ -245,3 +245,16 @@ def test_corpus_decisions_agree_with_the_manifest():
     for r in misses:  # a disagreement is only allowed right at a threshold
         best = float(r["ref_ssim_best"] or 0)
         assert min(abs(best - 0.99), abs(best - 0.95)) <= 0.005, r
+
+
+def test_coarse_stack_follows_a_changing_ring():
+    """Thumbnails that leave the ring free their slot; new ones are scored, never stale ones."""
+    halves = [
+        similarity.prepare(edited(load(SEQ[i % len(SEQ)]), i, boxes=5)).coarse for i in range(9)
+    ]
+    stack = similarity.CoarseStack()
+    for k in range(6):
+        ring = halves[k : k + 4]
+        got = stack.scores(halves[8], ring)
+        want = similarity.ssim_many(halves[8].pixels, np.stack([c.pixels for c in ring]))
+        assert got == pytest.approx(want, abs=1e-6)

@@ -1,0 +1,186 @@
+"""`screenrecord status`: what runs, where it writes, what it last did, read at a glance.
+
+Reads only the service files, the config and the catalog: no torch, no capture.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from screenrecord.catalog import Catalog, Row, Tally
+from screenrecord.errors import ScreenrecordError
+from screenrecord.service import Installed
+
+ERROR_WINDOW = timedelta(days=7)
+"""How far back status looks for the last error: older ones are history, not state."""
+
+TARGET_NAMES = {
+    "launchd": "launchd agent",
+    "systemd": "systemd user unit",
+    "xdg": "XDG autostart entry",
+    "windows": "Windows Startup entry",
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `screenrecord status` shows; gathered first, then formatted."""
+
+    now: datetime
+    services: list[Installed]
+    config_path: Path | None
+    config_error: str | None = None
+    root: Path | None = None
+    interval: float | None = None
+    catalog_error: str | None = None
+    latest: tuple[Row, ...] = ()
+    today: Tally | None = None
+    written: tuple[int, int] | None = None
+    """Files written all time, and their bytes."""
+    last_error: Row | None = None
+    free_bytes: int | None = None
+
+
+def gather(
+    now: datetime,
+    services: list[Installed],
+    config_path: Path | None,
+    root: Path | None,
+    interval: float | None,
+    config_error: str | None = None,
+) -> Status:
+    """Read the catalog of `root` (never creating it) and the free space under it."""
+    fields: dict = {}
+    if root is not None:
+        free_at = next((p for p in (root, *root.parents) if p.exists()), None)
+        if free_at is not None:
+            fields["free_bytes"] = shutil.disk_usage(free_at).free
+        try:
+            with Catalog.open(root, create=False) as cat:
+                midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+                fields.update(
+                    latest=tuple(cat.latest()),
+                    today=cat.tally(since=midnight),
+                    written=cat.written(),
+                    last_error=cat.last_error(since=now - ERROR_WINDOW),
+                )
+        except ScreenrecordError as e:
+            fields["catalog_error"] = str(e)
+    return Status(now, services, config_path, config_error, root, interval, **fields)
+
+
+def headline(s: Status) -> str:
+    """One line saying whether screenrecord is doing its job.
+
+    Judged from the newest capture in the catalog (within two intervals and a minute counts as
+    capturing), so it also holds where no service manager can be asked (XDG autostart, Windows).
+    """
+    last = max((r.taken for r in s.latest), default=None)
+    since = ago(s.now - last) if last is not None else None
+    slack = timedelta(seconds=2 * (s.interval or 0) + 60)
+    if last is not None and s.interval is not None and s.now - last <= slack:
+        login = "" if s.services else " (not started at login: screenrecord service install)"
+        return f"capturing, last frame {since} ago{login}"
+    if not s.services:
+        return "not running: no service installed (start it at login: screenrecord service install)"
+    every = f" (expected every {duration(s.interval)})" if s.interval else ""
+    if any(i.running for i in s.services):
+        if last is None:
+            return "running, no capture recorded yet"
+        return f"no capture for {since}{every}: see `screenrecord service logs`"
+    if all(i.running is False for i in s.services):
+        return "installed, not running: see `screenrecord service logs`"
+    return f"installed, last capture {since} ago{every}" if since else "installed, no capture yet"
+
+
+def format_status(s: Status) -> str:
+    """The status as a few aligned lines."""
+    lines = [f"screenrecord: {headline(s)}"]
+    for i in s.services:
+        state = ["enabled" if i.enabled else "not enabled" if i.enabled is False else ""]
+        if i.running is not None:
+            state.append("running" if i.running else (i.detail or "not running"))
+        elif i.detail:
+            state.append(i.detail)
+        if i.pids:
+            state.append("pid " + ",".join(map(str, i.pids)))
+        desc = ", ".join(p for p in [TARGET_NAMES.get(i.target, i.target), *state] if p)
+        lines.append(f"service     {desc}  ({i.file})")
+    if not s.services:
+        lines.append("service     not installed")
+    lines.append(f"config      {s.config_path if s.config_path else 'defaults (no config file)'}")
+    if s.config_error:
+        lines.append(f"            error: {s.config_error}")
+    if s.root is not None:
+        archive = f"archive     {s.root}"
+        if s.written is not None:
+            n, total = s.written
+            archive += f"  {n:,} frame{'s' if n != 1 else ''}, {size(total)} written"
+        if s.free_bytes is not None:
+            archive += f", {size(s.free_bytes)} free"
+        lines.append(archive)
+    if s.catalog_error:
+        lines.append(f"            {s.catalog_error}")
+    if s.today is not None:
+        t = s.today
+        near = f" ({t.near} near)" if t.near else ""
+        errors = f", {t.errors} error{'s' if t.errors != 1 else ''}" if t.errors else ""
+        lines.append(f"today       kept {t.written}{near}, skipped {t.duplicate} repeats{errors}")
+    for r in s.latest:
+        lines.append(f"monitor {r.monitor:<3} {describe(r, s.now)}")
+    if s.last_error is not None:
+        e = s.last_error
+        lines.append(
+            f"last error  {stamp(e.taken, s.now)} monitor {e.monitor}: {e.error or e.decision}"
+        )
+    return "\n".join(lines)
+
+
+def describe(r: Row, now: datetime) -> str:
+    """A monitor's last decision: geometry, when, what, and the file it wrote or matched."""
+    text = f"{r.width}x{r.height}  {stamp(r.taken, now)}  {r.decision}"
+    if r.score is not None:
+        text += f" {r.score:.3f}"
+    if r.path:
+        text += f" -> {r.path}"
+    elif r.match:
+        text += f" (same as {r.match})"
+    if r.error:
+        text += f"  error: {r.error}"
+    return text
+
+
+def stamp(t: datetime, now: datetime) -> str:
+    """`HH:MM:SS` today, the date otherwise, and how long ago."""
+    when = f"{t:%H:%M:%S}" if t.date() == now.date() else f"{t:%Y-%m-%d %H:%M}"
+    return f"{when} ({ago(now - t)} ago)"
+
+
+def ago(d: timedelta) -> str:
+    return duration(max(d.total_seconds(), 0))
+
+
+def duration(seconds: float) -> str:
+    """Rounded to the unit a reader wants: `45 s`, `3 min`, `2 h 5 min`, `4 days`."""
+    s = int(seconds)
+    if s < 90:
+        return f"{s} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if s < 2 * 86400:
+        h, m = divmod(minutes, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    return f"{s // 86400} days"
+
+
+def size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
