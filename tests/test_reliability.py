@@ -347,6 +347,7 @@ def test_kill_9_during_undo_loses_nothing_and_a_rerun_completes(tmp_path, capsys
     assert [
         k for k in now if k != JOURNAL and now[k] not in known
     ] == []  # nothing new, nothing torn
-    code, out, _ = main(["undo", str(root)]), *capsys.readouterr()
-    assert code == 0, out
+    if (root / JOURNAL).exists():  # else undo had finished before the kill landed
+        code, out, err = main(["undo", str(root)]), *capsys.readouterr()
+        assert code == 0, (out, err)
     assert tree(root) == before
