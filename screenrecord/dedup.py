@@ -219,7 +219,22 @@ def _size(path: Path) -> int:
 def move(root: Path, rec: dict) -> bool:
     """Carry out one journaled move; True if the file is now at dst. Safe to repeat."""
     src, dst = root / rec["src"], root / rec["dst"]
+    if _leaves(root, dst):
+        return False
     return _relocate(src, dst)
+
+
+def _leaves(root: Path, path: Path) -> bool:
+    """Whether `path`'s folder leads out of the archive through a symbolic link (never move there)."""
+    if store.escapes(root, path.parent):
+        log.error(
+            "%s: not moved, %s leads out of %s through a symbolic link",
+            path.name,
+            path.parent,
+            root,
+        )
+        return True
+    return False
 
 
 def _relocate(src: Path, dst: Path) -> bool:
@@ -295,6 +310,8 @@ def main(args: argparse.Namespace) -> int:
                 journals[root] = Journal(root)
                 run_ids[root] = journals[root].begin()
             dst = _destination(item.file.path, kind, taken)
+            if _leaves(root, dst):
+                return
             journals[root].write(
                 {
                     "run": run_ids[root],
@@ -370,7 +387,7 @@ def undo(root: Path) -> tuple[int, int]:
         for rec in reversed(list(journal.moves(r.id))):
             src, dst = root / rec["src"], root / rec["dst"]
             folders.add(dst.parent)
-            if _relocate(dst, src):
+            if not _leaves(root, src) and _relocate(dst, src):
                 restored += 1
             else:
                 failed += 1

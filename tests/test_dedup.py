@@ -303,3 +303,18 @@ def test_kill_9_during_apply_loses_nothing(tmp_path, when, capsys):
         assert str(where) in done, (rel, decision)
     run_cli("undo", str(root), capsys=capsys)
     assert tree(root) == before
+
+
+def test_apply_never_moves_through_a_link_out_of_the_archive(archive, tmp_path_factory, capsys):
+    outside = tmp_path_factory.mktemp("outside")
+    day = archive / "2026-03" / "2026-03-10"
+    (day / "dedup").symlink_to(outside, target_is_directory=True)
+    code, out, err = run_cli("dedup", "--json", "--apply", str(archive), capsys=capsys)
+    dups = [
+        Path(r["path"]) for r in map(json.loads, out.splitlines()) if r["decision"] == "duplicate"
+    ]
+    assert any(p.parent == day for p in dups)
+    assert list(outside.iterdir()) == []
+    for p in dups:
+        if p.parent == day:
+            assert p.exists(), p  # left in place
