@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from screenrecord import pause
 from screenrecord.catalog import Catalog, Row, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.service import Installed
@@ -42,6 +43,8 @@ class Status:
     """Files written all time, and their bytes."""
     last_error: Row | None = None
     free_bytes: int | None = None
+    paused: tuple[bool, datetime | None] = (False, None)
+    """(paused, until) from the archive's pause file (`screenrecord pause`)."""
 
 
 def gather(
@@ -55,6 +58,7 @@ def gather(
     """Read the catalog of `root` (never creating it) and the free space under it."""
     fields: dict = {}
     if root is not None:
+        fields["paused"] = pause.state(root, now)
         free_at = next((p for p in (root, *root.parents) if p.exists()), None)
         if free_at is not None:
             fields["free_bytes"] = shutil.disk_usage(free_at).free
@@ -80,6 +84,8 @@ def headline(s: Status) -> str:
     """
     last = max((r.taken for r in s.latest), default=None)
     since = ago(s.now - last) if last is not None else None
+    if s.paused[0]:
+        return pause.describe(*s.paused) + " (screenrecord resume to capture again)"
     slack = timedelta(seconds=2 * (s.interval or 0) + 60)
     if last is not None and s.interval is not None and s.now - last <= slack:
         login = "" if s.services else " (not started at login: screenrecord service install)"

@@ -202,3 +202,19 @@ def test_errors_older_than_a_week_are_history_not_state(root: Path) -> None:
     s = status.gather(NOW + timedelta(days=8), [], None, root, 180)
     assert s.last_error is None
     assert "last error" not in status.format_status(s)
+
+
+def test_status_says_paused(tmp_path):
+    from datetime import timedelta
+
+    from screenrecord import pause, status
+
+    root = tmp_path / "archive"
+    root.mkdir()
+    now = datetime(2026, 3, 10, 12, 0)
+    pause.pause(root, timedelta(hours=2), now=now)
+    s = status.gather(now, [], None, root, 180.0)
+    assert s.paused[0]
+    assert status.headline(s).startswith("paused until 2026-03-10 14:00")
+    pause.resume(root)
+    assert not status.gather(now, [], None, root, 180.0).paused[0]
