@@ -75,27 +75,11 @@ def make_dirs(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that it is either complete or absent: temp file, fsync, rename.
+    """Write `data` to `path` so that it is either complete or absent: temp file, fsync, link.
 
     Never replaces an existing file.
     """
-    make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.link(tmp, path)  # fails if path exists: never overwrite a stored frame
-    except FileExistsError:
-        raise StoreError(f"{path}: already exists, not overwritten") from None
-    except OSError as e:
-        raise StoreError(f"{path}: cannot write ({e.strerror})") from e
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    fsync_dir(path.parent)
+    _publish(path, data, replace=False)
 
 
 def replace_atomic(path: Path, data: bytes) -> None:
@@ -103,6 +87,11 @@ def replace_atomic(path: Path, data: bytes) -> None:
 
     For small files that are meant to change (an HTML page, the pause file), never for frames.
     """
+    _publish(path, data, replace=True)
+
+
+def _publish(path: Path, data: bytes, replace: bool) -> None:
+    """Temp file in the same folder, written and fsynced, owner-only, then put in place."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
     try:
@@ -111,11 +100,17 @@ def replace_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path exists: never overwrite a stored frame
+    except FileExistsError:
+        raise StoreError(f"{path}: already exists, not overwritten") from None
     except OSError as e:
+        raise StoreError(f"{path}: cannot write ({e.strerror})") from e
+    finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise StoreError(f"{path}: cannot write ({e.strerror})") from e
     fsync_dir(path.parent)
 
 
