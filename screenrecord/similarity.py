@@ -272,11 +272,6 @@ class CoarseStack:
         return np.array([s[self.slots[id(f)]] for f in frames])
 
 
-def coarse_scores(x: Coarse, ys: Sequence[Coarse]) -> np.ndarray:
-    """SSIM of thumbnail x against each of ys (all the same size)."""
-    return CoarseStack().scores(x, list(ys))
-
-
 def prepare_half(
     half: np.ndarray, prev: Prepared | None = None, rects: halfres.Rects | None = None
 ) -> Prepared:
@@ -616,16 +611,11 @@ class TorchScorer:
         return out
 
 
-def load_image(path: Path) -> np.ndarray:
-    """Decode an image file to RGB pixels, or raise ImageError with a one-line reason."""
-    from screenrecord import images
-
-    return images.load(path)
-
-
 def compare_files(a: Path, b: Path, device: str = "auto") -> float:
     """SSIM of two image files at half size (the `compare` command)."""
-    pa, pb = prepare(load_image(a)), prepare(load_image(b))
+    from screenrecord import images
+
+    pa, pb = prepare(images.load(a)), prepare(images.load(b))
     if pa.shape != pb.shape:
         raise UsageError(
             f"{a} and {b} differ in size ({pa.shape[1] * 2}x{pa.shape[0] * 2} vs {pb.shape[1] * 2}x{pb.shape[0] * 2}); frames of different size never match"
