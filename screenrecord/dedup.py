@@ -323,8 +323,6 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         run(roots, settings, on_result, summary, progress=sys.stderr.isatty() and not args.json)
-    except BrokenPipeError:
-        raise
     finally:
         sys.stdout.flush()
     for root, journal in journals.items():  # plan complete: now move
