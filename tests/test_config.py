@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from xscreen import screenrecord
 
 from screenrecord import config
 from screenrecord.errors import ConfigError
@@ -29,14 +29,7 @@ def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
         "XDG_CONFIG_HOME": str(home / "xdg"),
         "PATH": "/usr/bin:/bin",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "screenrecord", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return screenrecord(*args, env=env)
 
 
 def test_default_file_text_is_the_built_in_defaults(tmp_path):

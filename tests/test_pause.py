@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 
 from xscreen import (
-    REPO,
     frames,
     rows,
+    screenrecord,
     show,
     start_daemon,
     stop,
@@ -26,13 +25,7 @@ SIZE = (1280, 800)
 
 
 def cli(cfg, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "screenrecord", *args, "--config", str(cfg)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return screenrecord(*args, "--config", str(cfg))
 
 
 def test_state_reads_the_pause_file(tmp_path):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from datetime import datetime, timedelta
 
-from xscreen import REPO, frames, rows, show, text_screen, write_config
+from xscreen import frames, rows, screenrecord, show, text_screen, write_config
 
 from screenrecord import capture, config, store
 from screenrecord.daemon import Recorder
@@ -90,14 +89,7 @@ def test_once_and_why(xvfb_display, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DISPLAY": xvfb_display}
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "screenrecord", *args],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return screenrecord(*args, env=env)
 
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
     first = run("once", "--config", str(cfg))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from xscreen import screenrecord
 
 from screenrecord import service
 from screenrecord.service import Host
@@ -440,13 +441,7 @@ def test_windows_launcher_starts_the_daemon_and_returns(
 
 def cli(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess:
     base = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return subprocess.run(
-        [sys.executable, "-m", "screenrecord", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        timeout=120,
-    )
+    return screenrecord(*args, env={**base, **env}, timeout=120)
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from xscreen import screenrecord
 
 from screenrecord import status
 from screenrecord.catalog import FILE_NAME, Catalog, Row
@@ -141,12 +142,8 @@ def test_status_command_reads_catalog_without_loading_torch(root: Path, tmp_path
 def test_status_command_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("interval_seconds = -5\n")
-    r = subprocess.run(
-        [sys.executable, "-m", "screenrecord", "status", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        timeout=60,
+    r = screenrecord(
+        "status", "--config", str(config), env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     )
     assert r.returncode == 0, r.stderr
     [error] = [line for line in r.stdout.splitlines() if "error:" in line]

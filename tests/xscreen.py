@@ -69,6 +69,20 @@ def write_config(path: Path, root: Path, **extra: str) -> Path:
     return path
 
 
+def screenrecord(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """Run the command line as a real subprocess from the repository; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "screenrecord", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def start_daemon(
     display: str | None, config: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
