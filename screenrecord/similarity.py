@@ -139,9 +139,9 @@ class Prepared:
 
     @property
     def half(self) -> np.ndarray:
-        """The half-size frame as an (H, W, 3) view."""
+        """The half-size frame as (3, H, W) planes (a view)."""
         h, w = self.shape
-        return self.planes[:, :h, :w].transpose(1, 2, 0)
+        return self.planes[:, :h, :w]
 
     @property
     def nbytes(self) -> int:
@@ -159,10 +159,9 @@ class Prepared:
 
 @dataclass(eq=False)
 class Previous:
-    """What a stream keeps of its last frame: full-size pixels, half-size pixels, prepared form."""
+    """What a stream keeps of its last frame: full-size pixels and prepared form."""
 
     full: np.ndarray
-    half: np.ndarray
     prepared: Prepared
 
 
@@ -201,13 +200,13 @@ class Coarse:
 
 
 def _coarse(half: np.ndarray) -> Coarse | None:
-    h, w = half.shape[:2]
+    """Thumbnail of a half-size frame given as (3, H, W) planes."""
+    h, w = half.shape[1:]
     ch, cw = h // COARSE, w // COARSE
     if ch < WIN or cw < WIN:
         return None
-    gray = cv2.cvtColor(
-        np.ascontiguousarray(half[: ch * COARSE, : cw * COARSE]), cv2.COLOR_RGB2GRAY
-    )
+    rgb = cv2.merge([plane[: ch * COARSE, : cw * COARSE] for plane in half])
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     x = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
     mu = _filter(x[..., None])[..., 0].copy()
     sq = _filter((x * x)[..., None])[..., 0]
@@ -275,9 +274,9 @@ class CoarseStack:
 def prepare_half(
     half: np.ndarray, prev: Prepared | None = None, rects: halfres.Rects | None = None
 ) -> Prepared:
-    """Prepare a half-size (H, W, 3) frame; given the prepared previous frame of the stream and
-    the rectangles where `half` differs from it, redo only the blocks those touch."""
-    h, w = half.shape[:2]
+    """Prepare a half-size frame given as (3, H, W) planes; given the prepared previous frame of
+    the stream and the rectangles where `half` differs from it, redo only the blocks those touch."""
+    h, w = half.shape[1:]
     if h < WIN or w < WIN:
         raise ImageError(
             f"frame of {2 * w}x{2 * h} is too small to compare (at least {2 * WIN}x{2 * WIN})"
@@ -290,7 +289,7 @@ def prepare_half(
         blocks = prev.blocks.copy()
         which = set()
         for y0, y1, x0, x1 in rects:
-            planes[:, y0:y1, x0:x1] = half[y0:y1, x0:x1].transpose(2, 0, 1)
+            planes[:, y0:y1, x0:x1] = half[:, y0:y1, x0:x1]
             which.update(
                 (i, j)
                 for i in range(y0 // TILE, (y1 - 1) // TILE + 1)
@@ -299,7 +298,7 @@ def prepare_half(
         _hash_blocks(planes, blocks, sorted(which))
     else:
         planes = np.zeros((3, rows * TILE, cols * TILE), np.uint8)
-        planes[:, :h, :w] = half.transpose(2, 0, 1)
+        planes[:, :h, :w] = half
         blocks = np.empty((rows, cols), np.uint64)
         _hash_blocks(planes, blocks, None)
     digest = hashlib.blake2b(blocks.tobytes() + f"{h}x{w}".encode(), digest_size=16).digest()
@@ -485,9 +484,9 @@ class Engine:
             half, rects = halfres.half_size(full)
             p = prepare_half(half)
         else:
-            half, rects = halfres.half_size(full, prev.full, prev.half)
+            half, rects = halfres.half_size(full, prev.full, prev.prepared.half)
             p = prepare_half(half, prev.prepared if rects is not None else None, rects)
-        return p, Previous(full, half, p)
+        return p, Previous(full, p)
 
     def decide(self, p: Prepared, ring) -> tuple[Decision, int | None]:
         """Decision for p against the ring (most recent first), and the index of the ring frame it

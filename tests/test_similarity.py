@@ -5,6 +5,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 from frames import SEQ, load, needs_corpus, reference_decisions, reference_ssim
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screenrecord import halfres, similarity
 from screenrecord.errors import ImageError
@@ -76,6 +78,60 @@ def test_changed_halo_is_seen():
     assert engine_ssim(a, b) < 1.0
 
 
+def test_half_size_is_pils_lanczos_bit_for_bit():
+    """The fast half size reproduces PIL's LANCZOS resize exactly, edges and clipping included."""
+    assert halfres._exact_matches_pil(), "the fast path must be the one under test here"
+    rng = np.random.default_rng(3)
+    frames = [load(p) for p in SEQ[:4]]
+    frames += [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for h, w in [(22, 22), (38, 64), (1440, 2560)]
+    ]
+    frames += [rng.integers(0, 2, (60, 90, 3), dtype=np.uint8) * 255]  # sharpest edges: clipping
+    frames += [np.full((40, 40, 3), 255, np.uint8), np.zeros((40, 40, 3), np.uint8)]
+    for full in frames:
+        assert np.array_equal(halfres.exact_half(full), halfres.pil_half(full)), full.shape
+
+
+@pytest.mark.parametrize("shape", [(41, 67), (40, 67), (66, 32), (34, 16), (4000, 1920)])
+def test_half_size_of_odd_or_tall_frames_is_pils(shape):
+    """Odd sizes, and frames PIL resizes vertical pass first, are PIL's own pixels too."""
+    full = np.random.default_rng(4).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    prev = full.copy()
+    prev[:5] = 0
+    half, _ = halfres.half_size(full, prev, halfres.pil_half(prev))
+    assert np.array_equal(half, halfres.pil_half(full))
+
+
+def test_changed_vertical_strip_is_exact():
+    """A tall narrow change (a scrollbar) is recomputed exactly: PIL on such a crop would run its
+    passes in the other order and give different pixels."""
+    a = load(SEQ[0])
+    b = a.copy()
+    b[:, 800:830] = 255 - b[:, 800:830]
+    half, rects = halfres.half_size(b, a, halfres.pil_half(a))
+    assert rects and all(y1 - y0 > 2 * (x1 - x0) for y0, y1, x0, x1 in rects)
+    assert np.array_equal(half, halfres.pil_half(b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(8, 60).map(lambda v: 2 * v),
+    w=st.integers(8, 60).map(lambda v: 2 * v),
+    data=st.data(),
+)
+def test_any_part_of_the_half_size_is_exact(h, w, data):
+    """A part computed on its own equals that part of PIL's whole-frame resize, at every edge."""
+    h = min(h, 2 * w)  # taller frames go through PIL itself
+    full = np.random.default_rng(h * 1000 + w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    y0 = data.draw(st.integers(0, h // 2 - 1))
+    y1 = data.draw(st.integers(y0 + 1, h // 2))
+    x0 = data.draw(st.integers(0, w // 2 - 1))
+    x1 = data.draw(st.integers(x0 + 1, w // 2))
+    want = halfres.pil_half(full)[:, y0:y1, x0:x1]
+    assert np.array_equal(halfres.exact_half(full, y0, y1, x0, x1), want)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_incremental_half_size_is_exactly_the_full_resize(seed):
     a = load(SEQ[seed % len(SEQ)])
@@ -85,7 +141,7 @@ def test_incremental_half_size_is_exactly_the_full_resize(seed):
         b[-7:, :9] = 255
     half_a, _ = halfres.half_size(a)
     half_b, rects = halfres.half_size(b, a, half_a)
-    assert np.array_equal(half_b, halfres.half_size(b)[0])
+    assert np.array_equal(half_b, halfres.pil_half(b))
     if rects is not None:
         assert rects, "a changed frame reports where it changed"
 
