@@ -24,8 +24,10 @@ these weights would not reproduce (checked once, on test images) go through PIL 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -42,6 +44,8 @@ BITS = 22
 SCALE = 2.0**-BITS
 ROUND = 2.0**-24
 """Added before rounding to nearest: floor(x + 0.5) for the multiples of 2**-22 a sum can be."""
+PAD = 16
+"""Full-size rows of context around a band resized on its own (the kernel reads 6)."""
 MIN_SIZE = 16
 """Smallest width and height (full size) with three edge pixels and an interior on each axis."""
 
@@ -57,11 +61,33 @@ def as_array(image: Image.Image | np.ndarray) -> np.ndarray:
     return np.asarray(image)
 
 
-def pil_half(full: np.ndarray) -> np.ndarray:
-    """Half size of an (H, W, 3) frame by PIL itself, as (3, H // 2, W // 2) planes."""
+def pil_half(full: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Half size of an (H, W, 3) frame by PIL itself, as (3, H // 2, W // 2) planes.
+
+    With threads > 1, PIL resizes that many bands of rows at once (it releases the GIL). A band
+    is a full-width crop reaching PAD rows past its part, so PIL reads exactly the pixels and
+    weights it reads for the whole frame, in the same order of passes (a band is wide).
+    """
     h, w = full.shape[:2]
-    half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.LANCZOS))
-    return np.ascontiguousarray(half.transpose(2, 0, 1))
+    if threads < 2 or h % 2 or w % 2 or h > 2 * w or h < 8 * PAD * threads:
+        half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.LANCZOS))
+        return np.ascontiguousarray(half.transpose(2, 0, 1))
+    out = np.empty((3, h // 2, w // 2), np.uint8)
+    cuts = np.linspace(0, h // 2, threads + 1).astype(int)
+
+    def band(y0: int, y1: int) -> None:
+        fy0, fy1 = max(0, 2 * y0 - PAD), min(h, 2 * y1 + PAD)
+        crop = Image.fromarray(full[fy0:fy1])
+        part = crop.resize((w // 2, y1 - y0), Image.LANCZOS, box=(0, 2 * y0 - fy0, w, 2 * y1 - fy0))
+        out[:, y0:y1] = np.asarray(part).transpose(2, 0, 1)
+
+    list(_pool(threads).map(band, cuts[:-1], cuts[1:]))
+    return out
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="halfres")
 
 
 def _lanczos(x: float) -> float:
@@ -195,7 +221,26 @@ def changed_blocks(full: np.ndarray, prev: np.ndarray) -> np.ndarray:
     return np.logical_or.reduceat(rows, np.arange(0, diff.shape[1], per_block // unit), axis=1)
 
 
+def block_hashes(
+    full: np.ndarray, which: np.ndarray | None = None, known: np.ndarray | None = None
+) -> np.ndarray:
+    """(rows, cols) uint64 digests of the BLOCK x BLOCK blocks of a full-size frame: equal digests,
+    equal pixels. With `which` (a bool mask) only those blocks are hashed; the others are taken
+    from `known`, the digests of a frame they are equal in."""
+    h, w = full.shape[:2]
+    out = np.empty((-(-h // BLOCK), -(-w // BLOCK)), np.uint64) if known is None else known.copy()
+    cells = np.argwhere(which) if which is not None else np.argwhere(np.ones(out.shape, bool))
+    for r, c in cells:
+        part = full[r * BLOCK : (r + 1) * BLOCK, c * BLOCK : (c + 1) * BLOCK].tobytes()
+        digest = hashlib.sha1(part, usedforsecurity=False).digest()
+        out[r, c] = int.from_bytes(digest[:8], "little")
+    return out
+
+
 Rects = list[tuple[int, int, int, int]]
+
+MOSTLY_NEW = 0.7
+"""Share of changed blocks above which one resize of the whole frame is cheaper than parts."""
 
 
 def half_size(
@@ -203,21 +248,28 @@ def half_size(
 ) -> tuple[np.ndarray, Rects | None]:
     """Half-size (3, H/2, W/2) planes of the (H, W, 3) frame `full`, and the half-size rectangles
     (y0, y1, x0, x1) where they differ from `prev_half`, those of `prev_full` (None: anywhere)."""
-    h, w = full.shape[:2]
     if prev_full is None or prev_half is None or prev_full.shape != full.shape:
-        return pil_half(full), None
-    if not _fast(h, w):
-        return pil_half(full), None
-    blocks = changed_blocks(full, prev_full)
-    if not blocks.any():
-        return prev_half, []
-    if blocks.mean() > 0.7:  # mostly new: one resize of everything is cheapest
-        return pil_half(full), None
-    half = prev_half.copy()
+        return update(full, None, None)
+    return update(full, prev_half, changed_blocks(full, prev_full))
+
+
+def update(
+    full: np.ndarray, base_half: np.ndarray | None, changed: np.ndarray | None, threads: int = 1
+) -> tuple[np.ndarray, Rects | None]:
+    """Half-size planes of `full` from `base_half`, the half size of a frame that differs from it
+    only in the `changed` blocks, and the rectangles redone (None: all of it, by PIL)."""
+    h, w = full.shape[:2]
+    if base_half is None or changed is None or not _fast(h, w):
+        return pil_half(full, threads), None
+    if not changed.any():
+        return base_half, []
+    if changed.mean() > MOSTLY_NEW:
+        return pil_half(full, threads), None
+    half = base_half.copy()
     hh, hw = h // 2, w // 2
     step = BLOCK // 2
     rects = []
-    for r0, r1, c0, c1 in _rectangles(blocks):
+    for r0, r1, c0, c1 in _rectangles(changed):
         y0, y1 = max(0, r0 * step - MARGIN), min(hh, r1 * step + MARGIN)
         x0, x1 = max(0, c0 * step - MARGIN), min(hw, c1 * step + MARGIN)
         half[:, y0:y1, x0:x1] = exact_half(full, y0, y1, x0, x1)

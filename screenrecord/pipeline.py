@@ -45,7 +45,8 @@ class Deduper:
         than `process`, one frame ahead (archive dedup overlaps the two on two cores).
         """
         stream = self._stream(frame)
-        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev)
+        known = [e.frame for e in list(stream.ring)]  # a snapshot: process() may run meanwhile
+        prepared, stream.prev = self.engine.prepare(frame.image, stream.prev, known)
         return prepared
 
     def process(

@@ -135,6 +135,8 @@ class Prepared:
     """(rows, cols) uint64 hash of each TILE x TILE block of `planes`."""
     digest: bytes
     coarse: Coarse | None
+    full_blocks: np.ndarray | None = field(default=None, repr=False)
+    """Digests of the full-size frame's blocks (halfres.block_hashes), to recognise it later."""
     _device: object = field(default=None, repr=False)
 
     @property
@@ -459,6 +461,25 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def _recall(
+    shape: tuple[int, int],
+    hashes: np.ndarray,
+    known: Sequence,
+    base: Prepared | None,
+    changed: np.ndarray | None,
+):
+    """The known frame of half size `shape` sharing the most full-size blocks with a frame of
+    these block digests, and the blocks they differ in, if that beats `base` and `changed`."""
+    same = [f for f in known if f.shape == shape and f.full_blocks is not None]
+    if not same:
+        return base, changed
+    differ = np.stack([f.full_blocks for f in same]) != hashes
+    i = int(np.argmin(differ.sum(axis=(1, 2))))
+    if changed is not None and differ[i].sum() >= changed.sum():
+        return base, changed
+    return same[i], differ[i]
+
+
 class Engine:
     """Prepares frames and decides them against a ring, on the CPU or on a torch device."""
 
@@ -474,18 +495,28 @@ class Engine:
         self._torch = TorchScorer(self.device) if self.device != "cpu" else None
 
     def prepare(
-        self, image: Image.Image | np.ndarray, prev: Previous | None = None
+        self, image: Image.Image | np.ndarray, prev: Previous | None = None, known: Sequence = ()
     ) -> tuple[Prepared, Previous]:
-        """Prepare a full-size frame, reusing the work done for the stream's previous frame.
+        """Prepare a full-size frame, reusing the work done for the stream's previous frame or,
+        for a screen that is mostly new since then, for a `known` frame (prepared frames of the
+        stream's ring) whose blocks it mostly repeats: a lock screen that comes back costs a
+        recomputation of its clock, not a whole resize.
 
         Returns the prepared frame and what the stream keeps for its next frame."""
         full = halfres.as_array(image)
-        if prev is None:
-            half, rects = halfres.half_size(full)
-            p = prepare_half(half)
+        base, changed = None, None
+        if prev is not None and prev.full.shape == full.shape:
+            base = prev.prepared
+            changed = halfres.changed_blocks(full, prev.full)
+            hashes = halfres.block_hashes(full, changed, base.full_blocks)
         else:
-            half, rects = halfres.half_size(full, prev.full, prev.prepared.half)
-            p = prepare_half(half, prev.prepared if rects is not None else None, rects)
+            hashes = halfres.block_hashes(full)
+        if changed is None or changed.mean() > halfres.MOSTLY_NEW:
+            shape = (full.shape[0] // 2, full.shape[1] // 2)
+            base, changed = _recall(shape, hashes, known, base, changed)
+        half, rects = halfres.update(full, None if base is None else base.half, changed)
+        p = prepare_half(half, base if rects is not None else None, rects)
+        p.full_blocks = hashes
         return p, Previous(full, p)
 
     def decide(self, p: Prepared, ring) -> tuple[Decision, int | None]:

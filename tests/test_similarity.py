@@ -146,6 +146,24 @@ def test_incremental_half_size_is_exactly_the_full_resize(seed):
         assert rects, "a changed frame reports where it changed"
 
 
+def test_a_screen_that_comes_back_is_prepared_from_the_ring():
+    """A lock screen returning with another time on its clock, after other screens: its half
+    size is rebuilt from the ring frame it mostly repeats, exactly, not resized whole."""
+    engine = similarity.Engine(DedupSettings(device="cpu"))
+    lock, other = load(SEQ[0]), load(SEQ[9])
+    back = lock.copy()
+    back[40:90, 800:900] = 255 - back[40:90, 800:900]  # the clock moved on
+    p_lock, prev = engine.prepare(lock)
+    p_other, prev = engine.prepare(other, prev, [p_lock])
+    p_back, _ = engine.prepare(back, prev, [p_other, p_lock])
+    fresh = similarity.prepare(back)
+    assert np.array_equal(p_back.planes, fresh.planes)
+    assert np.array_equal(p_back.blocks, fresh.blocks)
+    hashes = halfres.block_hashes(back)
+    base, changed = similarity._recall(p_back.shape, hashes, [p_other, p_lock], None, None)
+    assert base is p_lock and 0 < changed.sum() <= 6
+
+
 def test_incremental_prepare_equals_fresh_prepare():
     engine = similarity.Engine(DedupSettings(device="cpu"))
     a, b = load(SEQ[2]), edited(load(SEQ[2]), 7, boxes=2)
