@@ -430,6 +430,12 @@ _ROW_BANDS = np.stack([_band(ROW_STRIP)] * 3 + [2 * _band(ROW_STRIP)])  # the la
 _COL_BAND = _band(COL_STRIP).T
 
 
+BLAS_TILES = 8
+"""Tiles per matrix product: few enough that OpenBLAS (numpy's BLAS) keeps each product on one
+thread. With more (16 already), it wakes a second thread, whose spinning doubles the CPU time on
+the core the decoder needs, for about 10% less wall time."""
+
+
 def _tile_sums(
     a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> float:
@@ -441,6 +447,13 @@ def _tile_sums(
     so the row product reads them as they are, (rows, 3 * tiles * (TILE + HALO) columns), and
     gives one line of TILE + HALO columns per (row, channel, tile) for the column product.
     """
+    if len(tiles) > BLAS_TILES:
+        return sum(
+            _tile_sums(
+                a, b, tiles[n : n + BLAS_TILES], rows[n : n + BLAS_TILES], cols[n : n + BLAS_TILES]
+            )
+            for n in range(0, len(tiles), BLAS_TILES)
+        )
     k, p = len(tiles), TILE + HALO
     maps = np.empty((4, p, 3, k, p), np.float32)
     for n, (i, j) in enumerate(tiles):
