@@ -332,3 +332,15 @@ def test_coarse_stack_follows_a_changing_ring():
         got = stack.scores(halves[8], ring)
         want = similarity.ssim_many(halves[8].pixels, np.stack([c.pixels for c in ring]))
         assert got == pytest.approx(want, abs=1e-6)
+
+
+def test_block_hashes_see_every_block_and_only_changes():
+    """Digests of whole and edge blocks change exactly where the pixels do, however computed."""
+    a = load(SEQ[1])[:-7, :-13].copy()  # edge blocks of 57 rows and 19 columns
+    b = a.copy()
+    b[-1, -1] ^= 1  # the last pixel of the corner block
+    b[100, 70] ^= 128
+    ha, hb = halfres.block_hashes(a), halfres.block_hashes(b)
+    assert (ha != hb).sum() == 2 and ha[-1, -1] != hb[-1, -1] and ha[1, 1] != hb[1, 1]
+    changed = halfres.changed_blocks(b, a)
+    assert np.array_equal(halfres.block_hashes(b, changed, ha), hb)
