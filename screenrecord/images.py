@@ -35,9 +35,9 @@ def load(path: Path) -> np.ndarray:
                 if w * h > MAX_PIXELS or w <= 0 or h <= 0:
                     raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
                 if im.format in FAST:
-                    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-                    if bgr is not None and bgr.shape[:2] == (h, w):
-                        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    rgb = _cv2_rgb(data)
+                    if rgb is not None and rgb.shape[:2] == (h, w):
+                        return rgb
                 im.load()  # let PIL say what is wrong
                 if im.mode == "RGB":
                     return np.asarray(im)
@@ -64,6 +64,15 @@ def load(path: Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImageError(f"{path}: cannot decode ({reason})") from None
+
+
+def _cv2_rgb(data: bytes) -> np.ndarray | None:
+    """OpenCV's decode straight to RGB where it can (4.10+), else BGR converted."""
+    buf = np.frombuffer(data, np.uint8)
+    if hasattr(cv2, "IMREAD_COLOR_RGB"):
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def a_max(im: Image.Image) -> int:
