@@ -75,5 +75,6 @@ class Deduper:
         self._stream(frame).ring.push(frame.name, prepared or self.prepare(frame))
 
     def ring_bytes(self) -> int:
-        """Memory held by all rings."""
-        return sum(e.frame.nbytes for s in self.streams.values() for e in s.ring)
+        """Memory held by all rings, with what the engine keeps for them."""
+        frames = sum(e.frame.nbytes for s in self.streams.values() for e in s.ring)
+        return frames + self.engine.cache_bytes

@@ -163,6 +163,7 @@ class Prepared:
             self.planes.nbytes
             + self.blocks.nbytes
             + (self.coarse.nbytes if self.coarse is not None else 0)
+            + (self.full_blocks.nbytes if self.full_blocks is not None else 0)
         )
 
     @property
@@ -200,17 +201,23 @@ def _hash_blocks(
 
 @dataclass(eq=False)
 class Coarse:
-    """A grayscale thumbnail (1/COARSE of the half-size frame) with its filtered statistics:
-    mean, mean^2 + C1 and variance + C2, the parts of SSIM that depend on one image only."""
+    """A grayscale thumbnail (1/COARSE of the half-size frame), 8 KB for 1080p."""
 
     pixels: np.ndarray
-    mu: np.ndarray
-    mu_sq_c1: np.ndarray
-    var_c2: np.ndarray
+    """(h, w) uint8."""
 
     @property
     def nbytes(self) -> int:
-        return self.pixels.nbytes + self.mu.nbytes + self.mu_sq_c1.nbytes + self.var_c2.nbytes
+        return self.pixels.nbytes
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Its filtered mean, mean^2 + C1 and variance + C2: the parts of SSIM that depend on one
+        image only (computed when needed: a ring frame's go into its ring's stack once)."""
+        x = self.pixels.astype(np.float32)
+        mu = _filter(x[..., None])[..., 0].copy()
+        sq = _filter((x * x)[..., None])[..., 0]
+        mu_sq = mu * mu
+        return mu, mu_sq + np.float32(C1), sq - mu_sq + np.float32(C2)
 
 
 def _coarse(half: np.ndarray) -> Coarse | None:
@@ -221,23 +228,22 @@ def _coarse(half: np.ndarray) -> Coarse | None:
         return None
     rgb = cv2.merge([plane[: ch * COARSE, : cw * COARSE] for plane in half])
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    x = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
-    mu = _filter(x[..., None])[..., 0].copy()
-    sq = _filter((x * x)[..., None])[..., 0]
-    mu_sq = mu * mu
-    return Coarse(x, mu, mu_sq + np.float32(C1), sq - mu_sq + np.float32(C2))
+    return Coarse(cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA))
 
 
 class CoarseStack:
     """The thumbnails of one ring side by side, kept between decisions (a ring changes by one
     frame at a time), so that a coarse pass is one multiply, one filter and a few in-place ops.
 
-    The stack keeps its work arrays too (about 90 KB a slot): the pass runs over arrays of a few
-    MB, and fresh ones can cost more in page faults than the arithmetic done in them. Pixels and
-    means are stored doubled (exact in float32) so that 2 x y and 2 mu1 mu2 cost no extra pass.
+    A slot holds a thumbnail and its statistics in float32 (107 KB for 1080p), and the stack keeps
+    its work arrays too (90 KB a slot): the pass runs over arrays of a few MB, and fresh ones can
+    cost more in page faults than the arithmetic done in them. Pixels and means are stored doubled
+    (exact in float32) so that 2 x y and 2 mu1 mu2 cost no extra pass. It grows by doubling, up to
+    `limit` slots (the ring's size).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.slots: dict[int, int] = {}
         self.held: dict[int, Coarse] = {}
         """The thumbnails in the stack, held so that their ids stay theirs while they are."""
@@ -245,7 +251,7 @@ class CoarseStack:
 
     def _grow(self, like: Coarse, cap: int) -> None:
         h, w = like.pixels.shape
-        hv, wv = like.mu.shape
+        hv, wv = h - HALO, w - HALO
         old = (self.cap, getattr(self, "pixels", None), getattr(self, "stats", None))
         self.pixels = np.zeros((h, cap, w), np.float32)  # 2 x: the filtered product is 2 x y
         self.stats = np.zeros((3, hv, cap, wv), np.float32)  # 2 mu, mu^2 + C1, var + C2
@@ -258,6 +264,12 @@ class CoarseStack:
         self._filtered = np.empty((h, cap * w), np.float32)
         self._tmp = np.empty((hv, cap, wv), np.float32)
 
+    @property
+    def nbytes(self) -> int:
+        if not self.cap:
+            return 0
+        return sum(a.nbytes for a in (self.pixels, self.stats, self._xy, self._filtered, self._tmp))
+
     def scores(self, x: Coarse, frames: list[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
@@ -265,14 +277,16 @@ class CoarseStack:
         if self.cap < len(frames) or (self.cap and self.pixels.shape[0] != x.pixels.shape[0]):
             if self.cap and self.pixels.shape[0] != x.pixels.shape[0]:
                 self.slots, self.held, self.cap = {}, {}, 0
-            self._grow(x, max(len(frames), 2 * self.cap))
+            self._grow(x, max(len(frames), min(2 * self.cap, self.limit)))
         free = sorted(set(range(self.cap)) - set(self.slots.values()))
         for f in frames:
             if id(f) not in self.slots:
                 i = self.slots[id(f)] = free.pop(0)
                 self.held[id(f)] = f
-                np.add(f.pixels, f.pixels, out=self.pixels[:, i])
-                self.stats[:, :, i] = (f.mu + f.mu, f.mu_sq_c1, f.var_c2)
+                self.pixels[:, i] = f.pixels * np.float32(2)
+                mu, mu_sq_c1, var_c2 = f.stats()
+                self.stats[:, :, i] = (mu + mu, mu_sq_c1, var_c2)
+        x_mu, x_mu_sq_c1, x_var_c2 = x.stats()
         h, cap, w = self.pixels.shape
         hv, wv = h - HALO, w - HALO
         r = WIN // 2
@@ -285,13 +299,13 @@ class CoarseStack:
         num = self._xy[: hv * cap * wv].reshape(hv, cap, wv)  # xy is spent once filtered
         den = self._filtered.reshape(-1)[: hv * cap * wv].reshape(hv, cap, wv)  # f, once used
         tmp = self._tmp
-        np.multiply(mu2x2, x.mu[:, None, :], out=tmp)  # 2 mu1 mu2
+        np.multiply(mu2x2, x_mu[:, None, :], out=tmp)  # 2 mu1 mu2
         np.subtract(f, tmp, out=num)
         num += np.float32(C2)
         tmp += np.float32(C1)
         num *= tmp  # (2 mu1 mu2 + C1) (2 sigma_xy + C2)
-        np.add(mu2_sq_c1, (x.mu_sq_c1 - np.float32(C1))[:, None, :], out=den)
-        np.add(var2_c2, (x.var_c2 - np.float32(C2))[:, None, :], out=tmp)
+        np.add(mu2_sq_c1, (x_mu_sq_c1 - np.float32(C1))[:, None, :], out=den)
+        np.add(var2_c2, (x_var_c2 - np.float32(C2))[:, None, :], out=tmp)
         den *= tmp
         num /= den
         s = num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
@@ -407,7 +421,7 @@ class Pair:
 def _tile_difference(a: np.ndarray, b: np.ndarray, tiles: np.ndarray) -> np.ndarray:
     """Sum of absolute thumbnail differences over the area of each tile."""
     k = TILE // COARSE
-    d = np.abs(a - b)
+    d = np.abs(a.astype(np.float32) - b)
     h, w = d.shape
     grid = np.zeros((-(-h // k) + 1, -(-w // k) + 1), np.float32)
     g = np.add.reduceat(np.add.reduceat(d, np.arange(0, h, k), axis=0), np.arange(0, w, k), axis=1)
@@ -601,13 +615,14 @@ class Engine:
         if p.coarse is None:
             out[idx] = np.inf
             return out
-        stack = self._stacks.setdefault(id(ring), CoarseStack())
+        stack = self._stacks.setdefault(id(ring), CoarseStack(self.settings.ring_size))
         out[idx] = stack.scores(p.coarse, [frames[i].coarse for i in idx])
         return out
 
-    def forget(self, ring) -> None:
-        """Drop what was cached for a ring that is gone."""
-        self._stacks.pop(id(ring), None)
+    @property
+    def cache_bytes(self) -> int:
+        """Memory held for the rings besides their frames (the coarse pass's stacks)."""
+        return sum(stack.nbytes for stack in self._stacks.values())
 
     def _kind(self, score: float) -> Kind:
         s = self.settings
