@@ -23,7 +23,7 @@ from types import FrameType
 
 from PIL import Image
 
-from screenrecord import capture, pause, store
+from screenrecord import capture, lock, pause, store
 from screenrecord import config as configmod
 from screenrecord.catalog import Catalog, Row
 from screenrecord.config import Config
@@ -71,16 +71,24 @@ class Recorder:
             raise StoreError(
                 f"{self.root}: cannot create the archive root ({e.strerror}); fix `root` in the config"
             ) from None
-        for tmp in store.remove_temp_files(self.root):
-            log.warning("%s: removed, left by a write that was cut short", tmp)
-        self.catalog = Catalog.open(self.root)
-        self._record_unrecorded()
+        lock.acquire(self.root)  # before anything touches the archive's temp files or catalog
+        try:
+            for tmp in store.remove_temp_files(self.root):
+                log.warning("%s: removed, left by a write that was cut short", tmp)
+            self.catalog = Catalog.open(self.root)
+            self._record_unrecorded()
+        except BaseException:
+            lock.release(self.root)
+            raise
         self.deduper = Deduper(cfg.dedup_settings())
         self.last_kept: dict[int, datetime] = {}
         self.capture_down: str | None = None
 
     def close(self) -> None:
-        self.catalog.close()
+        try:
+            self.catalog.close()
+        finally:
+            lock.release(self.root)
 
     def _record_unrecorded(self) -> None:
         """Record frames written by the last tick before a crash but not yet in the catalog.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from xscreen import (
     frames,
     leftovers,
     rows,
+    screenrecord,
     show,
     start_daemon,
     stop,
@@ -254,3 +256,30 @@ def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
             lines = [line for line in err.splitlines() if line.strip()]
             assert len(lines) == 1 and message in lines[0], (command, env, err)
     assert not (tmp_path / "archive").exists() or not frames(tmp_path / "archive")
+
+
+def test_a_second_recorder_on_the_same_archive_is_refused(xvfb_display, tmp_path):
+    """While `run` records into an archive, `run` or `once` on it again exits 1 naming the
+    holder, and touches nothing; once the first stops, the archive is free again."""
+    root = tmp_path / "archive"
+    cfg = write_config(tmp_path / "c.toml", root)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["DISPLAY"] = xvfb_display
+    proc = start_daemon(xvfb_display, cfg)
+    try:
+        wait_rows(root, 1, proc)
+        before = sorted(p.relative_to(root) for p in root.rglob("*"))
+        for command in ("once", "run"):
+            second = screenrecord(command, "--config", str(cfg), env=env)
+            assert second.returncode == 1, second.stderr
+            assert "already recording into this archive" in second.stderr
+            assert f"pid {proc.pid}" in second.stderr
+            assert "Traceback" not in second.stderr
+        assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+        code, err = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, err
+    again = screenrecord("once", "--config", str(cfg), env=env)
+    assert again.returncode == 0, again.stderr
