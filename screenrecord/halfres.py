@@ -208,6 +208,12 @@ def changed_blocks(full: np.ndarray, prev: np.ndarray) -> np.ndarray:
     return np.logical_or.reduceat(rows, np.arange(0, diff.shape[1], per_block // unit), axis=1)
 
 
+def digest(data) -> bytes:
+    """A 64-bit digest of pixels: SHA-1 (hardware-accelerated on current x86 and ARM CPUs, twice
+    BLAKE2b's speed here), truncated; equal digests are taken as equal pixels."""
+    return hashlib.sha1(data, usedforsecurity=False).digest()[:8]
+
+
 def block_hashes(
     full: np.ndarray, which: np.ndarray | None = None, known: np.ndarray | None = None
 ) -> np.ndarray:
@@ -227,8 +233,7 @@ def block_hashes(
             part = whole[r, c]
         else:
             part = full[r * BLOCK : (r + 1) * BLOCK, c * BLOCK : (c + 1) * BLOCK].tobytes()
-        digest = hashlib.sha1(part, usedforsecurity=False).digest()
-        out[r, c] = int.from_bytes(digest[:8], "little")
+        out[r, c] = int.from_bytes(digest(part), "little")
     return out
 
 

@@ -191,12 +191,12 @@ def _hash_blocks(
             .reshape(rows * cols, -1)
         )
         t = np.ascontiguousarray(t)
-        raw = b"".join(hashlib.blake2b(b, digest_size=8).digest() for b in t)
+        raw = b"".join(halfres.digest(b) for b in t)
         blocks[:] = np.frombuffer(raw, np.uint64).reshape(blocks.shape)
         return
     for i, j in which:
         b = planes[:, i * TILE : (i + 1) * TILE, j * TILE : (j + 1) * TILE].tobytes()
-        blocks[i, j] = np.frombuffer(hashlib.blake2b(b, digest_size=8).digest(), np.uint64)[0]
+        blocks[i, j] = np.frombuffer(halfres.digest(b), np.uint64)[0]
 
 
 @dataclass(eq=False)
