@@ -13,10 +13,10 @@ each output `clip(floor((sum(weight * pixel) + 2**21) / 2**22))`. At scale 2 eve
 the frame's edges uses the same 12 weights; split into even and odd inputs, a pass is two 6-tap
 filters whose float64 sums are exact integers (8-bit pixels times 22-bit weights, far below 2**53),
 and `addWeighted` scales and rounds them to the same 8-bit values. The three outputs at each edge
-use PIL's edge weights, computed in PIL's order of operations. With the three channels stacked,
-one call per pass, a whole 1080p frame takes ~24 ms on one core against PIL's ~28 ms, and a changed
-part costs no crop or conversion for PIL (1.7x faster than PIL on the changed parts of corpus
-frames).
+use PIL's edge weights, computed in PIL's order of operations. With the three channels stacked
+(one call per pass) in 128-row bands, a whole 1080p frame takes ~20 ms on one core against PIL's
+~28 ms, and a changed part costs no crop or conversion for PIL (1.7x faster than PIL on the
+changed parts of corpus frames).
 
 Frames more than twice as tall as wide, frames of odd width or height, and any PIL whose output
 these weights would not reproduce (checked once, on test images) go through PIL itself.
@@ -78,25 +78,23 @@ def _lanczos(x: float) -> float:
     return sinc(x) * sinc(x / 3) if -3.0 <= x < 3.0 else 0.0
 
 
-@functools.lru_cache(maxsize=32)
-def weights(n: int) -> tuple[tuple[int, np.ndarray], ...]:
-    """PIL's integer LANCZOS weights for n inputs -> n // 2 outputs: (first input, weights) per
-    output, computed in PIL's order of double operations (precompute_coeffs, normalize_coeffs_8bpc)."""
+@functools.lru_cache(maxsize=64)
+def weights(n: int, xx: int) -> tuple[int, np.ndarray]:
+    """PIL's integer LANCZOS weights of output xx for n inputs -> n // 2 outputs: (first input,
+    weights), computed in PIL's order of double operations (precompute_coeffs,
+    normalize_coeffs_8bpc). Only the edge outputs and one interior output are ever needed."""
     scale = n / (n // 2)
     support = 3.0 * scale
-    out = []
-    for xx in range(n // 2):
-        center = 0.0 + (xx + 0.5) * scale
-        xmin = max(int(center - support + 0.5), 0)
-        count = min(int(center + support + 0.5), n) - xmin
-        k = [_lanczos((x + xmin - center + 0.5) * (1.0 / scale)) for x in range(count)]
-        total = 0.0
-        for v in k:
-            total += v
-        k = [v / total if total != 0.0 else v for v in k]
-        fixed = [int(-0.5 + v * (1 << BITS)) if v < 0 else int(0.5 + v * (1 << BITS)) for v in k]
-        out.append((xmin, np.array(fixed, np.float64)))
-    return tuple(out)
+    center = 0.0 + (xx + 0.5) * scale
+    xmin = max(int(center - support + 0.5), 0)
+    count = min(int(center + support + 0.5), n) - xmin
+    k = [_lanczos((x + xmin - center + 0.5) * (1.0 / scale)) for x in range(count)]
+    total = 0.0
+    for v in k:
+        total += v
+    k = [v / total if total != 0.0 else v for v in k]
+    fixed = [int(-0.5 + v * (1 << BITS)) if v < 0 else int(0.5 + v * (1 << BITS)) for v in k]
+    return xmin, np.array(fixed, np.float64)
 
 
 @functools.lru_cache(maxsize=32)
@@ -104,7 +102,7 @@ def _inner(n: int) -> tuple[np.ndarray, np.ndarray]:
     """The interior weights split for even and odd inputs: output x reads even[x-2 .. x+3] and
     odd[x-3 .. x+2] (full-size inputs 2x-5 .. 2x+6)."""
     xx = n // 4
-    xmin, k = weights(n)[xx]
+    xmin, k = weights(n, xx)
     assert xmin == 2 * xx - 5 and len(k) == 12, (n, xmin, len(k))
     return np.ascontiguousarray(k[1::2][None]), np.ascontiguousarray(k[0::2][None])
 
@@ -131,7 +129,7 @@ def _fix_edges(
     for xx in (0, 1, 2, half - 3, half - 2, half - 1):
         if xx not in want:
             continue
-        xmin, k = weights(n)[xx]
+        xmin, k = weights(n, xx)
         lo = xmin - 2 * first
         part = src[:, lo : lo + len(k)] if axis == 1 else src[lo : lo + len(k)].T
         v = np.clip(np.floor((part.astype(np.float64) @ k + (1 << (BITS - 1))) * SCALE), 0, 255)
@@ -259,12 +257,12 @@ def update(
     """Half-size planes of `full` from `base_half`, the half size of a frame that differs from it
     only in the `changed` blocks, and the rectangles redone (None: all of it)."""
     h, w = full.shape[:2]
+    if base_half is not None and changed is not None and not changed.any():
+        return base_half, []  # the same pixels, whatever makes their half size
     if not _fast(h, w):
         return pil_half(full), None
     if base_half is None or changed is None or changed.mean() > MOSTLY_NEW:
         return exact_half(full), None
-    if not changed.any():
-        return base_half, []
     half = base_half.copy()
     hh, hw = h // 2, w // 2
     step = BLOCK // 2

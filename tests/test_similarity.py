@@ -101,6 +101,8 @@ def test_half_size_of_odd_or_tall_frames_is_pils(shape):
     prev[:5] = 0
     half, _ = halfres.half_size(full, prev, halfres.pil_half(prev))
     assert np.array_equal(half, halfres.pil_half(full))
+    again, rects = halfres.half_size(full.copy(), full, half)  # unchanged: nothing redone
+    assert again is half and rects == []
 
 
 def test_changed_vertical_strip_is_exact():
