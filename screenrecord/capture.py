@@ -21,6 +21,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
+from screenrecord import session
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 from screenrecord.store import frame_name
@@ -63,20 +64,9 @@ def check_session(environ: Mapping[str, str], platform: str = sys.platform) -> N
                 "Screen Recording, allow the app that runs screenrecord (Terminal, Python), then restart it"
             )
         return
-    if platform.startswith("win"):
-        return
-    display = environ.get("DISPLAY", "")
-    wayland = environ.get("WAYLAND_DISPLAY", "")
-    if not display and wayland:
-        raise CaptureError(
-            f"Wayland session ({wayland}) without an X display: screenrecord captures through X11; "
-            "log in to an X11 (Xorg) session, or run it where DISPLAY points at a usable X server"
-        )
-    if not display:
-        raise CaptureError(
-            "no display: DISPLAY is not set; run screenrecord inside your graphical session "
-            "(for a service, pass DISPLAY and XAUTHORITY in its environment)"
-        )
+    problem = session.x11_problem(environ, platform)
+    if problem is not None:
+        raise CaptureError(problem)
 
 
 def _mac_preflight() -> bool | None:
