@@ -44,10 +44,10 @@ def peak_mb() -> float:
 def part_engine(corpus: Path, sample: list[int], device: str, out: Path) -> None:
     from screenrecord import images
     from screenrecord.models import DedupSettings, Frame
-    from screenrecord.pipeline import Deduper
+    from screenrecord.pipeline import Pipeline
 
     names = frames_of(corpus)
-    d = Deduper(DedupSettings(device=device))
+    d = Pipeline(DedupSettings(device=device))
     for i in range(RING):
         d.remember(Frame(1, images.load(corpus / names[i]), datetime.now(), names[i]))
     times, cpu_times, ring_times, kinds, rings, compared = [], [], [], [], {}, []
@@ -63,7 +63,7 @@ def part_engine(corpus: Path, sample: list[int], device: str, out: Path) -> None
         times.append(time.perf_counter() - t)
         cpu_times.append(time.process_time() - c)
         ring_times.append(time.perf_counter() - t1)
-        kinds.append(dec.kind.value)
+        kinds.append(dec.decision.value)
         compared.append(dec.compared)
     ring_bytes = d.ring_bytes() / RING
     out.write_text(
@@ -102,13 +102,13 @@ def part_baseline(corpus: Path, rings: dict, device: str, out: Path) -> None:
 
     from screenrecord import images
     from screenrecord.models import DedupSettings, Frame
-    from screenrecord.pipeline import Deduper
+    from screenrecord.pipeline import Pipeline
 
     # The engine is replayed here too and timed on each sampled frame just before the original
     # loop, so that both are measured at the same moment (this machine's speed drifts by tens of
     # percent over minutes); its rings must be those of the engine part.
     names = frames_of(corpus)
-    d = Deduper(DedupSettings(device=device))
+    d = Pipeline(DedupSettings(device=device))
     for i in range(RING):
         d.remember(Frame(1, images.load(corpus / names[i]), datetime.now(), names[i]))
     cache = {}

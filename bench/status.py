@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from screenrecord import status
-from screenrecord.catalog import Catalog, Row
+from screenrecord.catalog import Catalog
+from screenrecord.models import Kind, Record
 
 
 def fill(root: Path, rows: int, end: datetime) -> None:
@@ -33,9 +34,9 @@ def fill(root: Path, rows: int, end: datetime) -> None:
             monitor = i % 2 + 1
             if i % 10 == 0:
                 name = f"{taken:%Y-%m}/{taken:%Y-%m-%d}/{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}.png"
-                cat.record(Row(taken, monitor, 1920, 1080, "new", 0.5, None, name, 400_000))
+                cat.record(Record(taken, monitor, 1920, 1080, Kind.NEW, 0.5, None, name, 400_000))
             else:
-                cat.record(Row(taken, monitor, 1920, 1080, "duplicate", 0.999, "x.png"))
+                cat.record(Record(taken, monitor, 1920, 1080, Kind.DUPLICATE, 0.999, "x.png"))
         cat.conn.execute("COMMIT")
 
 

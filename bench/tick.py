@@ -100,7 +100,7 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         ring, fresh = frames[:100], frames[100:]
         for m in range(1, monitors + 1):  # a full ring of 100 distinct kept frames per monitor
             for i, path in enumerate(ring):
-                rec.deduper.remember(Frame(m, load(path), t, f"ring{m}-{i}"))
+                rec.pipeline.remember(Frame(m, load(path), t, f"ring{m}-{i}"))
         now = t
 
         def tick() -> tuple[float, float]:
@@ -123,7 +123,7 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
             tick()
             if i + 1 in (100, ticks):
                 rss.append(rss_mib())
-        ring_mib = rec.deduper.ring_bytes() / 2**20
+        ring_mib = rec.pipeline.ring_bytes() / 2**20
         rec.close()
     finally:
         subprocess.run([str(MULTIHEAD_X), "--stop", display], capture_output=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from screenrecord.errors import StoreError
+from screenrecord.models import Kind, Period, Record
 
 FILE_NAME = "screenrecord.sqlite"
 SCHEMA_VERSION = 1
@@ -39,28 +40,6 @@ CREATE INDEX IF NOT EXISTS decisions_path ON decisions (path);
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """One recorded decision."""
-
-    taken: datetime
-    monitor: int
-    width: int
-    height: int
-    decision: str
-    score: float | None = None
-    match: str | None = None
-    path: str | None = None
-    bytes: int | None = None
-    x: int = 0
-    y: int = 0
-    capture_ms: float | None = None
-    compare_ms: float | None = None
-    write_ms: float | None = None
-    error: str | None = None
-    id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Tally:
     """Counts of decisions over a period (see `Catalog.tally`)."""
 
@@ -75,7 +54,27 @@ class Tally:
     errors: int = 0
 
 
-_COLUMNS = [f for f in Row.__dataclass_fields__ if f != "id"]
+_COLUMNS = [
+    "taken", "monitor", "width", "height", "decision", "score", "match", "path", "bytes",
+    "x", "y", "capture_ms", "compare_ms", "write_ms", "error",
+]  # fmt: skip
+"""The columns a Record is stored in (its `id` is the row's, its `source` is dedup's only)."""
+
+
+def _period(period: Period | None, first: str = " WHERE ") -> tuple[str, list[str]]:
+    """SQL condition and arguments for decisions taken within `period` (nothing when None)."""
+    where, args = [], []
+    if period is not None and period.since is not None:
+        where.append("taken >= ?")
+        args.append(_stamp(period.since))
+    if period is not None and period.until is not None:
+        where.append("taken < ?")
+        args.append(_stamp(period.until))
+    return (first + " AND ".join(where) if where else ""), args
+
+
+def _stamp(t: datetime) -> str:
+    return t.isoformat(timespec="microseconds")
 
 
 class Catalog:
@@ -111,45 +110,41 @@ class Catalog:
             raise StoreError(f"{path}: cannot open catalog ({e})") from e
         return cls(conn, path)
 
-    def record(self, row: Row) -> int:
-        values = asdict(row)
-        values["taken"] = row.taken.isoformat(timespec="microseconds")
+    def record(self, rec: Record) -> int:
+        """Store one decision; returns its row id."""
+        values = [getattr(rec, c) for c in _COLUMNS]
+        values[0] = _stamp(rec.taken)
+        values[4] = rec.decision.value
         cur = self.conn.execute(
             f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-            [values[c] for c in _COLUMNS],
+            values,
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
-    def rows(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Row]:
-        """Decisions in capture order, optionally within [since, until)."""
-        sql, args = "SELECT * FROM decisions", []
-        where = []
-        if since is not None:
-            where.append("taken >= ?")
-            args.append(since.isoformat(timespec="microseconds"))
-        if until is not None:
-            where.append("taken < ?")
-            args.append(until.isoformat(timespec="microseconds"))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        for r in self.conn.execute(sql + " ORDER BY taken, monitor, id", args):
+    def rows(self, period: Period | None = None) -> Iterator[Record]:
+        """Decisions in capture order, all or those taken within `period`."""
+        where, args = _period(period)
+        for r in self.conn.execute(
+            "SELECT * FROM decisions" + where + " ORDER BY taken, monitor, id", args
+        ):
             yield _row(r)
 
-    def find(self, relpath: str) -> Row | None:
+    def find(self, relpath: str) -> Record | None:
         r = self.conn.execute(
             "SELECT * FROM decisions WHERE path = ? ORDER BY id DESC LIMIT 1", (relpath,)
         ).fetchone()
         return _row(r) if r else None
 
-    def at(self, taken: datetime, monitor: int) -> Row | None:
+    def at(self, taken: datetime, monitor: int) -> Record | None:
         """The decision for `monitor` taken at `taken`, else the latest one before it."""
         r = self.conn.execute(
             "SELECT * FROM decisions WHERE monitor = ? AND taken <= ? ORDER BY taken DESC, id DESC LIMIT 1",
-            (monitor, taken.isoformat(timespec="microseconds")),
+            (monitor, _stamp(taken)),
         ).fetchone()
         return _row(r) if r else None
 
-    def matched(self, relpath: str) -> tuple[int, Row | None]:
+    def matched(self, relpath: str) -> tuple[int, Record | None]:
         """How many decisions were answered by the kept frame `relpath`, and the latest of them."""
         n = self.conn.execute(
             "SELECT COUNT(*) FROM decisions WHERE match = ? AND decision = 'duplicate'", (relpath,)
@@ -160,18 +155,13 @@ class Catalog:
         ).fetchone()
         return int(n), (_row(r) if r else None)
 
-    def repeats(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> dict[str, float]:
-        """For each kept frame that skipped frames of [since, until) matched: their best score."""
-        sql = "SELECT match, MAX(score) FROM decisions WHERE decision = 'duplicate' AND match IS NOT NULL"
-        args = []
-        if since is not None:
-            sql += " AND taken >= ?"
-            args.append(since.isoformat(timespec="microseconds"))
-        if until is not None:
-            sql += " AND taken < ?"
-            args.append(until.isoformat(timespec="microseconds"))
+    def repeats(self, period: Period | None = None) -> dict[str, float]:
+        """For each kept frame that skipped frames of `period` matched: their best score."""
+        where, args = _period(period, first=" AND ")
+        sql = (
+            "SELECT match, MAX(score) FROM decisions"
+            " WHERE decision = 'duplicate' AND match IS NOT NULL" + where
+        )
         return {
             m: float(s)
             for m, s in self.conn.execute(sql + " GROUP BY match", args)
@@ -183,13 +173,13 @@ class Catalog:
         r = self.conn.execute("SELECT MAX(taken) FROM decisions").fetchone()
         return datetime.fromisoformat(r[0]) if r and r[0] else None
 
-    def latest(self, recent: int = 64) -> list[Row]:
+    def latest(self, recent: int = 64) -> list[Record]:
         """The newest decision of each monitor seen among the `recent` newest rows, by monitor.
 
         Reading only the newest rows (through the `taken` index) keeps this instant on a catalog
         of months, and leaves out monitors unplugged long ago.
         """
-        newest: dict[int, Row] = {}
+        newest: dict[int, Record] = {}
         for r in self.conn.execute(
             "SELECT * FROM decisions ORDER BY taken DESC, id DESC LIMIT ?", (recent,)
         ):
@@ -208,11 +198,8 @@ class Catalog:
             " SUM(decision = 'error' OR error IS NOT NULL) AS errors"
             " FROM decisions"
         )
-        args: list[str] = []
-        if since is not None:
-            sql += " WHERE taken >= ?"
-            args.append(since.isoformat(timespec="microseconds"))
-        r = self.conn.execute(sql, args).fetchone()
+        where, args = _period(Period(since))
+        r = self.conn.execute(sql + where, args).fetchone()
         return Tally(**{k: int(v or 0) for k, v in dict(r).items()})
 
     def written(self) -> tuple[int, int]:
@@ -225,12 +212,10 @@ class Catalog:
         ).fetchone()
         return int(n), int(total)
 
-    def last_error(self, since: datetime | None = None) -> Row | None:
+    def last_error(self, since: datetime | None = None) -> Record | None:
         """The newest decision that carries an error message, optionally not before `since`."""
-        sql, args = "SELECT * FROM decisions WHERE (error IS NOT NULL OR decision = 'error')", []
-        if since is not None:
-            sql += " AND taken >= ?"
-            args.append(since.isoformat(timespec="microseconds"))
+        where, args = _period(Period(since), first=" AND ")
+        sql = "SELECT * FROM decisions WHERE (error IS NOT NULL OR decision = 'error')" + where
         r = self.conn.execute(sql + " ORDER BY taken DESC, id DESC LIMIT 1", args).fetchone()
         return _row(r) if r else None
 
@@ -244,7 +229,8 @@ class Catalog:
         self.close()
 
 
-def _row(r: sqlite3.Row) -> Row:
+def _row(r: sqlite3.Row) -> Record:
     d = dict(r)
     d["taken"] = datetime.fromisoformat(d["taken"])
-    return Row(**d)
+    d["decision"] = Kind(d["decision"])
+    return Record(**d)

@@ -199,15 +199,60 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _dedup(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from tqdm import tqdm
+
     from screenrecord import dedup
 
-    return dedup.main(args)
+    roots = [Path(p) for p in args.paths]
+    base = _load_config(args.config).dedup_settings() if args.config else None
+    settings = dedup.settings(
+        base, args.duplicate_threshold, args.near_threshold, args.ring_size, args.device
+    )
+    show_bar = sys.stderr.isatty() and not args.json
+    total = dedup.count_frames(roots) if show_bar else None
+    with tqdm(
+        total=total, unit="frame", disable=not show_bar, file=sys.stderr, dynamic_ncols=True
+    ) as bar:
+        try:
+            summary = dedup.run(
+                roots,
+                settings,
+                apply=args.apply,
+                on_record=(lambda r: print(json.dumps(dedup.to_json(r)))) if args.json else None,
+                on_progress=bar.update,
+            )
+        finally:
+            sys.stdout.flush()
+    head = (
+        f"{summary.frames} frames: {summary.duplicate} duplicate, {summary.near} near, "
+        f"{summary.new} new, {summary.errors} errors; {summary.ignored} other files ignored"
+    )
+    mb = summary.freed / 1e6
+    if summary.applied:
+        tail = f"moved {summary.moved} files ({mb:.1f} MB of duplicates into dedup/, near-duplicates into similar/)"
+    else:
+        tail = f"would free {mb:.1f} MB; nothing moved (dry run: add --apply to move them)"
+    print(f"screenrecord dedup: {head}\n{tail}", file=sys.stderr if args.json else sys.stdout)
+    return 1 if summary.errors else 0
 
 
 def _undo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from screenrecord import dedup
 
-    return dedup.undo_main(args)
+    total_failed = 0
+    for p in map(Path, args.paths):
+        restored, failed = dedup.undo(p)
+        total_failed += failed
+        print(
+            f"screenrecord undo: {p}: {restored} files put back"
+            + (f", {failed} could not be" if failed else "")
+        )
+    return 1 if total_failed else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -264,21 +309,14 @@ def _once(args: argparse.Namespace) -> int:
     recorder = daemon.Recorder(cfg, os.environ)
     try:
         recorder.warm_up(monitors)
-        outcomes = recorder.tick(datetime.now())
+        records = recorder.tick(datetime.now())
     finally:
         recorder.close()
-    if not outcomes:
+    if not records:
         print("no monitor to capture (check `monitors` in the config)")
-    for o in outcomes:
-        score = "-" if o.score is None else f"{o.score:.4f}"
-        decision = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
-        where = (
-            o.path
-            and str(cfg.root / o.path)
-            or (f"not written: {o.error}" if o.error else "not written")
-        )
-        print(f"monitor {o.monitor} {o.width}x{o.height}: {decision}, score {score}, {where}")
-    return 1 if any(o.error for o in outcomes) else 0
+    for r in records:
+        print(f"monitor {r.monitor} {r.width}x{r.height}: {daemon.describe(r, cfg.root)}")
+    return 1 if any(r.error for r in records) else 0
 
 
 def _why(args: argparse.Namespace) -> int:

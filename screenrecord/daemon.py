@@ -1,8 +1,8 @@
 """The capture daemon: an APScheduler interval job, one tick at a time, signals and reloads.
 
-A tick grabs every wanted monitor, lets the shared Deduper decide each frame against that
-monitor's ring, writes kept frames atomically into the archive and records every decision in
-the catalog. Only this module reads the clock.
+A tick grabs every wanted monitor and hands each frame to the pipeline, whose sink here is the
+ArchiveWriter (kept frames become new files, written atomically) and whose records go into the
+archive's catalog. Only this module reads the clock.
 """
 
 from __future__ import annotations
@@ -10,25 +10,21 @@ from __future__ import annotations
 import ctypes
 import logging
 import signal
-import sqlite3
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from PIL import Image
-
-from screenrecord import capture, lock, pause, store
+from screenrecord import capture, images, lock, pause, store
 from screenrecord import config as configmod
-from screenrecord.catalog import Catalog, Row
-from screenrecord.config import Config
-from screenrecord.errors import CaptureError, ConfigError, ScreenrecordError, StoreError
-from screenrecord.models import Decision, Frame, Kind
+from screenrecord.catalog import Catalog
+from screenrecord.config import Config, StorageConfig
+from screenrecord.errors import CaptureError, ConfigError, ImageError, ScreenrecordError, StoreError
+from screenrecord.models import Frame, Kind, Placement, Record
+from screenrecord.pipeline import KeepPolicy, Pipeline, Stored
 
 log = logging.getLogger(__name__)
 
@@ -37,31 +33,39 @@ RETRY_FIRST_S = 2.0
 """First retry after the display went away; doubles up to the interval."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a tick did with one monitor's frame."""
+class ArchiveWriter:
+    """The daemon's sink: each kept frame is encoded and written as a new file of the archive,
+    atomically, in its day folder or that folder's `similar/`. Skipped frames are not written."""
 
-    monitor: int
-    width: int
-    height: int
-    decision: str
-    """new | near | duplicate | error"""
-    score: float | None = None
-    match: str | None = None
-    path: str | None = None
-    """Archive-relative path written, None when nothing was written."""
-    bytes: int | None = None
-    error: str | None = None
-    heartbeat: bool = False
-    """Written although a duplicate, because of keep_at_least_every."""
+    def __init__(self, root: Path, storage: StorageConfig) -> None:
+        self.root = root
+        self.storage = storage
+
+    def store(self, frame: Frame, placement: Placement) -> Stored | None:
+        if placement is Placement.SKIP:
+            return None
+        fmt = self.storage
+        path = store.frame_path(self.root, frame.taken, frame.monitor, fmt.ext)
+        if placement is Placement.SIMILAR:
+            path = path.parent / store.SIMILAR / path.name
+        if store.escapes(self.root, path.parent):
+            raise StoreError(
+                f"{path.parent}: a symbolic link leads out of the archive {self.root}; "
+                "not written there (replace the link with a folder)"
+            )
+        try:
+            data = store.encode(frame.image, fmt.format, fmt.compress_level)
+            store.write_atomic(path, data)
+        except OSError as e:  # e.g. the day folder cannot be created on a full disk
+            raise StoreError(f"{path}: cannot write ({e.strerror})") from None
+        return Stored(path.relative_to(self.root).as_posix(), len(data))
 
 
 class Recorder:
-    """Deduper + archive + catalog for one config; not thread-safe, use it from one thread."""
+    """The daemon's driver of the pipeline: frames from the capture backend, kept by an
+    ArchiveWriter, recorded in the archive's catalog. Not thread-safe: use it from one thread."""
 
     def __init__(self, cfg: Config, environ: Mapping[str, str]) -> None:
-        from screenrecord.pipeline import Deduper  # loads the similarity engine
-
         self.cfg = cfg
         self.environ = environ
         self.root = cfg.root
@@ -76,13 +80,21 @@ class Recorder:
             for tmp in store.remove_temp_files(self.root):
                 log.warning("%s: removed, left by a write that was cut short", tmp)
             self.catalog = Catalog.open(self.root)
+            self.pipeline = Pipeline(
+                cfg.dedup_settings(), keep_policy(cfg), ArchiveWriter(self.root, cfg.storage)
+            )
+            self.pipeline.catalog = self.catalog
             self._record_unrecorded()
         except BaseException:
             lock.release(self.root)
             raise
-        self.deduper = Deduper(cfg.dedup_settings())
-        self.last_kept: dict[int, datetime] = {}
         self.capture_down: str | None = None
+
+    def reconfigure(self, cfg: Config) -> None:
+        """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
+        self.cfg = cfg
+        self.pipeline.policy = keep_policy(cfg)
+        self.pipeline.sink = ArchiveWriter(self.root, cfg.storage)
 
     def close(self) -> None:
         try:
@@ -108,13 +120,14 @@ class Recorder:
                 continue
             try:
                 size = f.path.stat().st_size
-                with Image.open(f.path) as im:
-                    width, height = im.size
-            except Exception as e:  # not ours to judge here: warm-up skips unreadable files
+                width, height = images.size(f.path)
+            except (OSError, ImageError) as e:  # not ours to judge here: warm-up skips them
                 log.warning("%s: not recorded after the restart (%s)", f.path, e)
                 continue
-            decision = "near" if f.path.parent.name == "similar" else "new"
-            self._record(Row(f.taken, f.monitor, width, height, decision, path=rel, bytes=size))
+            kind = Kind.NEAR if f.path.parent.name == store.SIMILAR else Kind.NEW
+            self.pipeline.record(
+                Record(f.taken, f.monitor, width, height, kind, path=rel, bytes=size)
+            )
             log.warning("%s: recorded now, written just before the daemon stopped", rel)
 
     def warm_up(self, monitors: list[capture.Monitor]) -> int:
@@ -125,34 +138,34 @@ class Recorder:
         """
         sizes = {m.number: (m.width, m.height) for m in monitors if self.cfg.wants(m.number)}
         want = self.cfg.dedup.ring_size
-        picked: dict[int, list[tuple[store.ArchiveFile, Image.Image]]] = {n: [] for n in sizes}
+        picked: dict[int, list[Frame]] = {n: [] for n in sizes}
         for f in store.newest_frames(self.root, monitors=None):
-            self.last_kept.setdefault(f.monitor, f.taken)
+            self.pipeline.last_kept.setdefault(f.monitor, f.taken)
             if all(len(v) >= want for v in picked.values()):
                 break
             if f.monitor not in sizes or len(picked[f.monitor]) >= want:
                 continue
             try:
-                with Image.open(f.path) as im:
-                    if im.size != sizes[f.monitor]:
-                        continue
-                    image = im.convert("RGB")
-            except Exception as e:  # any unreadable image is skipped, never fatal
-                log.warning("%s: skipped while refilling the ring (%s)", f.path, e)
+                if images.size(f.path) != sizes[f.monitor]:
+                    continue
+                pixels = images.load(f.path)
+            except ImageError as e:  # any unreadable image is skipped, never fatal
+                reason = str(e).removeprefix(f"{f.path}: ")
+                log.warning("%s: skipped while refilling the ring (%s)", f.path, reason)
                 continue
-            picked[f.monitor].append((f, image))
+            name = f.path.relative_to(self.root).as_posix()
+            picked[f.monitor].append(Frame(f.monitor, pixels, f.taken, name, f.path))
         n = 0
         for frames in picked.values():
-            for f, image in reversed(frames):  # oldest first, so the newest ends in front
-                name = f.path.relative_to(self.root).as_posix()
-                self.deduper.remember(Frame(f.monitor, image, f.taken, name, f.path))
+            for frame in reversed(frames):  # oldest first, so the newest ends in front
+                self.pipeline.remember(frame)
                 n += 1
         if n:
             log.info("refilled the rings with %d kept frames from %s", n, self.root)
         return n
 
-    def tick(self, now: datetime) -> list[Outcome]:
-        """Grab, decide, write and record every wanted monitor once."""
+    def tick(self, now: datetime) -> list[Record]:
+        """Grab every wanted monitor once and put each frame through the pipeline."""
         wanted = None if self.cfg.monitors == "all" else self.cfg.monitors
         try:
             shots, failures = capture.grab(self.environ, now, wanted, self.cfg.storage.ext)
@@ -167,120 +180,30 @@ class Recorder:
         if self.capture_down is not None:
             log.warning("capturing again after: %s", self.capture_down)
             self.capture_down = None
-        outcomes = [self._one(shot) for shot in shots]
+        records = [
+            self.pipeline.process(s.frame, monitor=s.monitor, capture_ms=s.capture_ms)
+            for s in shots
+        ]
         for fail in failures:
             m = fail.monitor
             log.error("monitor %d: grab failed (%s)", m.number, fail.error)
-            outcomes.append(
-                Outcome(m.number, m.width, m.height, "error", error=f"grab failed: {fail.error}")
+            records.append(
+                self.pipeline.failed(
+                    now,
+                    m.number,
+                    f"grab failed: {fail.error}",
+                    (m.width, m.height),
+                    (m.left, m.top),
+                )
             )
-            self._record(
-                Row(now, m.number, m.width, m.height, "error", x=m.left, y=m.top, error=fail.error)
-            )
-        _log_summary(outcomes)
+        log_tick(records)
         del shots  # the frames' pixels, before handing freed memory back
         _release_memory()
-        return outcomes
+        return records
 
-    def _one(self, shot: capture.Shot) -> Outcome:
-        frame, mon = shot.frame, shot.monitor
-        written: dict[str, object] = {}
 
-        def keep(frame: Frame, decision: Decision) -> str | None:
-            written["decision"] = decision
-            if decision.kind is Kind.NEAR and self.cfg.dedup.near_action == "drop":
-                return None
-            similar = decision.kind is Kind.NEAR and self.cfg.dedup.near_action == "separate"
-            return self._write(frame, written, similar=similar)
-
-        start = time.perf_counter()
-        error = None
-        try:
-            decision = self.deduper.process(frame, keep)
-        except StoreError as e:
-            # The engine left the ring as it was; the decision itself still stands.
-            decision, error = written["decision"], str(e)  # type: ignore[assignment]
-        compare_ms = (time.perf_counter() - start) * 1000 - float(written.get("write_ms", 0.0))
-        heartbeat = False
-        period = self.cfg.keep_at_least_every
-        if decision.kind is Kind.DUPLICATE and period is not None:
-            last = self.last_kept.get(frame.monitor)
-            if last is None or frame.taken - last >= period:
-                heartbeat = True
-                try:
-                    self._write(frame, written, similar=False)
-                except StoreError as e:
-                    error = str(e)
-        if error:
-            log.error("monitor %d: frame not written: %s", frame.monitor, error)
-        if "path" in written:
-            self.last_kept[frame.monitor] = frame.taken
-        path = written.get("path")
-        outcome = Outcome(
-            frame.monitor,
-            mon.width,
-            mon.height,
-            decision.kind.value,
-            decision.score,
-            decision.match,
-            path,  # type: ignore[arg-type]
-            written.get("bytes"),  # type: ignore[arg-type]
-            error,
-            heartbeat,
-        )
-        self._record(
-            Row(
-                frame.taken,
-                frame.monitor,
-                mon.width,
-                mon.height,
-                decision.kind.value,
-                score=decision.score,
-                match=decision.match,
-                path=outcome.path,
-                bytes=outcome.bytes,
-                x=mon.left,
-                y=mon.top,
-                capture_ms=round(shot.capture_ms, 3),
-                compare_ms=round(compare_ms, 3),
-                write_ms=written.get("write_ms"),  # type: ignore[arg-type]
-                error=error,
-            )
-        )
-        return outcome
-
-    def _write(self, frame: Frame, written: dict[str, object], similar: bool) -> str:
-        """Encode and write a kept frame atomically; returns its archive-relative path."""
-        start = time.perf_counter()
-        fmt = self.cfg.storage
-        path = store.frame_path(self.root, frame.taken, frame.monitor, fmt.ext)
-        if similar:
-            path = path.parent / "similar" / path.name
-        if store.escapes(self.root, path.parent):
-            written["write_ms"] = 0.0
-            raise StoreError(
-                f"{path.parent}: a symbolic link leads out of the archive {self.root}; "
-                "not written there (replace the link with a folder)"
-            )
-        try:
-            data = store.encode(frame.image, fmt.format, fmt.compress_level)
-            store.write_atomic(path, data)
-        except StoreError:
-            written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
-            raise
-        except OSError as e:  # e.g. the day folder cannot be created on a full disk
-            written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
-            raise StoreError(f"{path}: cannot write ({e.strerror})") from None
-        written["write_ms"] = round((time.perf_counter() - start) * 1000, 3)
-        written["bytes"] = len(data)
-        written["path"] = rel = path.relative_to(self.root).as_posix()
-        return rel
-
-    def _record(self, row: Row) -> None:
-        try:
-            self.catalog.record(row)
-        except (sqlite3.Error, StoreError) as e:
-            log.error("%s: decision not recorded (%s)", self.catalog.path, e)
+def keep_policy(cfg: Config) -> KeepPolicy:
+    return KeepPolicy(cfg.dedup.near_action, cfg.keep_at_least_every)
 
 
 def _release_memory() -> None:
@@ -307,16 +230,24 @@ def _glibc():
 _libc = _glibc()
 
 
-def _log_summary(outcomes: list[Outcome]) -> None:
+def describe(r: Record, root: Path | None = None) -> str:
+    """What happened to a captured frame: `new, score 0.9120, 2026-03/2026-03-10/....png`.
+
+    With `root`, the path is given in full (for `once`, whose reader opens it).
+    """
+    score = "-" if r.score is None else f"{r.score:.4f}"
+    what = r.decision.value + (" (keep_at_least_every)" if r.heartbeat else "")
+    if r.path:
+        where = r.path if root is None else str(root / r.path)
+    else:
+        where = f"not written: {r.error}" if r.error else "not written"
+    return f"{what}, score {score}, {where}"
+
+
+def log_tick(records: list[Record]) -> None:
     """One INFO line per tick that kept or failed something; unchanged screens log at DEBUG."""
-    parts = []
-    for o in outcomes:
-        score = "-" if o.score is None else f"{o.score:.4f}"
-        what = o.decision + (" (keep_at_least_every)" if o.heartbeat else "")
-        dest = o.path or ("not written" if o.decision != "duplicate" else "")
-        parts.append(f"monitor {o.monitor} {what} {score}" + (f" -> {dest}" if dest else ""))
-    line = "; ".join(parts)
-    if any(o.path or o.error or o.decision == "error" for o in outcomes):
+    line = "; ".join(f"monitor {r.monitor}: {describe(r)}" for r in records)
+    if any(r.path or r.error for r in records):
         log.info("%s", line)
     else:
         log.debug("%s", line or "no monitor to capture")
@@ -403,8 +334,6 @@ class Daemon:
         """After a failed capture, try again sooner than the interval, backing off."""
         delay = min(self.cfg.interval_seconds, RETRY_FIRST_S * 2 ** (self.failures - 1))
         if self.scheduler is not None and delay < self.cfg.interval_seconds:
-            from datetime import timedelta
-
             job = self.scheduler.get_job(JOB_ID)
             if job is not None:
                 job.modify(next_run_time=datetime.now().astimezone() + timedelta(seconds=delay))
@@ -489,7 +418,7 @@ class Daemon:
                 self.recorder.close()
                 self.recorder = fresh
             else:
-                self.recorder.cfg = new
+                self.recorder.reconfigure(new)
 
         try:
             self.worker.submit(swap).result()

@@ -7,51 +7,58 @@ original script did. Nothing is deleted or overwritten; every move is journaled 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import json
 import logging
 import os
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from screenrecord import images, store
-from screenrecord.errors import ImageError, ScreenrecordError, StoreError, UsageError
+import numpy as np
+
+from screenrecord import images, similarity, store
+from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.journal import FILE_NAME as JOURNAL_NAME
 from screenrecord.journal import Journal
-from screenrecord.models import DedupSettings, Frame, Kind
+from screenrecord.models import DedupSettings, Frame, Kind, Placement, Record
+from screenrecord.pipeline import InPlace, KeepPolicy, Pipeline, Sink, Stored
 
 log = logging.getLogger(__name__)
 
-FOLDER_FOR = {Kind.DUPLICATE: "dedup", Kind.NEAR: "similar"}
+POLICY = KeepPolicy(near_action="separate", keep_at_least_every=None)
+"""dedup never deletes: near-duplicates go to `similar/`, duplicates (not kept) to `dedup/`."""
 
 
 @dataclass
 class Summary:
+    """What a dedup run decided and did."""
+
     frames: int = 0
     duplicate: int = 0
     near: int = 0
     new: int = 0
     errors: int = 0
     ignored: int = 0
+    """Files that are not images (left alone)."""
     freed: int = 0
+    """Bytes of the duplicates (freed once dedup/ folders are deleted)."""
     moved: int = 0
+    applied: bool = False
+    ring_bytes: int = 0
+    """Memory the rings held at the end."""
 
-    def line(self, applied: bool) -> str:
-        head = (
-            f"{self.frames} frames: {self.duplicate} duplicate, {self.near} near, {self.new} new, "
-            f"{self.errors} errors; {self.ignored} other files ignored"
-        )
-        mb = self.freed / 1e6
-        if applied:
-            return f"{head}\nmoved {self.moved} files ({mb:.1f} MB of duplicates into dedup/, near-duplicates into similar/)"
-        return f"{head}\nwould free {mb:.1f} MB; nothing moved (dry run: add --apply to move them)"
+    def count(self, rec: Record, size: int) -> None:
+        self.frames += 1
+        if rec.decision is Kind.ERROR:
+            self.errors += 1
+            return
+        setattr(self, rec.decision.value, getattr(self, rec.decision.value) + 1)
+        if rec.decision is Kind.DUPLICATE:
+            self.freed += size
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,38 +70,37 @@ class Item:
     known: bool = False
 
 
-def items(roots: Iterable[Path], summary: Summary) -> Iterator[Item]:
-    """Images under each root in time order, folder by folder (memory bounded by one folder)."""
+def items(roots: Iterable[Path], summary: Summary | None = None) -> Iterator[Item]:
+    """Images under each root in time order, folder by folder (memory bounded by one folder).
+
+    Frames already in a `similar/` folder come as `known` items, in time order with the others.
+    Files that are not images are counted in `summary.ignored`.
+    """
     for root in roots:
-        if root.is_file():
-            yield Item(root.parent, store.describe(root))
-            continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in store.SET_ASIDE and not d.startswith(".")
-            )
-            folder = Path(dirpath)
-            found = [(store.describe(folder / n), False) for n in filenames]
-            similar = folder / "similar"
-            if similar.is_dir() and not similar.is_symlink():
-                found += [(store.describe(similar / n), True) for n in os.listdir(similar)]
-            found = [(f, k) for f, k in found if not f.path.is_symlink() and f.path.is_file()]
-            summary.ignored += sum(1 for f, k in found if not f.is_image and not k)
-            found = [(f, k) for f, k in found if f.is_image]
-            found.sort(key=lambda fk: (fk[0].taken, fk[0].monitor, fk[0].path.name))
-            for f, k in found:
-                yield Item(root, f, k)
+        top = root.parent if root.is_file() else root
+        for folder in store.folders([root]):
+            if summary is not None:
+                summary.ignored += sum(1 for f in folder.files if not f.is_image)
+            found = [Item(top, f) for f in folder.files if f.is_image]
+            found += [Item(top, f, known=True) for f in folder.similar]
+            found.sort(key=lambda i: (i.file.taken, i.file.monitor, i.file.path.name))
+            yield from found
+
+
+def count_frames(roots: Iterable[Path]) -> int:
+    """How many frames a run over `roots` decides (for a progress bar's total)."""
+    return sum(1 for i in items(roots) if not i.known)
 
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tuple[T, Future]]:
+def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tuple[T, Future[R]]]:
     """Run fn on items in background threads, a few ahead, yielding (item, future) in order."""
     depth = 2 * workers + 2
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        window: deque[tuple[T, Future]] = deque()
+        window: deque[tuple[T, Future[R]]] = deque()
         for x in it:
             window.append((x, pool.submit(fn, x)))
             if len(window) >= depth:
@@ -103,113 +109,159 @@ def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tu
             yield window.popleft()
 
 
-def _decode(item: Item):
+def _decode(item: Item) -> np.ndarray | ImageError:
     try:
         return images.load(item.file.path)
     except ImageError as e:
         return e
 
 
-def _frame(item: Item, pixels) -> Frame | ImageError:
-    if isinstance(pixels, ImageError):
-        return pixels
-    return Frame(item.file.monitor, pixels, item.file.taken, str(item.file.path), item.file.path)
-
-
-def count_images(roots: list[Path]) -> int:
-    n = 0
-    for root in roots:
-        if root.is_file():
-            n += 1
-            continue
-        for _dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [
-                d for d in dirnames if d not in store.SET_ASIDE and not d.startswith(".")
-            ]
-            n += sum(1 for f in filenames if Path(f).suffix.lower() in store.IMAGE_SUFFIXES)
-    return n
+Prepared = tuple[Frame, similarity.Prepared] | ImageError
 
 
 def run(
     roots: list[Path],
     settings: DedupSettings,
-    on_result: Callable[[Item, dict, Kind | None], None],
-    summary: Summary,
-    progress: bool = False,
-) -> None:
-    """Decide every image under roots; on_result(item, record, kind) for each decided frame."""
-    from tqdm import tqdm
+    apply: bool = False,
+    on_record: Callable[[Record], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Decide every image under `roots`; with `apply`, move repeats aside (journaled).
 
-    from screenrecord.pipeline import Deduper
+    `on_record(record)` is called for each decided frame, in order, as soon as it is decided;
+    `on_progress(1)` for each frame decided. A frame that cannot be read is a record with
+    decision ERROR, counted in `errors`; the run goes on.
+    """
+    for p in roots:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or folder")
+    summary = Summary(applied=apply)
+    folders = _dirs(roots)
+    if apply:
+        for root in folders:
+            summary.moved += finish_interrupted(root)
+    mover = Mover(folders) if apply else None
+    sink: Sink = mover if mover is not None else InPlace()
+    pipeline = Pipeline(settings, POLICY, sink)
 
-    deduper = Deduper(settings)
-
-    def prepare(job: tuple[Item, Future]):
-        """Second stage, one thread, capture order: decode result -> frame -> prepared frame."""
+    def prepare(job: tuple[Item, Future[np.ndarray | ImageError]]) -> Prepared:
+        """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame."""
         item, fut = job
-        frame = _frame(item, fut.result())
-        if isinstance(frame, ImageError):
-            return frame, None
+        pixels = fut.result()
+        if isinstance(pixels, ImageError):
+            return pixels
+        f = item.file
+        frame = Frame(f.monitor, pixels, f.taken, str(f.path), f.path)
         try:
-            return frame, deduper.prepare(frame)
+            return frame, pipeline.prepare(frame)
         except ImageError as e:
-            return e, None
+            return e
 
-    bar = tqdm(
-        total=count_images(roots),
-        unit="frame",
-        disable=not progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
     # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
     decoded = prefetch(_decode, items(roots, summary), workers=1)
-    with bar:
-        for (item, _), fut in prefetch(prepare, decoded, workers=1):
-            bar.update(1)
-            path = item.file.path
-            frame, prepared = fut.result()
-            if item.known:
-                if prepared is not None:
-                    deduper.remember(frame, prepared)
-                continue
-            summary.frames += 1
-            record = {
-                "path": str(path),
-                "decision": "error",
-                "score": None,
-                "match": None,
-                "error": None,
-            }
-            kind = None
-            try:
-                if isinstance(frame, ImageError):
-                    raise frame
-                d = deduper.process(frame, prepared=prepared)
-                kind = d.kind
-                record.update(
-                    decision=d.kind.value,
-                    score=None if d.score is None else round(d.score, 6),
-                    match=d.match,
-                )
-            except ImageError as e:
-                record["error"] = str(e) if str(path) in str(e) else f"{path}: {e}"
-                summary.errors += 1
-                log.warning("%s", record["error"])
-            if kind is not None:
-                setattr(summary, kind.value, getattr(summary, kind.value) + 1)
-                if kind is Kind.DUPLICATE:
-                    summary.freed += _size(path)
-            on_result(item, record, kind)
+    for (item, _), fut in prefetch(prepare, decoded, workers=1):
+        got = fut.result()
+        if item.known:
+            if not isinstance(got, ImageError):
+                pipeline.remember(*got)
+            continue
+        f = item.file
+        if isinstance(got, ImageError):
+            error = str(got) if str(f.path) in str(got) else f"{f.path}: {got}"
+            log.warning("%s", error)
+            rec = pipeline.failed(f.taken, f.monitor, error, source=str(f.path))
+        else:
+            frame, prepared = got
+            rec = pipeline.process(frame, prepared)
+        summary.count(rec, _size(f.path) if rec.decision is Kind.DUPLICATE else 0)
+        if on_record is not None:
+            on_record(rec)
+        if on_progress is not None:
+            on_progress(1)
+    summary.ring_bytes = pipeline.ring_bytes()
     log.info(
         "rings: %d streams, %.1f MB of frames (%d at most per stream)",
-        len(deduper.streams),
-        deduper.ring_bytes() / 1e6,
+        len(pipeline.streams),
+        summary.ring_bytes / 1e6,
         settings.ring_size,
     )
+    if mover is not None:
+        summary.moved += mover.apply()
+    return summary
+
+
+def to_json(rec: Record) -> dict[str, Any]:
+    """The `--json` line of a decided frame: where it was, the decision, and where it went."""
+    return {
+        "path": rec.source,
+        "decision": rec.decision.value,
+        "score": None if rec.score is None else round(rec.score, 6),
+        "match": rec.match,
+        "error": rec.error,
+        "moved_to": rec.path if rec.path != rec.source else None,
+    }
+
+
+class Mover:
+    """`dedup --apply`'s sink: plans a journaled move for every frame set aside.
+
+    A frame placed SIMILAR goes to `similar/` beside it, a skipped one (a duplicate) to
+    `dedup/`; kept frames stay. Moves are only planned while deciding (the journal is written
+    first); `apply` carries them out once the plan is complete, so a run cut short is finished by
+    running again (`finish_interrupted`). The name returned is where the file will be, which is
+    the name the ring and the record give it.
+    """
+
+    FOLDER = {Placement.SIMILAR: store.SIMILAR, Placement.SKIP: store.DEDUP}
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+        self.journals: dict[Path, Journal] = {}
+        self.run_ids: dict[Path, str] = {}
+        self.taken: set[Path] = set()
+
+    def store(self, frame: Frame, placement: Placement) -> Stored | None:
+        src = frame.path
+        assert src is not None, "dedup frames come from files"
+        if placement not in self.FOLDER:
+            return Stored(str(src))
+        root = self._root(src)
+        dst = _destination(src, self.FOLDER[placement], self.taken)
+        if _leaves(root, dst):
+            return Stored(str(src))
+        try:
+            if root not in self.journals:
+                self.journals[root] = Journal(root)
+                self.run_ids[root] = self.journals[root].begin()
+            self.journals[root].write(
+                {
+                    "run": self.run_ids[root],
+                    "src": _rel(src, root),
+                    "dst": _rel(dst, root),
+                    "decision": "near" if placement is Placement.SIMILAR else "duplicate",
+                }
+            )
+        except OSError as e:
+            raise StoreError(f"{root / JOURNAL_NAME}: cannot write the journal ({e})") from None
+        return Stored(str(dst))
+
+    def _root(self, path: Path) -> Path:
+        return next(r for r in self.roots if path.is_relative_to(r))
+
+    def apply(self) -> int:
+        """The plan is complete: mark it so, then carry out every move; returns files moved."""
+        moved = 0
+        for root, journal in self.journals.items():
+            journal.write({"run": self.run_ids[root], "planned": True}, sync=True)
+            n = sum(move(root, rec) for rec in journal.moves(self.run_ids[root]))
+            journal.write({"run": self.run_ids[root], "applied": n}, sync=True)
+            journal.close()
+            moved += n
+        return moved
 
 
 def _size(path: Path) -> int:
+    """Size of a file, 0 when it cannot be read (it then frees nothing)."""
     try:
         return path.stat().st_size
     except OSError:
@@ -263,8 +315,9 @@ def _relocate(src: Path, dst: Path) -> bool:
     return True
 
 
-def _destination(path: Path, kind: Kind, taken: set[Path]) -> Path:
-    folder = path.parent / FOLDER_FOR[kind]
+def _destination(path: Path, folder_name: str, taken: set[Path]) -> Path:
+    """A free name for `path` in its subfolder `folder_name`: the same name, else `name~N`."""
+    folder = path.parent / folder_name
     dst = folder / path.name
     n = 1
     while dst.exists() or dst in taken:
@@ -287,59 +340,6 @@ def finish_interrupted(root: Path) -> int:
     return done
 
 
-def main(args: argparse.Namespace) -> int:
-    roots = [Path(p) for p in args.paths]
-    for p in roots:
-        if not p.exists():
-            raise UsageError(f"{p}: no such file or folder")
-    settings = _settings(args)
-    summary = Summary()
-    if args.apply:
-        for root in _dirs(roots):
-            summary.moved += finish_interrupted(root)
-    journals: dict[Path, Journal] = {}
-    run_ids: dict[Path, str] = {}
-    taken: set[Path] = set()
-
-    def on_result(item: Item, record: dict, kind: Kind | None) -> None:
-        if args.json:
-            print(json.dumps(record), flush=False)
-        if args.apply and kind in FOLDER_FOR:
-            root = item.root
-            if root not in journals:
-                journals[root] = Journal(root)
-                run_ids[root] = journals[root].begin()
-            dst = _destination(item.file.path, kind, taken)
-            if _leaves(root, dst):
-                return
-            journals[root].write(
-                {
-                    "run": run_ids[root],
-                    "src": _rel(item.file.path, root),
-                    "dst": _rel(dst, root),
-                    "decision": kind.value,
-                }
-            )
-
-    try:
-        run(roots, settings, on_result, summary, progress=sys.stderr.isatty() and not args.json)
-    finally:
-        sys.stdout.flush()
-    for root, journal in journals.items():  # plan complete: now move
-        journal.write({"run": run_ids[root], "planned": True}, sync=True)
-        n = 0
-        for rec in journal.moves(run_ids[root]):
-            n += move(root, rec)
-        journal.write({"run": run_ids[root], "applied": n}, sync=True)
-        journal.close()
-        summary.moved += n
-    print(
-        f"screenrecord dedup: {summary.line(args.apply)}",
-        file=sys.stderr if args.json else sys.stdout,
-    )
-    return 1 if summary.errors else 0
-
-
 def _rel(path: Path, root: Path) -> str:
     return os.path.relpath(path, root)
 
@@ -348,23 +348,25 @@ def _dirs(roots: list[Path]) -> list[Path]:
     return [r if r.is_dir() else r.parent for r in roots]
 
 
-def _settings(args: argparse.Namespace) -> DedupSettings:
-    base = DedupSettings()
-    if getattr(args, "config", None):
-        from screenrecord import config
-
-        base = config.load(Path(args.config)).dedup_settings()
+def settings(
+    base: DedupSettings | None = None,
+    duplicate_threshold: float | None = None,
+    near_threshold: float | None = None,
+    ring_size: int | None = None,
+    device: str | None = None,
+) -> DedupSettings:
+    """`base` (a config's settings, else the defaults) with the given values instead, checked."""
     changes = {
         k: v
         for k, v in {
-            "duplicate_threshold": args.duplicate_threshold,
-            "near_threshold": args.near_threshold,
-            "ring_size": args.ring_size,
-            "device": args.device,
+            "duplicate_threshold": duplicate_threshold,
+            "near_threshold": near_threshold,
+            "ring_size": ring_size,
+            "device": device,
         }.items()
         if v is not None
     }
-    s = dataclasses.replace(base, **changes)
+    s = dataclasses.replace(base or DedupSettings(), **changes)
     if not 0 < s.near_threshold <= s.duplicate_threshold <= 1:
         raise UsageError(
             f"thresholds must satisfy 0 < near ({s.near_threshold}) <= duplicate ({s.duplicate_threshold}) <= 1"
@@ -376,6 +378,10 @@ def _settings(args: argparse.Namespace) -> DedupSettings:
 
 def undo(root: Path) -> tuple[int, int]:
     """Put back every file the journal of `root` moved, newest run first; (restored, failed)."""
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder (give the folder `dedup --apply` was run on)")
+    if not (root / JOURNAL_NAME).exists():
+        raise StoreError(f"{root}: no dedup journal here ({JOURNAL_NAME}); nothing to undo")
     journal = Journal(root)
     restored = failed = 0
     folders: set[Path] = set()
@@ -396,22 +402,3 @@ def undo(root: Path) -> tuple[int, int]:
         journal.remove()
     journal.close()
     return restored, failed
-
-
-def undo_main(args: argparse.Namespace) -> int:
-    total_failed = 0
-    for p in map(Path, args.paths):
-        if not p.is_dir():
-            raise UsageError(f"{p}: not a folder (give the folder `dedup --apply` was run on)")
-        if not (p / JOURNAL_NAME).exists():
-            raise StoreError(f"{p}: no dedup journal here ({JOURNAL_NAME}); nothing to undo")
-        restored, failed = undo(p)
-        total_failed += failed
-        print(
-            f"screenrecord undo: {p}: {restored} files put back"
-            + (f", {failed} could not be" if failed else "")
-        )
-    return 1 if total_failed else 0
-
-
-__all__ = ["main", "undo_main", "ScreenrecordError"]

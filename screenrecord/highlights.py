@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from screenrecord import images, store
+from screenrecord.models import Period
 from screenrecord.similarity import ssim_many
 
 log = logging.getLogger(__name__)
@@ -306,7 +307,7 @@ def repeats(root: Path, since: datetime | None, until: datetime | None) -> dict[
     if not (root / FILE_NAME).exists():
         return {}
     with Catalog.open(root, create=False) as cat:
-        return {root / rel: score for rel, score in cat.repeats(since, until).items()}
+        return {root / rel: score for rel, score in cat.repeats(Period(since, until)).items()}
 
 
 def copy_frames(picks: Iterable[Highlight], folder: Path) -> None:

@@ -48,22 +48,43 @@ def load(path: Path) -> np.ndarray:
                     )
                     return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
                 return np.asarray(im.convert("RGB"))
-    except ImageError:
-        raise
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except UnidentifiedImageError:
-        kind = "empty file" if _size(path) == 0 else "not an image"
-        raise ImageError(f"{path}: {kind}") from None
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        raise ImageError(f"{path}: absurd dimensions, refused before decoding ({e})") from None
-    except (OSError, SyntaxError, ValueError) as e:
+    except Exception as e:
+        raise _error(path, e) from None
+
+
+def size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file from its header, without decoding the pixels; the same
+    limits and one-line errors as `load`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+    except Exception as e:
+        raise _error(path, e) from None
+    if w * h > MAX_PIXELS or w <= 0 or h <= 0:
+        raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
+    return w, h
+
+
+def _error(path: Path, e: Exception) -> Exception:
+    """The one-line ImageError for what reading `path` raised (anything else as it is)."""
+    if isinstance(e, ImageError):
+        return e
+    if isinstance(e, FileNotFoundError):
+        return ImageError(f"{path}: no such file")
+    if isinstance(e, IsADirectoryError):
+        return ImageError(f"{path}: is a folder, not an image")
+    if isinstance(e, PermissionError):
+        return ImageError(f"{path}: permission denied")
+    if isinstance(e, UnidentifiedImageError):
+        return ImageError(f"{path}: {'empty file' if _size(path) == 0 else 'not an image'}")
+    if isinstance(e, Image.DecompressionBombWarning | Image.DecompressionBombError):
+        return ImageError(f"{path}: absurd dimensions, refused before decoding ({e})")
+    if isinstance(e, OSError | SyntaxError | ValueError):
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ImageError(f"{path}: cannot decode ({reason})") from None
+        return ImageError(f"{path}: cannot decode ({reason})")
+    return e
 
 
 def _cv2_rgb(data: bytes) -> np.ndarray | None:

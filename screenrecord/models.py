@@ -12,11 +12,26 @@ from PIL import Image
 
 
 class Kind(str, Enum):
-    """What the engine decided about a frame."""
+    """What was decided about a frame: the engine's verdict, or ERROR when none could be made."""
 
     NEW = "new"
     NEAR = "near"
     DUPLICATE = "duplicate"
+    ERROR = "error"
+    """No decision: the frame could not be grabbed or read (never returned by the engine)."""
+
+
+class Placement(str, Enum):
+    """Where the keep policy sends a decided frame (see pipeline.KeepPolicy)."""
+
+    SKIP = "skip"
+    """Not kept: a duplicate, or a near frame with `near_action = "drop"`."""
+    ARCHIVE = "archive"
+    """Kept in its day folder."""
+    SIMILAR = "similar"
+    """Kept in the `similar/` folder beside it (a near frame, `near_action = "separate"`)."""
+    HEARTBEAT = "heartbeat"
+    """A duplicate kept anyway, in its day folder, because of `keep_at_least_every`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +65,62 @@ class Decision:
     """Name of the ring frame that made it a duplicate (or scored best)."""
     compared: int = 0
     """How many exact SSIM comparisons the decision needed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What happened to one frame: the one per-frame result.
+
+    The catalog stores it (one row), `once` and the daemon's log show it, `dedup --json` prints
+    it. Paths are the names frames are known by: archive-relative for the daemon, as given for
+    `dedup`.
+    """
+
+    taken: datetime
+    monitor: int
+    width: int
+    height: int
+    decision: Kind
+    score: float | None = None
+    """Best SSIM found, None when the ring held nothing to compare with."""
+    match: str | None = None
+    """Where the ring frame that matched (or scored best) is stored."""
+    path: str | None = None
+    """Where the frame is stored now (kept or set aside), None when nothing was stored."""
+    bytes: int | None = None
+    """Size of the file written, for frames the daemon wrote."""
+    x: int = 0
+    """Position of the monitor on the virtual screen."""
+    y: int = 0
+    capture_ms: float | None = None
+    compare_ms: float | None = None
+    write_ms: float | None = None
+    error: str | None = None
+    """One line: why no decision was made, or why the frame could not be stored."""
+    id: int | None = None
+    """The catalog's row id, once recorded."""
+    source: str | None = None
+    """The file the frame was read from (`dedup`); None for a capture."""
+    compared: int | None = None
+    """How many exact SSIM comparisons the decision needed (not stored in the catalog)."""
+
+    @property
+    def heartbeat(self) -> bool:
+        """A duplicate that was stored anyway (keep_at_least_every)."""
+        return self.decision is Kind.DUPLICATE and self.path is not None and self.source is None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The capture times [since, until); either end open when None."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __contains__(self, taken: datetime) -> bool:
+        return (self.since is None or taken >= self.since) and (
+            self.until is None or taken < self.until
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,48 +1,139 @@
-"""Deduper.process(frame) -> Decision: the one place where compare, keep and remember meet."""
+"""The one place where a frame's fate is decided, for the daemon and for `dedup` alike.
+
+    prepare -> decide against its stream's ring -> the keep policy places it -> a sink stores it
+    -> the ring remembers it under the name it is stored under -> one Record, returned and recorded
+
+The two drivers differ only in where frames come from (a capture backend, an archive walk) and
+in the sink that keeps them (`daemon.ArchiveWriter` writes new files, `dedup.Mover` plans
+journaled moves). Nothing here calls up into a driver, and a store that fails leaves the ring as
+it was: the next frame is decided against what is really kept.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import sqlite3
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from screenrecord import similarity
-from screenrecord.models import Decision, DedupSettings, Frame, Kind
+from screenrecord.errors import StoreError
+from screenrecord.models import DedupSettings, Frame, Kind, Placement, Record
 from screenrecord.ring import Ring
+
+if TYPE_CHECKING:
+    from screenrecord.capture import Monitor
+    from screenrecord.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
 StreamKey = tuple[int, int, int]
 """(monitor, width, height): frames of different size never match."""
 
-Store = Callable[[Frame, Decision], "str | None"]
+NEAR_PLACEMENT = {
+    "keep": Placement.ARCHIVE,
+    "separate": Placement.SIMILAR,
+    "drop": Placement.SKIP,
+}
+"""Where a near-duplicate goes for each `near_action` of the config."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPolicy:
+    """Where a decided frame goes: the whole answer to "is this frame kept, and where"."""
+
+    near_action: str = "separate"
+    """keep | separate | drop: a near-duplicate kept in its day folder, in `similar/`, or not."""
+    keep_at_least_every: timedelta | None = None
+    """Keep a duplicate anyway when the monitor has kept nothing for this long."""
+
+    def place(self, kind: Kind, taken: datetime, last_kept: datetime | None) -> Placement:
+        if kind is Kind.NEW:
+            return Placement.ARCHIVE
+        if kind is Kind.NEAR:
+            return NEAR_PLACEMENT[self.near_action]
+        every = self.keep_at_least_every
+        if every is not None and (last_kept is None or taken - last_kept >= every):
+            return Placement.HEARTBEAT
+        return Placement.SKIP
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a sink put a frame."""
+
+    path: str
+    """The name the frame is known by from now on: the ring and the record use it."""
+    bytes: int | None = None
+    """Size of a file the sink wrote (None when it only moved or left a file)."""
+
+
+class Sink(Protocol):
+    """Keeps a frame where the keep policy placed it."""
+
+    def store(self, frame: Frame, placement: Placement) -> Stored | None:
+        """Store `frame` as `placement` says; return where it is now, or None if nowhere.
+
+        Called for every decided frame, SKIP included (a sink may set skipped frames aside).
+        Raises StoreError when it cannot; the frame is then recorded as not stored.
+        """
+        ...
+
+
+class InPlace:
+    """A sink for frames that already have a home: each stays under its own name (tests, bench,
+    and `dedup` without --apply)."""
+
+    def store(self, frame: Frame, placement: Placement) -> Stored | None:
+        return Stored(frame.name)
 
 
 @dataclass
 class Stream:
-    ring: Ring
+    """One monitor at one size: its ring, the coarse-pass stack kept for that ring, and the
+    previous frame (preparing the next one reuses its work)."""
+
+    ring: Ring[similarity.Prepared]
+    coarse: similarity.CoarseStack
     prev: similarity.Previous | None = field(default=None)
 
 
-class Deduper:
-    """Decides each frame against the ring of its monitor stream and keeps the rings up to date."""
+class Pipeline:
+    """Decides frames against the ring of their stream, keeps them through a sink, records them.
 
-    def __init__(self, settings: DedupSettings | None = None) -> None:
+    Not thread-safe, except that `prepare` may run in another thread one frame ahead of
+    `process` (archive dedup overlaps the two on two cores).
+    """
+
+    def __init__(
+        self,
+        settings: DedupSettings | None = None,
+        policy: KeepPolicy | None = None,
+        sink: Sink | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.settings = settings or DedupSettings()
+        self.policy = policy or KeepPolicy()
+        self.sink: Sink = sink or InPlace()
+        self.catalog = catalog
         self.engine = similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
+        self.last_kept: dict[int, datetime] = {}
+        """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
 
     def _stream(self, frame: Frame) -> Stream:
         key = (frame.monitor, *frame.size)
         if key not in self.streams:
-            self.streams[key] = Stream(Ring(self.settings.ring_size))
+            size = self.settings.ring_size
+            self.streams[key] = Stream(Ring(size), similarity.CoarseStack(size))
         return self.streams[key]
 
     def prepare(self, frame: Frame) -> similarity.Prepared:
         """Half-size and hash a frame, reusing its stream's previous frame.
 
-        Frames of one stream must be prepared in capture order; this may run in another thread
-        than `process`, one frame ahead (archive dedup overlaps the two on two cores).
+        Frames of one stream must be prepared in capture order.
         """
         stream = self._stream(frame)
         known = [e.frame for e in list(stream.ring)]  # a snapshot: process() may run meanwhile
@@ -50,31 +141,115 @@ class Deduper:
         return prepared
 
     def process(
-        self, frame: Frame, store: Store | None = None, prepared: similarity.Prepared | None = None
-    ) -> Decision:
-        """Decide `frame`; a kept frame is handed to `store`, and enters the ring once stored.
+        self,
+        frame: Frame,
+        prepared: similarity.Prepared | None = None,
+        monitor: Monitor | None = None,
+        capture_ms: float | None = None,
+    ) -> Record:
+        """Decide, place, store, remember and record one frame; returns its record.
 
-        `store(frame, decision)` returns the name the ring should know the frame by, or None to
-        leave it out of the ring; if it raises, the ring is left as it was and the error propagates.
-        Without `store`, kept frames enter the ring under `frame.name`.
+        `monitor` is where the frame was grabbed (its geometry goes into the record);
+        without it the frame's own size is recorded.
         """
+        start = time.perf_counter()
         if prepared is None:
             prepared = self.prepare(frame)
         stream = self._stream(frame)
-        decision, index = self.engine.decide(prepared, stream.ring)
-        if decision.kind is Kind.DUPLICATE:
-            stream.ring.touch(index)
-            return decision
-        name = frame.name if store is None else store(frame, decision)
-        if name is not None:
-            stream.ring.push(name, prepared)
-        return decision
+        decision, index = self.engine.decide(prepared, stream.ring, stream.coarse)
+        compare_ms = (time.perf_counter() - start) * 1000
+        placement = self.policy.place(decision.kind, frame.taken, self.last_kept.get(frame.monitor))
+        start = time.perf_counter()
+        error = None
+        try:
+            stored = self.sink.store(frame, placement)
+        except StoreError as e:
+            stored, error = None, str(e)
+            log.error("monitor %d: frame not written: %s", frame.monitor, e)
+        write_ms = (time.perf_counter() - start) * 1000
+        if error is None:
+            self._remember(stream, frame, prepared, decision.kind, placement, stored, index)
+        width, height = frame.size if monitor is None else (monitor.width, monitor.height)
+        return self.record(
+            Record(
+                frame.taken,
+                frame.monitor,
+                width,
+                height,
+                decision.kind,
+                decision.score,
+                decision.match,
+                path=None if stored is None else stored.path,
+                bytes=None if stored is None else stored.bytes,
+                x=0 if monitor is None else monitor.left,
+                y=0 if monitor is None else monitor.top,
+                capture_ms=None if capture_ms is None else round(capture_ms, 3),
+                compare_ms=round(compare_ms, 3),
+                write_ms=None if placement is Placement.SKIP else round(write_ms, 3),
+                error=error,
+                source=None if frame.path is None else str(frame.path),
+                compared=decision.compared,
+            )
+        )
+
+    def _remember(
+        self,
+        stream: Stream,
+        frame: Frame,
+        prepared: similarity.Prepared,
+        kind: Kind,
+        placement: Placement,
+        stored: Stored | None,
+        index: int | None,
+    ) -> None:
+        """Bring the ring up to date with what was really kept."""
+        if placement in (Placement.ARCHIVE, Placement.SIMILAR) and stored is not None:
+            stream.ring.push(stored.path, prepared)
+        elif kind is Kind.DUPLICATE and index is not None:
+            stream.ring.touch(index)  # the kept frame it repeats moves to the front
+        if placement is not Placement.SKIP and stored is not None:
+            self.last_kept[frame.monitor] = frame.taken
 
     def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
-        """Put an already kept frame at the front of its ring without deciding (warm-up)."""
+        """Put a frame already kept under `frame.name` at the front of its ring, undecided
+        (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
         self._stream(frame).ring.push(frame.name, prepared or self.prepare(frame))
 
+    def failed(
+        self,
+        taken: datetime,
+        monitor: int,
+        error: str,
+        size: tuple[int, int] = (0, 0),
+        position: tuple[int, int] = (0, 0),
+        source: str | None = None,
+    ) -> Record:
+        """Record a frame no decision could be made for (a failed grab, an unreadable file)."""
+        return self.record(
+            Record(
+                taken,
+                monitor,
+                *size,
+                Kind.ERROR,
+                x=position[0],
+                y=position[1],
+                error=error,
+                source=source,
+            )
+        )
+
+    def record(self, rec: Record) -> Record:
+        """Write `rec` to the catalog, if there is one; a catalog that fails is logged, and the
+        frame's fate stands (its file, if any, is recorded after a restart)."""
+        if self.catalog is not None:
+            try:
+                self.catalog.record(rec)
+            except (sqlite3.Error, StoreError) as e:
+                log.error("%s: decision not recorded (%s)", self.catalog.path, e)
+        return rec
+
     def ring_bytes(self) -> int:
-        """Memory held by all rings, with what the engine keeps for them."""
-        frames = sum(e.frame.nbytes for s in self.streams.values() for e in s.ring)
-        return frames + self.engine.cache_bytes
+        """Memory held by all rings, the coarse-pass stacks kept for them included."""
+        return sum(
+            sum(e.frame.nbytes for e in s.ring) + s.coarse.nbytes for s in self.streams.values()
+        )

@@ -22,6 +22,7 @@ from pathlib import Path
 from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
+from screenrecord.models import Period
 
 TICK_WINDOW = timedelta(seconds=5)
 """Frames of different monitors taken this close together belong to one tick."""
@@ -108,8 +109,8 @@ def captures(
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
             rows = [
-                Capture(r.taken, r.monitor, r.decision, r.path, r.bytes)
-                for r in cat.rows(since, until)
+                Capture(r.taken, r.monitor, r.decision.value, r.path, r.bytes)
+                for r in cat.rows(Period(since, until))
             ]
         return "catalog", rows
     found = []

@@ -32,6 +32,7 @@ from PIL import Image
 from screenrecord import halfres
 from screenrecord.errors import ImageError, UsageError
 from screenrecord.models import Decision, DedupSettings, Kind
+from screenrecord.ring import Ring
 
 log = logging.getLogger(__name__)
 
@@ -566,7 +567,6 @@ class Engine:
                 f"scale {self.settings.scale} is not supported; frames are compared at half size (scale = 2)"
             )
         self.device = resolve_device(self.settings.device)
-        self._stacks: dict[int, CoarseStack] = {}
         cv2.setNumThreads(1)  # frames are small work items; the other core decodes or captures
         self._torch = TorchScorer(self.device) if self.device != "cpu" else None
 
@@ -595,17 +595,20 @@ class Engine:
         p.full_blocks = hashes
         return p, Previous(full, p)
 
-    def decide(self, p: Prepared, ring) -> tuple[Decision, int | None]:
+    def decide(
+        self, p: Prepared, ring: Ring[Prepared], coarse: CoarseStack
+    ) -> tuple[Decision, int | None]:
         """Decision for p against the ring (most recent first), and the index of the ring frame it
-        matched (duplicate) or scored best against (near, new)."""
+        matched (duplicate) or scored best against (near, new). `coarse` is the coarse pass's
+        stack kept for this ring (its owner, the stream, keeps both)."""
         if len(ring) == 0:
             return Decision(Kind.NEW, None, None, 0), None
         if self._torch is not None:
             return self._decide_scores(self._torch.scores(p, ring), ring)
-        return self._decide_cpu(p, ring)
+        return self._decide_cpu(p, ring, coarse)
 
     def _coarse_scores(
-        self, ring, p: Prepared, frames: list[Prepared], same: list[bool]
+        self, stack: CoarseStack, p: Prepared, frames: list[Prepared], same: list[bool]
     ) -> np.ndarray:
         """Coarse score of p against every ring frame (+inf where there is no thumbnail)."""
         out = np.full(len(frames), -np.inf)
@@ -615,14 +618,8 @@ class Engine:
         if p.coarse is None:
             out[idx] = np.inf
             return out
-        stack = self._stacks.setdefault(id(ring), CoarseStack(self.settings.ring_size))
         out[idx] = stack.scores(p.coarse, [frames[i].coarse for i in idx])
         return out
-
-    @property
-    def cache_bytes(self) -> int:
-        """Memory held for the rings besides their frames (the coarse pass's stacks)."""
-        return sum(stack.nbytes for stack in self._stacks.values())
 
     def _kind(self, score: float) -> Kind:
         s = self.settings
@@ -630,7 +627,9 @@ class Engine:
             return Kind.DUPLICATE
         return Kind.NEAR if score >= s.near_threshold else Kind.NEW
 
-    def _decide_scores(self, scores: np.ndarray, ring) -> tuple[Decision, int | None]:
+    def _decide_scores(
+        self, scores: np.ndarray, ring: Ring[Prepared]
+    ) -> tuple[Decision, int | None]:
         """Reference semantics from exact scores: the first ring frame over the duplicate
         threshold wins, else the best one decides."""
         over = np.flatnonzero(scores > self.settings.duplicate_threshold)
@@ -638,7 +637,9 @@ class Engine:
         s = float(scores[i])
         return Decision(self._kind(s), s, ring[i].name, len(scores)), i
 
-    def _decide_cpu(self, p: Prepared, ring) -> tuple[Decision, int | None]:
+    def _decide_cpu(
+        self, p: Prepared, ring: Ring[Prepared], stack: CoarseStack
+    ) -> tuple[Decision, int | None]:
         s = self.settings
         dup, near = s.duplicate_threshold, s.near_threshold
         frames = [e.frame for e in ring]
@@ -657,7 +658,7 @@ class Engine:
         # frame is tried before any coarse pass: an unchanged screen usually matches it.
         if same[0] and (frames[0].digest == p.digest or pair(0).run(dup) > dup):
             return duplicate(0, 1.0 if frames[0].digest == p.digest else pair(0).bound)
-        coarse = self._coarse_scores(ring, p, frames, same)
+        coarse = self._coarse_scores(stack, p, frames, same)
         for i in range(1, len(frames)):
             if not same[i] or coarse[i] < dup - DUP_MARGIN:
                 continue
@@ -700,7 +701,7 @@ class TorchScorer:
             )
         return p._device
 
-    def scores(self, p: Prepared, ring) -> np.ndarray:
+    def scores(self, p: Prepared, ring: Ring[Prepared]) -> np.ndarray:
         from pytorch_msssim import ssim as torch_ssim
 
         torch = self.torch
@@ -728,11 +729,7 @@ def compare_files(a: Path, b: Path, device: str = "auto") -> float:
             f"{a} and {b} differ in size ({pa.shape[1] * 2}x{pa.shape[0] * 2} vs {pb.shape[1] * 2}x{pb.shape[0] * 2}); frames of different size never match"
         )
     if resolve_device(device) != "cpu":
-        return float(TorchScorer(resolve_device(device)).scores(pa, [_Named(pb)])[0])
+        ring: Ring[Prepared] = Ring(1)
+        ring.push(str(b), pb)
+        return float(TorchScorer(resolve_device(device)).scores(pa, ring)[0])
     return ssim(pa, pb)
-
-
-@dataclass
-class _Named:
-    frame: Prepared
-    name: str = ""

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from screenrecord import pause
-from screenrecord.catalog import Catalog, Row, Tally
+from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
+from screenrecord.models import Record
 from screenrecord.service import Installed
 
 ERROR_WINDOW = timedelta(days=7)
@@ -37,11 +38,11 @@ class Status:
     root: Path | None = None
     interval: float | None = None
     catalog_error: str | None = None
-    latest: tuple[Row, ...] = ()
+    latest: tuple[Record, ...] = ()
     today: Tally | None = None
     written: tuple[int, int] | None = None
     """Files written all time, and their bytes."""
-    last_error: Row | None = None
+    last_error: Record | None = None
     free_bytes: int | None = None
     paused: tuple[bool, datetime | None] = (False, None)
     """(paused, until) from the archive's pause file (`screenrecord pause`)."""
@@ -140,14 +141,14 @@ def format_status(s: Status) -> str:
     if s.last_error is not None:
         e = s.last_error
         lines.append(
-            f"last error  {stamp(e.taken, s.now)} monitor {e.monitor}: {e.error or e.decision}"
+            f"last error  {stamp(e.taken, s.now)} monitor {e.monitor}: {e.error or e.decision.value}"
         )
     return "\n".join(lines)
 
 
-def describe(r: Row, now: datetime) -> str:
+def describe(r: Record, now: datetime) -> str:
     """A monitor's last decision: geometry, when, what, and the file it wrote or matched."""
-    text = f"{r.width}x{r.height}  {stamp(r.taken, now)}  {r.decision}"
+    text = f"{r.width}x{r.height}  {stamp(r.taken, now)}  {r.decision.value}"
     if r.score is not None:
         text += f" {r.score:.3f}"
     if r.path:

@@ -23,8 +23,12 @@ NAME_RE = re.compile(
     re.IGNORECASE,
 )
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
-SET_ASIDE = ("dedup", "similar")
-"""Subfolders that hold frames already set aside: never walked again."""
+DEDUP = "dedup"
+"""Subfolder where `dedup --apply` sets duplicates aside."""
+SIMILAR = "similar"
+"""Subfolder of a day (or any folder, for `dedup`) that holds its near-duplicates."""
+SET_ASIDE = (DEDUP, SIMILAR)
+"""Subfolders that hold frames already set aside: never walked as folders of their own."""
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -147,12 +151,8 @@ def remove_temp_files(root: Path) -> list[Path]:
     beside the daemon) are left to it.
     """
     removed = []
-    folders = [root]
-    for month in _sorted_dirs(root, _MONTH_RE):
-        folders.append(month)
-        for day in _sorted_dirs(month, _DAY_RE):
-            folders += [day, day / "similar"]
-    for folder in folders:
+    places = [p for f in folders([root], dated_only=True) for p in (f.path, f.path / SIMILAR)]
+    for folder in places:
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -214,26 +214,94 @@ class ArchiveFile:
     is_image: bool
 
 
-def walk(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every regular file under `paths`, skipping set-aside folders and never following symlinks."""
-    for top in paths:
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """One folder met while walking: its files and the near-duplicates in its `similar/`."""
+
+    path: Path
+    files: list[ArchiveFile]
+    """Its regular files (images and others), in capture order."""
+    similar: list[ArchiveFile]
+    """The images of its `similar/` subfolder, in capture order."""
+
+
+def folders(
+    roots: Iterable[Path], newest_first: bool = False, dated_only: bool = False
+) -> Iterator[Folder]:
+    """The one archive walker: folder by folder under each root, a folder before its subfolders.
+
+    Set-aside folders (`dedup/`, `similar/`) are never walked as folders of their own, hidden
+    folders are skipped and symbolic links are never followed. Each folder is listed when it is
+    reached, so memory is bounded by one folder and a caller that stops early reads no further.
+    `dated_only` keeps to the archive's layout, `ROOT/YYYY-MM/YYYY-MM-DD/`, and to files named
+    as frames (the daemon's view); `newest_first` reverses every order.
+    A root that is a file is one folder holding just that file.
+    """
+    for top in roots:
         if top.is_file() and not top.is_symlink():
-            yield top
+            yield Folder(top.parent, [describe(top)], [])
+        elif top.is_dir():
+            yield from _folders(top, 0, newest_first, dated_only)
+
+
+_DATED = (re.compile(r"^\d{4}-\d{2}$"), re.compile(r"^\d{4}-\d{2}-\d{2}$"))
+"""Folder names at depth 1 and 2 of the archive's layout: months, then days."""
+
+
+def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> Iterator[Folder]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=newest_first)
+    except OSError:
+        return
+    files: list[ArchiveFile] = []
+    subfolders: list[Path] = []
+    for e in entries:
+        if e.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in SET_ASIDE and not d.startswith(".")
-            )
-            for name in sorted(filenames):
-                p = Path(dirpath) / name
-                if not p.is_symlink():
-                    yield p
+        if e.is_dir():
+            if e.name in SET_ASIDE or e.name.startswith("."):
+                continue
+            if dated_only and (depth >= len(_DATED) or not _DATED[depth].match(e.name)):
+                continue
+            subfolders.append(Path(e.path))
+        elif e.is_file() and (not dated_only or parse_name(e.name) is not None):
+            files.append(describe(Path(e.path)))
+    similar: list[ArchiveFile] = []
+    aside = folder / SIMILAR
+    if aside.is_dir() and not aside.is_symlink():
+        with contextlib.suppress(OSError):
+            for e in os.scandir(aside):
+                if e.is_symlink() or not e.is_file():
+                    continue
+                if parse_name(e.name) is not None if dated_only else _is_image(e.name):
+                    similar.append(describe(Path(e.path)))
+    order = _capture_order
+    files.sort(key=order, reverse=newest_first)
+    similar.sort(key=order, reverse=newest_first)
+    yield Folder(folder, files, similar)
+    for sub in subfolders:
+        yield from _folders(sub, depth + 1, newest_first, dated_only)
+
+
+def _capture_order(f: ArchiveFile) -> tuple[datetime, int, str]:
+    return f.taken, f.monitor, f.path.name
+
+
+def _is_image(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def walk(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every regular file under `paths` (not those set aside), folder by folder."""
+    for folder in folders(paths):
+        for f in folder.files:
+            yield f.path
 
 
 def describe(path: Path) -> ArchiveFile:
     """Capture time and monitor of a file: from its name, else its modification time and monitor 1."""
     parsed = parse_name(path.name)
-    is_image = path.suffix.lower() in IMAGE_SUFFIXES
+    is_image = _is_image(path.name)
     if parsed:
         return ArchiveFile(path, parsed[0], parsed[1], is_image)
     try:
@@ -244,43 +312,14 @@ def describe(path: Path) -> ArchiveFile:
     return ArchiveFile(path, mtime, int(m[1]) if m else 1, is_image)
 
 
-_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
 def newest_frames(root: Path, monitors: Iterable[int] | None = None) -> Iterator[ArchiveFile]:
     """Kept frames of the archive, newest first: day folders and their `similar/`, never `dedup/`.
 
-    Walks month and day folders from the newest down, listing one day at a time, so a caller
-    that stops early (ring warm-up) reads only the days it needs. `monitors` limits the output.
+    Reads one day at a time (see `folders`), so a caller that stops early (ring warm-up) lists
+    only the days it needs. `monitors` limits the output.
     """
     wanted = None if monitors is None else set(monitors)
-    for month in _sorted_dirs(root, _MONTH_RE):
-        for day in _sorted_dirs(month, _DAY_RE):
-            found: list[ArchiveFile] = []
-            for folder in (day, day / "similar"):
-                try:
-                    names = os.listdir(folder)
-                except OSError:
-                    continue
-                for name in names:
-                    parsed = parse_name(name)
-                    if parsed is None or (wanted is not None and parsed[1] not in wanted):
-                        continue
-                    path = folder / name
-                    if not path.is_symlink():
-                        found.append(ArchiveFile(path, parsed[0], parsed[1], True))
-            found.sort(key=lambda f: (f.taken, f.monitor), reverse=True)
-            yield from found
-
-
-def _sorted_dirs(parent: Path, pattern: re.Pattern[str]) -> list[Path]:
-    try:
-        names = [n for n in os.listdir(parent) if pattern.match(n)]
-    except OSError:
-        return []
-    return [
-        parent / n
-        for n in sorted(names, reverse=True)
-        if (parent / n).is_dir() and not (parent / n).is_symlink()
-    ]
+    for folder in folders([root], newest_first=True, dated_only=True):
+        found = folder.files + folder.similar
+        found.sort(key=lambda f: (f.taken, f.monitor), reverse=True)
+        yield from (f for f in found if wanted is None or f.monitor in wanted)

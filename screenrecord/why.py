@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from screenrecord import catalog, store
-from screenrecord.catalog import Catalog, Row
+from screenrecord.catalog import Catalog
 from screenrecord.config import Config
 from screenrecord.errors import ScreenrecordError, UsageError
+from screenrecord.models import Record
 
 
 def find_root(path: Path) -> Path | None:
@@ -52,7 +53,7 @@ def explain(arg: str, load_config: Callable[[], Config]) -> str:
         return _describe(cat, root, row)
 
 
-def _describe(cat: Catalog, root: Path, row: Row) -> str:
+def _describe(cat: Catalog, root: Path, row: Record) -> str:
     score = "-" if row.score is None else f"{row.score:.4f}"
     lines = [
         f"taken     {row.taken:%Y-%m-%d %H:%M:%S.%f}, monitor {row.monitor} ({row.width}x{row.height} at +{row.x}+{row.y})"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from screenrecord import cli, store
-from screenrecord.catalog import Catalog, Row
+from screenrecord.catalog import Catalog
+from screenrecord.models import Kind, Record
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -137,12 +138,12 @@ def deduped_archive(root: Path, hours: tuple[int, ...]) -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(CORPUS / r["path"], dest)
             cat.record(
-                Row(
+                Record(
                     taken,
                     monitor,
                     int(r["width"]),
                     int(r["height"]),
-                    r["ref_decision"],
+                    Kind(r["ref_decision"]),
                     score=float(r["ref_ssim_best"]) if r["ref_ssim_best"] else None,
                     match=r["ref_best_match"] or None,
                     path=r["path"] if kept else None,

@@ -83,7 +83,7 @@ def test_json_lines_and_repeat_across_days(archive, capsys):
     assert code == 0
     recs = [json.loads(line) for line in out.splitlines()]
     assert len(recs) == 18
-    assert set(recs[0]) == {"path", "decision", "score", "match", "error"}
+    assert set(recs[0]) == {"path", "decision", "score", "match", "error", "moved_to"}
     assert recs[0]["decision"] == "new" and recs[0]["score"] is None and recs[0]["match"] is None
     by_name = {Path(r["path"]).name: r for r in recs}
     lock_again = by_name["2026-03-11_09.16.00.000016_1.png"]

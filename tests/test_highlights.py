@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from screenrecord import cli, highlights, similarity
-from screenrecord.catalog import Catalog, Row
+from screenrecord.catalog import Catalog
+from screenrecord.models import Kind, Record
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(
@@ -103,12 +104,12 @@ def test_catalog_repeats_make_a_still_screen_ordinary(tmp_path: Path) -> None:
     still = before[0].path
     with Catalog.open(tmp_path) as cat:
         cat.record(
-            Row(
+            Record(
                 datetime(2026, 3, 10, 12),
                 1,
                 1920,
                 1080,
-                "duplicate",
+                Kind.DUPLICATE,
                 0.998,
                 match=still.relative_to(tmp_path).as_posix(),
             )

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from screenrecord import cli, report, store
-from screenrecord.catalog import Catalog, Row
+from screenrecord.catalog import Catalog
+from screenrecord.models import Kind, Record
 
 DAY = datetime(2026, 3, 10)
 M1 = ["new", "duplicate", "duplicate", "near"] + ["duplicate"] * 7  # ticks 09:00 .. 09:20
@@ -30,12 +31,12 @@ def make_catalog(root: Path) -> None:
                 kept = decision in ("new", "near")
                 path = store.frame_path(root, taken, monitor).relative_to(root).as_posix()
                 cat.record(
-                    Row(
+                    Record(
                         taken,
                         monitor,
                         1920,
                         1080,
-                        decision,
+                        Kind(decision),
                         score=None if decision == "new" else 0.995,
                         path=path if kept else None,
                         bytes=1000 * monitor if kept else None,

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screenrecord import halfres, similarity
-from screenrecord.errors import ImageError
-from screenrecord.models import DedupSettings, Frame, Kind
-from screenrecord.pipeline import Deduper
+from screenrecord.errors import ImageError, StoreError
+from screenrecord.models import DedupSettings, Frame, Kind, Placement
+from screenrecord.pipeline import InPlace, Pipeline, Stored
 
 
 def engine_ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -188,8 +188,12 @@ def frames_of(arrays, monitor=1):
     ]
 
 
-def run_deduper(arrays, **settings):
-    d = Deduper(DedupSettings(device="cpu", **settings))
+def failed_size(a):
+    return a.shape[1], a.shape[0]
+
+
+def run_pipeline(arrays, **settings):
+    d = Pipeline(DedupSettings(device="cpu", **settings))
     return [d.process(f) for f in frames_of(arrays)], d
 
 
@@ -197,9 +201,9 @@ def test_decisions_equal_the_reference_loop():
     arrays = [load(p) for p in SEQ]
     # repeats from far back in the ring, as a lock screen that comes back
     arrays += [arrays[10], edited(arrays[3], 1, boxes=1), arrays[0]]
-    got, _ = run_deduper(arrays)
+    got, _ = run_pipeline(arrays)
     want = reference_decisions(arrays)
-    assert [d.kind.value for d in got] == [k for k, _, _ in want]
+    assert [d.decision.value for d in got] == [k for k, _, _ in want]
     for d, (kind, score, j) in zip(got, want, strict=False):
         if kind == "duplicate":
             assert d.match == f"f{j}.png"
@@ -209,51 +213,56 @@ def test_decisions_equal_the_reference_loop():
 def test_small_ring_forgets_and_mru_keeps():
     a, b, c = (load(p) for p in SEQ[:3:1])
     x = load(SEQ[10])
-    got, _ = run_deduper([x, a, c, x, b, x], ring_size=2)
+    got, _ = run_pipeline([x, a, c, x, b, x], ring_size=2)
     want = reference_decisions([x, a, c, x, b, x], ring_size=2)
-    assert [d.kind.value for d in got] == [k for k, _, _ in want]
+    assert [d.decision.value for d in got] == [k for k, _, _ in want]
 
 
 def test_thresholds_are_parameters():
     a, b = load(SEQ[0]), load(SEQ[2])  # score ~0.93
     s = reference_ssim(a, b)
-    assert [d.kind for d in run_deduper([a, b], near_threshold=s - 0.01)[0]] == [
+    assert [d.decision for d in run_pipeline([a, b], near_threshold=s - 0.01)[0]] == [
         Kind.NEW,
         Kind.NEAR,
     ]
     assert [
-        d.kind for d in run_deduper([a, b], duplicate_threshold=s - 0.01, near_threshold=0.5)[0]
+        d.decision
+        for d in run_pipeline([a, b], duplicate_threshold=s - 0.01, near_threshold=0.5)[0]
     ] == [Kind.NEW, Kind.DUPLICATE]
-    assert [d.kind for d in run_deduper([a, b])[0]] == [Kind.NEW, Kind.NEW]
+    assert [d.decision for d in run_pipeline([a, b])[0]] == [Kind.NEW, Kind.NEW]
 
 
 def test_frames_of_different_size_never_match():
     a = load(SEQ[0])
-    d = Deduper(DedupSettings(device="cpu"))
+    d = Pipeline(DedupSettings(device="cpu"))
     first = d.process(Frame(1, a, datetime(2026, 1, 1), "a"))
     other = d.process(Frame(1, a[:500], datetime(2026, 1, 1), "b"))
     again = d.process(Frame(1, a.copy(), datetime(2026, 1, 1), "c"))
-    assert (first.kind, other.kind, again.kind) == (Kind.NEW, Kind.NEW, Kind.DUPLICATE)
+    assert (first.decision, other.decision, again.decision) == (Kind.NEW, Kind.NEW, Kind.DUPLICATE)
     assert again.match == "a"
 
 
 def test_monitors_are_separate_streams():
     a = load(SEQ[0])
-    d = Deduper(DedupSettings(device="cpu"))
-    assert d.process(Frame(1, a, datetime(2026, 1, 1), "m1")).kind is Kind.NEW
-    assert d.process(Frame(2, a, datetime(2026, 1, 1), "m2")).kind is Kind.NEW
+    d = Pipeline(DedupSettings(device="cpu"))
+    assert d.process(Frame(1, a, datetime(2026, 1, 1), "m1")).decision is Kind.NEW
+    assert d.process(Frame(2, a, datetime(2026, 1, 1), "m2")).decision is Kind.NEW
 
 
 def test_failed_store_leaves_ring_unchanged():
     a = load(SEQ[0])
-    d = Deduper(DedupSettings(device="cpu"))
 
-    def full_disk(frame, decision):
-        raise OSError("No space left on device")
+    class FullDisk:
+        def store(self, frame: Frame, placement: Placement) -> Stored | None:
+            raise StoreError(f"{frame.name}: cannot write (No space left on device)")
 
-    with pytest.raises(OSError):
-        d.process(Frame(1, a, datetime(2026, 1, 1), "a"), store=full_disk)
-    assert d.process(Frame(1, a, datetime(2026, 1, 1), "a2")).kind is Kind.NEW
+    d = Pipeline(DedupSettings(device="cpu"), sink=FullDisk())
+    failed = d.process(Frame(1, a, datetime(2026, 1, 1), "a"))
+    assert (failed.decision, failed.path) == (Kind.NEW, None)
+    assert failed.error == "a: cannot write (No space left on device)"
+    assert len(d.streams[(1, *failed_size(a))].ring) == 0
+    d.sink = InPlace()
+    assert d.process(Frame(1, a, datetime(2026, 1, 1), "a2")).decision is Kind.NEW
 
 
 def test_ring_memory_is_bounded_and_compact():
@@ -261,7 +270,7 @@ def test_ring_memory_is_bounded_and_compact():
         t = [edited(load(SEQ[(i + k) % len(SEQ)]), i + k, boxes=4) for k in range(4)]
         return np.vstack([np.hstack(t[:2]), np.hstack(t[2:])])
 
-    _, d = run_deduper(
+    _, d = run_pipeline(
         [full_hd(i) for i in range(7)],
         ring_size=5,
         near_threshold=0.999,
@@ -274,9 +283,9 @@ def test_ring_memory_is_bounded_and_compact():
 
 def test_torch_scorer_gives_the_same_decisions_on_cpu():
     arrays = [load(p) for p in SEQ[:8]]
-    d = Deduper(DedupSettings(device="cpu"))
+    d = Pipeline(DedupSettings(device="cpu"))
     d.engine._torch = similarity.TorchScorer("cpu")
-    got = [d.process(f).kind.value for f in frames_of(arrays)]
+    got = [d.process(f).decision.value for f in frames_of(arrays)]
     assert got == [k for k, _, _ in reference_decisions(arrays)]
 
 
@@ -305,13 +314,13 @@ def test_corpus_decisions_agree_with_the_manifest():
     from frames import CORPUS, manifest
 
     rows = manifest()
-    d = Deduper(DedupSettings(device="cpu"))
+    d = Pipeline(DedupSettings(device="cpu"))
     agree, misses = 0, []
     for r in rows:
         dec = d.process(
             Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"])
         )
-        if dec.kind.value == r["ref_decision"]:
+        if dec.decision.value == r["ref_decision"]:
             agree += 1
             if r["ref_decision"] == "duplicate":
                 assert dec.score == pytest.approx(float(r["ref_ssim_best"]), abs=1e-4)

@@ -11,7 +11,8 @@ import pytest
 from xscreen import screenrecord
 
 from screenrecord import status
-from screenrecord.catalog import FILE_NAME, Catalog, Row
+from screenrecord.catalog import FILE_NAME, Catalog
+from screenrecord.models import Kind, Record
 from screenrecord.service import Installed
 
 NOW = datetime(2024, 5, 2, 14, 30, 0)
@@ -27,22 +28,33 @@ def root(tmp_path: Path) -> Path:
     root = tmp_path / "archive"
     with Catalog.open(root) as cat:
         y = NOW - timedelta(days=1)
-        cat.record(Row(y, 1, 1920, 1080, "new", None, None, rel(y, 1), 500_000))
-        cat.record(Row(y, 1, 1920, 1080, "duplicate", 0.999, rel(y, 1)))
+        cat.record(Record(y, 1, 1920, 1080, Kind.NEW, None, None, rel(y, 1), 500_000))
+        cat.record(Record(y, 1, 1920, 1080, Kind.DUPLICATE, 0.999, rel(y, 1)))
         t = NOW.replace(hour=9, minute=0)
         for i in range(6):  # today: monitor 1 every 3 minutes, changing every third tick
             at = t + timedelta(minutes=3 * i)
             if i % 3 == 0:
-                cat.record(Row(at, 1, 1920, 1080, "new", 0.41, None, rel(at, 1), 400_000))
+                cat.record(Record(at, 1, 1920, 1080, Kind.NEW, 0.41, None, rel(at, 1), 400_000))
             else:
-                cat.record(Row(at, 1, 1920, 1080, "duplicate", 0.995, rel(t, 1)))
+                cat.record(Record(at, 1, 1920, 1080, Kind.DUPLICATE, 0.995, rel(t, 1)))
         err = t + timedelta(minutes=4)
         cat.record(
-            Row(err, 2, 2560, 1440, "new", None, None, None, None, error="No space left on device")
+            Record(
+                err,
+                2,
+                2560,
+                1440,
+                Kind.NEW,
+                None,
+                None,
+                None,
+                None,
+                error="No space left on device",
+            )
         )
         near = NOW - timedelta(minutes=2)
-        cat.record(Row(near, 1, 1920, 1080, "duplicate", 0.997, rel(t, 1)))
-        cat.record(Row(near, 2, 2560, 1440, "near", 0.96, rel(err, 2), rel(near, 2), 300_000))
+        cat.record(Record(near, 1, 1920, 1080, Kind.DUPLICATE, 0.997, rel(t, 1)))
+        cat.record(Record(near, 2, 2560, 1440, Kind.NEAR, 0.96, rel(err, 2), rel(near, 2), 300_000))
     return root
 
 
@@ -116,7 +128,7 @@ def test_status_without_service_or_catalog(tmp_path: Path) -> None:
 def test_status_command_reads_catalog_without_loading_torch(root: Path, tmp_path: Path) -> None:
     with Catalog.open(root) as cat:  # the command reads the clock: one error within the week
         hour_ago = datetime.now() - timedelta(hours=1)
-        cat.record(Row(hour_ago, 2, 2560, 1440, "new", error="Permission denied: archive"))
+        cat.record(Record(hour_ago, 2, 2560, 1440, Kind.NEW, error="Permission denied: archive"))
     config = tmp_path / "config.toml"
     config.write_text(f'root = "{root}"\ninterval_seconds = 180\n')
     home = tmp_path / "home"
