@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -101,7 +101,7 @@ class Record:
     """The catalog's row id, once recorded."""
     source: str | None = None
     """The file the frame was read from (`dedup`); None for a capture."""
-    compared: int | None = None
+    compared: int | None = field(default=None, compare=False)
     """How many exact SSIM comparisons the decision needed (not stored in the catalog)."""
 
     @property

@@ -11,6 +11,7 @@ it was: the next frame is decided against what is really kept.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -239,11 +240,12 @@ class Pipeline:
         )
 
     def record(self, rec: Record) -> Record:
-        """Write `rec` to the catalog, if there is one; a catalog that fails is logged, and the
-        frame's fate stands (its file, if any, is recorded after a restart)."""
+        """Write `rec` to the catalog, if there is one, and return it with its row id; a catalog
+        that fails is logged, and the frame's fate stands (its file, if any, is recorded after a
+        restart)."""
         if self.catalog is not None:
             try:
-                self.catalog.record(rec)
+                return dataclasses.replace(rec, id=self.catalog.record(rec))
             except (sqlite3.Error, StoreError) as e:
                 log.error("%s: decision not recorded (%s)", self.catalog.path, e)
         return rec

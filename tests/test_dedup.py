@@ -318,3 +318,56 @@ def test_apply_never_moves_through_a_link_out_of_the_archive(archive, tmp_path_f
     for p in dups:
         if p.parent == day:
             assert p.exists(), p  # left in place
+
+
+def boxed(a: np.ndarray) -> np.ndarray:
+    """The screen with a 160x80 box over it: a near-duplicate of it (SSIM ~0.97)."""
+    out = a.copy()
+    out[100:180, 100:260] = (40, 90, 200)
+    return out
+
+
+@pytest.fixture
+def near_archive(tmp_path):
+    """Screens, near-duplicates of them, and repeats of those near-duplicates."""
+    seq = [load(SEQ[i]) for i in (0, 5, 10)]  # three screens that differ
+    frames = [seq[0], boxed(seq[0]), boxed(seq[0]), seq[1], boxed(seq[1]), seq[2], boxed(seq[1])]
+    make_archive(tmp_path, frames)
+    return tmp_path
+
+
+def test_after_apply_every_match_names_a_file_that_exists(near_archive, capsys):
+    code, out, _ = run_cli("dedup", "--json", "--apply", str(near_archive), capsys=capsys)
+    assert code == 0
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [r["decision"] for r in recs] == [
+        "new", "near", "duplicate", "new", "near", "new", "duplicate",
+    ]  # fmt: skip
+    matches = [Path(r["match"]) for r in recs if r["match"]]
+    assert len(matches) == 4  # the near frames and the duplicates
+    assert all(m.is_file() for m in matches), [m for m in matches if not m.is_file()]
+    # the repeats of near frames match them where they are now, in similar/
+    assert [Path(r["match"]).parent.name for r in recs if r["decision"] == "duplicate"] == [
+        "similar",
+        "similar",
+    ]
+    for r in recs:  # and every frame is where its line says
+        assert Path(r["moved_to"] or r["path"]).is_file()
+
+
+def test_progress_total_is_the_number_of_frames_decided(near_archive, capsys):
+    from screenrecord import dedup
+    from screenrecord.models import DedupSettings
+
+    settings = DedupSettings(device="cpu")
+    ticks: list[int] = []
+    total = dedup.count_frames([near_archive])
+    summary = dedup.run([near_archive], settings, apply=True, on_progress=ticks.append)
+    assert total == summary.frames == len(ticks) == 7
+    # now similar/ folders exist: their frames feed the rings but are not decided again
+    assert any(p.parent.name == "similar" for p in near_archive.rglob("*.png"))
+    total = dedup.count_frames([near_archive])
+    ticks.clear()
+    summary = dedup.run([near_archive], settings, on_progress=ticks.append)
+    assert total == summary.frames == len(ticks) == 3
+    assert (summary.new, summary.near, summary.duplicate) == (3, 0, 0)
