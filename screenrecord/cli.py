@@ -27,7 +27,7 @@ class _Shared:
 
     A subparser fills its own namespace and copies every attribute over the top-level one, so
     its copies default to SUPPRESS: an option not given after the command leaves the value
-    given before it (or the top-level default) alone.
+    given before it (or the top-level default) alone. Given on both sides, the later one wins.
     """
 
     plain: argparse.ArgumentParser
@@ -52,7 +52,6 @@ def _options(config: bool, suppress: bool) -> argparse.ArgumentParser:
             metavar="FILE",
             help="config file (default: the platform's)",
         )
-        p.set_defaults(reads_config=True)
     return p
 
 
@@ -66,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(reads_config=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     shared = _Shared(_options(config=False, suppress=True), _options(config=True, suppress=True))
+    shared.config.set_defaults(reads_config=True)  # main refuses --config for the other commands
     for add in (
         _add_dedup,
         _add_undo,

@@ -134,8 +134,11 @@ def installed(
     host: Host, runner: Runner | None = None, targets: Sequence[str] = TARGETS
 ) -> list[Installed]:
     """The service files of `targets` present for this user, with their state where knowable."""
-    runner = runner or runner_for(host)
-    found = (lookup(name, host).installed(runner) for name in targets)
+    return _installed([lookup(name, host) for name in targets], runner or runner_for(host))
+
+
+def _installed(targets: Sequence[Target], runner: Runner) -> list[Installed]:
+    found = (t.installed(runner) for t in targets)
     return [i for i in found if i is not None]
 
 
@@ -156,9 +159,7 @@ def _refuse(target: Target, explicit: bool) -> str | None:
 
 def discover(host: Host, runner: Runner | None = None) -> list[Installed]:
     """The services of this machine's own managers that are installed, with their state."""
-    runner = runner or runner_for(host)
-    found = (t.installed(runner) for t in native(host))
-    return [i for i in found if i is not None]
+    return _installed(native(host), runner or runner_for(host))
 
 
 def install(

@@ -106,10 +106,12 @@ def read(path: Path) -> str | None:
 
 # Commands --------------------------------------------------------------------------------------
 
-Runner = Callable[[Sequence[str]], subprocess.CompletedProcess]
+Runner = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
 
 
-def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    argv: Sequence[str], env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a service-manager command, capturing its output (never through a shell)."""
     try:
         return subprocess.run(
