@@ -6,28 +6,89 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from screenrecord import __version__, service
 from screenrecord.errors import ScreenrecordError, UsageError
-from screenrecord.service import TARGETS
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger(__name__)
 
 Command = Callable[[argparse.Namespace], int]
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """Parent parsers of the options accepted before or after a command's name.
+
+    A subparser fills its own namespace and copies every attribute over the top-level one, so
+    its copies default to SUPPRESS: an option not given after the command leaves the value
+    given before it (or the top-level default) alone. Given on both sides, the later one wins.
+    """
+
+    plain: argparse.ArgumentParser
+    """-v, for commands that read no config."""
+    config: argparse.ArgumentParser
+    """-v and --config."""
+
+
+def _options(config: bool, suppress: bool) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more log output (-vv: debug)",
+    )
+    if config:
+        p.add_argument(
+            "--config",
+            default=argparse.SUPPRESS if suppress else None,
+            metavar="FILE",
+            help="config file (default: the platform's)",
+        )
+    return p
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screenrecord",
         description="A visual diary of your computer: every monitor, kept only when it changed.",
+        parents=[_options(config=True, suppress=False)],
     )
     p.add_argument("--version", action="version", version=f"screenrecord {__version__}")
-    p.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
-    )
+    p.set_defaults(reads_config=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    shared = _Shared(_options(config=False, suppress=True), _options(config=True, suppress=True))
+    shared.config.set_defaults(reads_config=True)  # main refuses --config for the other commands
+    for add in (
+        _add_dedup,
+        _add_undo,
+        _add_compare,
+        _add_run,
+        _add_once,
+        _add_why,
+        _add_config,
+        _add_highlights,
+        _add_report,
+        _add_pause,
+        _add_resume,
+        _add_status,
+        _add_service,
+    ):
+        add(sub, shared)
+    return p
 
-    d = sub.add_parser("dedup", help="move repeated frames of an existing archive aside")
+
+def _add_dedup(sub: Subparsers, shared: _Shared) -> None:
+    d = sub.add_parser(
+        "dedup", help="move repeated frames of an existing archive aside", parents=[shared.config]
+    )
     d.add_argument("paths", nargs="+", metavar="PATH", help="archive folders or files")
     d.add_argument("--apply", action="store_true", help="move files (default: dry run)")
     d.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
@@ -35,82 +96,121 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--near-threshold", type=float, default=None, metavar="S")
     d.add_argument("--ring-size", type=int, default=None, metavar="N")
     d.add_argument("--device", default=None, help="auto | cpu | cuda | mps")
-    d.add_argument("--config", default=None, help="config file (default: the platform's)")
     d.set_defaults(func=_dedup)
 
-    u = sub.add_parser("undo", help="put back every file an earlier `dedup --apply` moved")
+
+def _add_undo(sub: Subparsers, shared: _Shared) -> None:
+    u = sub.add_parser(
+        "undo", help="put back every file an earlier `dedup --apply` moved", parents=[shared.plain]
+    )
     u.add_argument("paths", nargs="+", metavar="PATH")
     u.set_defaults(func=_undo)
 
-    c = sub.add_parser("compare", help="print the SSIM score of two images")
+
+def _add_compare(sub: Subparsers, shared: _Shared) -> None:
+    c = sub.add_parser("compare", help="print the SSIM score of two images", parents=[shared.plain])
     c.add_argument("a", metavar="A.png")
     c.add_argument("b", metavar="B.png")
     c.add_argument("--device", default="auto")
     c.set_defaults(func=_compare)
 
-    r = sub.add_parser("run", help="capture every monitor on a schedule, in the foreground")
-    r.add_argument("--config", default=None, help="config file (default: the platform's)")
+
+def _add_run(sub: Subparsers, shared: _Shared) -> None:
+    r = sub.add_parser(
+        "run",
+        help="capture every monitor on a schedule, in the foreground",
+        parents=[shared.config],
+    )
     r.set_defaults(func=_run)
 
-    o = sub.add_parser("once", help="capture every monitor once and print each decision")
-    o.add_argument("--config", default=None, help="config file (default: the platform's)")
+
+def _add_once(sub: Subparsers, shared: _Shared) -> None:
+    o = sub.add_parser(
+        "once", help="capture every monitor once and print each decision", parents=[shared.config]
+    )
     o.set_defaults(func=_once)
 
-    w = sub.add_parser("why", help="explain from the catalog why a frame was kept or skipped")
+
+def _add_why(sub: Subparsers, shared: _Shared) -> None:
+    w = sub.add_parser(
+        "why",
+        help="explain from the catalog why a frame was kept or skipped",
+        parents=[shared.config],
+    )
     w.add_argument(
         "file",
         metavar="FILE",
         help="an archive file, or a frame name/time like 2026-03-10_10.00.00_1",
     )
-    w.add_argument("--config", default=None, help="config file (default: the platform's)")
     w.set_defaults(func=_why)
 
-    cfg = sub.add_parser("config", help="where the config is, write a default one, check one")
-    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    cp = cfg_sub.add_parser("path", help="print the default config file path")
+
+def _add_config(sub: Subparsers, shared: _Shared) -> None:
+    cfg = sub.add_parser(
+        "config",
+        help="where the config is, write a default one, check one",
+        parents=[shared.plain],
+    )
+    actions = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    cp = actions.add_parser(
+        "path", help="print the default config file path", parents=[shared.plain]
+    )
     cp.set_defaults(func=_config_path)
-    ci = cfg_sub.add_parser("init", help="write a commented default config")
+    ci = actions.add_parser("init", help="write a commented default config", parents=[shared.plain])
     ci.add_argument(
         "file", nargs="?", default=None, metavar="FILE", help="where (default: the platform's path)"
     )
     ci.set_defaults(func=_config_init)
-    cc = cfg_sub.add_parser("check", help="validate a config file")
+    cc = actions.add_parser("check", help="validate a config file", parents=[shared.plain])
     cc.add_argument(
         "file", nargs="?", default=None, metavar="FILE", help="default: the platform's config"
     )
     cc.set_defaults(func=_config_check)
 
-    h = sub.add_parser("highlights", help="the most unusual frames of a period")
-    h.add_argument("path", metavar="PATH", help="archive root (or any folder of frames)")
-    h.add_argument(
+
+def _add_period(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--since", default=None, metavar="DATE", help="from this date or time (inclusive)"
     )
-    h.add_argument(
+    p.add_argument(
         "--until", default=None, metavar="DATE", help="up to this date (inclusive) or time"
     )
+
+
+def _add_highlights(sub: Subparsers, shared: _Shared) -> None:
+    h = sub.add_parser(
+        "highlights", help="the most unusual frames of a period", parents=[shared.plain]
+    )
+    h.add_argument("path", metavar="PATH", help="archive root (or any folder of frames)")
+    _add_period(h)
     h.add_argument("-n", type=int, default=20, metavar="N", help="how many frames (default 20)")
     h.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
     h.add_argument("--copy-to", default=None, metavar="DIR", help="also copy the frames into DIR")
     h.set_defaults(func=_highlights)
 
-    r = sub.add_parser("report", help="where the time went: active and unchanged time, per hour")
+
+def _add_report(sub: Subparsers, shared: _Shared) -> None:
+    r = sub.add_parser(
+        "report",
+        help="where the time went: active and unchanged time, per hour",
+        parents=[shared.plain],
+    )
     r.add_argument("path", metavar="PATH", help="archive root")
     r.add_argument(
         "--day", default=None, metavar="DATE", help="one day (default: the last with captures)"
     )
-    r.add_argument(
-        "--since", default=None, metavar="DATE", help="from this date or time (inclusive)"
-    )
-    r.add_argument(
-        "--until", default=None, metavar="DATE", help="up to this date (inclusive) or time"
-    )
+    _add_period(r)
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
     r.add_argument(
         "--html", default=None, metavar="OUT", help="write one HTML page per day into folder OUT"
     )
     r.set_defaults(func=_report)
 
-    pa = sub.add_parser("pause", help="stop capturing for a while, or until `resume`")
+
+def _add_pause(sub: Subparsers, shared: _Shared) -> None:
+    pa = sub.add_parser(
+        "pause", help="stop capturing for a while, or until `resume`", parents=[shared.config]
+    )
     pa.add_argument(
         "duration",
         nargs="?",
@@ -118,49 +218,69 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help='e.g. "30m", "2h", "1d" (default: until `screenrecord resume`)',
     )
-    pa.add_argument("--config", default=None, help="config file (default: the platform's)")
     pa.set_defaults(func=_pause)
-    re_ = sub.add_parser("resume", help="capture again after `pause`")
-    re_.add_argument("--config", default=None, help="config file (default: the platform's)")
+
+
+def _add_resume(sub: Subparsers, shared: _Shared) -> None:
+    re_ = sub.add_parser("resume", help="capture again after `pause`", parents=[shared.config])
     re_.set_defaults(func=_resume)
-    st = sub.add_parser("status", help="is it running, where it writes, what it last did")
-    st.add_argument(
-        "--config", default=None, help="config file (default: the service's, else the platform's)"
+
+
+_STATUS_CONFIG = "without --config: the config the installed service uses, else the platform's"
+
+
+def _add_status(sub: Subparsers, shared: _Shared) -> None:
+    st = sub.add_parser(
+        "status",
+        help="is it running, where it writes, what it last did",
+        description=_STATUS_CONFIG,
+        parents=[shared.config],
     )
     st.set_defaults(func=_status)
 
+
+def _add_service(sub: Subparsers, shared: _Shared) -> None:
     sv = sub.add_parser(
-        "service", help="start screenrecord at login (launchd, systemd, XDG, Windows)"
+        "service",
+        help="start screenrecord at login (launchd, systemd, XDG, Windows)",
+        parents=[shared.plain],
     )
-    svsub = sv.add_subparsers(dest="service_command", metavar="ACTION", required=True)
+    actions = sv.add_subparsers(dest="service_command", metavar="ACTION", required=True)
     target_help = "launchd | systemd | xdg | windows (default: this machine's)"
-    si = svsub.add_parser("install", help="start the daemon at login, and now")
-    si.add_argument("--target", choices=TARGETS, default=None, help=target_help)
-    si.add_argument(
-        "--config", default=None, help="config file the service uses (default: the platform's)"
+    si = actions.add_parser(
+        "install",
+        help="start the daemon at login, and now",
+        description="--config: the config file the service starts the daemon with",
+        parents=[shared.config],
     )
+    si.add_argument("--target", choices=service.TARGETS, default=None, help=target_help)
     si.add_argument(
         "--dry-run", action="store_true", help="print the files and commands, change nothing"
     )
     si.add_argument("--no-start", action="store_true", help="only at the next login, not now")
     si.set_defaults(func=_service_install)
-    su = svsub.add_parser(
-        "uninstall", help="stop it and remove what install created (never the archive)"
+    su = actions.add_parser(
+        "uninstall",
+        help="stop it and remove what install created (never the archive)",
+        parents=[shared.plain],
     )
-    su.add_argument("--target", choices=TARGETS, default=None, help=target_help)
+    su.add_argument("--target", choices=service.TARGETS, default=None, help=target_help)
     su.add_argument(
         "--dry-run", action="store_true", help="print what would be removed, change nothing"
     )
     su.set_defaults(func=_service_uninstall)
-    ss = svsub.add_parser("status", help="same as `screenrecord status`")
-    ss.add_argument("--config", default=None)
+    ss = actions.add_parser(
+        "status",
+        help="same as `screenrecord status`",
+        description=_STATUS_CONFIG,
+        parents=[shared.config],
+    )
     ss.set_defaults(func=_status)
-    sl = svsub.add_parser("logs", help="show the daemon's recent log")
-    sl.add_argument("--target", choices=TARGETS, default=None, help=target_help)
+    sl = actions.add_parser("logs", help="show the daemon's recent log", parents=[shared.plain])
+    sl.add_argument("--target", choices=service.TARGETS, default=None, help=target_help)
     sl.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
     sl.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     sl.set_defaults(func=_service_logs)
-    return p
 
 
 def _pause(args: argparse.Namespace) -> int:
@@ -361,6 +481,7 @@ def _config_check(args: argparse.Namespace) -> int:
         f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
         f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every})"
     )
+    return 0
 
 
 def _archive(text: str):
@@ -456,120 +577,55 @@ def _report(args: argparse.Namespace) -> int:
 
 def _host() -> service.Host:
     import os
-    from pathlib import Path
 
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return service.Host(sys.platform, dict(os.environ), Path(sys.executable), uid)
+    return service.Host.this_machine(os.environ)
 
 
-def _native_targets(host: service.Host) -> list[str]:
-    return [t for t in TARGETS if host.native(t)]
+def _path(arg: str | None) -> Path | None:
+    return Path(arg).expanduser() if arg else None
+
+
+def _show(outcome: service.Outcome) -> int:
+    for line in outcome.lines:
+        print(line)
+    if outcome.problem:
+        print(f"screenrecord: {outcome.problem}", file=sys.stderr)
+    return outcome.exit_code
 
 
 def _service_install(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from screenrecord import config
-
-    host = _host()
-    conf = Path(args.config).expanduser().absolute() if args.config else None
-    config.load(conf)  # a service that could only fail at every login helps no one
-    notes: list[str] = []
-    target = args.target
-    if target is None:
-        target, notes = service.detect(host)
-    warning = service.refuse_unsupported(target, host, explicit=args.target is not None)
-    plan = service.install_plan(target, host, conf, start=not args.no_start)
-    plan.notes[:0] = notes + ([warning] if warning else [])
-    if args.dry_run:
-        print(plan.describe())
-        return 0
-    for line in service.apply(plan):
-        print(line)
-    print(f"installed: {service.layout(target, host).file}")
-    if target == "launchd" and host.native(target) and plan.commands:
-        problem = service.launchd_check(host)
-        if problem:
-            print(f"screenrecord: {problem}", file=sys.stderr)
-            return 1
-        print("the agent is running")
-    return 0
+    return _show(
+        service.install(
+            _host(),
+            _path(args.config),
+            args.target,
+            start=not args.no_start,
+            dry_run=args.dry_run,
+        )
+    )
 
 
 def _service_uninstall(args: argparse.Namespace) -> int:
-    host = _host()
-    targets = [args.target] if args.target else _native_targets(host)
-    found = [t for t in targets if service.layout(t, host).file.exists()]
-    if not found:
-        print(f"not installed ({', '.join(str(service.layout(t, host).file) for t in targets)})")
-        return 0
-    for target in found:
-        plan = service.uninstall_plan(target, host)
-        if args.dry_run:
-            print(plan.describe())
-            continue
-        for line in service.apply(plan):
-            print(line)
-    return 0
+    return _show(service.uninstall(_host(), args.target, dry_run=args.dry_run))
 
 
 def _service_logs(args: argparse.Namespace) -> int:
     import os
-    import time
 
-    host = _host()
-    if args.target:
-        target = args.target
-    else:
-        present = service.installed(host, targets=_native_targets(host))
-        if not present:
-            raise UsageError("no service installed: nothing to show (screenrecord service install)")
-        target = present[0].target
-    where = service.logs_command(target, host, args.lines, args.follow)
-    if isinstance(where, list):
-        os.execvp(where[0], where)
-    if not where.exists():
-        print(f"{where}: no log yet")
-        return 0
-    with open(where, encoding="utf-8", errors="replace") as f:
-        for line in _tail(f, args.lines):
-            print(line, end="")
-        while args.follow:
-            line = f.readline()
-            if line:
-                print(line, end="", flush=True)
-            else:
-                time.sleep(0.5)
+    found = service.logs(_host(), args.target, args.lines, args.follow)
+    if found.command is not None:
+        os.execvp(found.command[0], found.command)
+    for line in found.lines:
+        print(line, end="", flush=args.follow)
     return 0
-
-
-def _tail(f, lines: int) -> list[str]:
-    from collections import deque
-
-    return list(deque(f, maxlen=max(lines, 0)))
 
 
 def _status(args: argparse.Namespace) -> int:
     from datetime import datetime
-    from pathlib import Path
 
-    from screenrecord import config, status
+    from screenrecord import status
 
-    host = _host()
-    services = service.installed(host, targets=_native_targets(host))
-    path = Path(args.config).expanduser() if args.config else None
-    if path is None:
-        path = next((i.config for i in services if i.config is not None), None)
-    shown = path or config.default_path()
-    root = interval = error = None
-    try:
-        conf = config.load(path)
-        root, interval = conf.root, conf.interval_seconds
-    except ScreenrecordError as e:
-        error = str(e)
-    s = status.gather(
-        datetime.now(), services, shown if shown.exists() or path else None, root, interval, error
-    )
+    s = status.collect(datetime.now(), service.discover(_host()), _path(args.config))
     print(status.format_status(s))
     return 0
 
@@ -585,6 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        if args.config is not None and not args.reads_config:
+            parser.error(f"argument --config: `{args.command}` reads no config")
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
     setup_logging(args.verbose)

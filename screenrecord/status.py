@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from screenrecord import pause
+from screenrecord import config, pause, service
 from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.models import Record
@@ -18,13 +18,6 @@ from screenrecord.service import Installed
 
 ERROR_WINDOW = timedelta(days=7)
 """How far back status looks for the last error: older ones are history, not state."""
-
-TARGET_NAMES = {
-    "launchd": "launchd agent",
-    "systemd": "systemd user unit",
-    "xdg": "XDG autostart entry",
-    "windows": "Windows Startup entry",
-}
 
 
 @dataclass(frozen=True)
@@ -46,6 +39,22 @@ class Status:
     free_bytes: int | None = None
     paused: tuple[bool, datetime | None] = (False, None)
     """(paused, until) from the archive's pause file (`screenrecord pause`)."""
+
+
+def collect(now: datetime, services: list[Installed], config_path: Path | None) -> Status:
+    """The status with `config_path`, else the config the service starts the daemon with, else
+    the platform's; a config that cannot be loaded is reported, not raised."""
+    path = config_path or next((i.config for i in services if i.config is not None), None)
+    shown = path or config.default_path()
+    root: Path | None = None
+    interval: float | None = None
+    error: str | None = None
+    try:
+        conf = config.load(path)
+        root, interval = conf.root, conf.interval_seconds
+    except ScreenrecordError as e:
+        error = str(e)
+    return gather(now, services, shown if shown.exists() or path else None, root, interval, error)
 
 
 def gather(
@@ -114,7 +123,7 @@ def format_status(s: Status) -> str:
             state.append(i.detail)
         if i.pids:
             state.append("pid " + ",".join(map(str, i.pids)))
-        desc = ", ".join(p for p in [TARGET_NAMES.get(i.target, i.target), *state] if p)
+        desc = ", ".join(p for p in [service.title(i.target), *state] if p)
         lines.append(f"service     {desc}  ({i.file})")
     if not s.services:
         lines.append("service     not installed")

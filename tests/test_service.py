@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from xscreen import screenrecord
 
-from screenrecord import service
+from screenrecord import service, session
 from screenrecord.service import Host
 
 PYTHON = Path(sys.executable)
@@ -253,6 +253,41 @@ def test_wayland_without_x_is_refused_before_installing(home: Path) -> None:
     )
 
 
+def test_wayland_refusal_is_the_daemons_session_rule(home: Path) -> None:
+    host = linux_host(home, WAYLAND_DISPLAY="wayland-0")
+    rule = session.x11_problem(host.env, host.platform)
+    assert rule is not None
+    why = service.refuse_unsupported("systemd", host, explicit=True)
+    assert why is not None and why.startswith(rule)
+    assert "`screenrecord service install` in an X11 session" in why
+
+
+def test_no_session_at_all_is_not_refused(home: Path) -> None:
+    """Over ssh or on a console neither variable is set: the login session is unknown, so install
+    goes ahead (the daemon's own check decides at login)."""
+    for target in ("systemd", "xdg"):
+        assert service.refuse_unsupported(target, linux_host(home), explicit=False) is None
+    mac = Host("darwin", {"HOME": str(home), "WAYLAND_DISPLAY": "w"}, PYTHON)
+    assert service.refuse_unsupported("launchd", mac, explicit=False) is None
+
+
+@pytest.mark.parametrize(
+    ("platform", "target", "notes"),
+    [
+        ("darwin", "launchd", []),
+        ("win32", "windows", []),
+        ("freebsd14", "xdg", ["platform freebsd14: using an XDG autostart entry"]),
+    ],
+)
+def test_detect_outside_linux(home: Path, platform: str, target: str, notes: list[str]) -> None:
+    assert service.detect(Host(platform, {"HOME": str(home)}, PYTHON)) == (target, notes)
+
+
+def test_an_unknown_target_names_the_known_ones(home: Path) -> None:
+    with pytest.raises(service.UsageError, match="'upstart': expected one of launchd, systemd"):
+        service.layout("upstart", linux_host(home))
+
+
 # Install and uninstall -------------------------------------------------------------------------
 
 
@@ -343,6 +378,51 @@ def test_uninstall_never_touches_the_archive_or_other_files(tmp_path: Path, home
     assert neighbour.read_text() == "[Desktop Entry]\n"
     assert archive.read_bytes() == b"png"
     assert not service.layout("xdg", host).file.exists()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_install_and_uninstall_return_what_they_did(
+    tmp_path: Path, home: Path, target: str
+) -> None:
+    config, _ = write_config(tmp_path)
+    host = linux_host(home)
+    file = service.layout(target, host).file
+    before = snapshot(home)
+    dry = service.install(host, config, target, start=False, dry_run=True)
+    assert dry.exit_code == 0 and f"write {file}:" in dry.lines[0]
+    assert snapshot(home) == before
+    done = service.install(host, config, target, start=False)
+    assert (done.exit_code, done.problem) == (0, None)
+    assert f"wrote {file}" in done.lines and done.lines[-1] == f"installed: {file}"
+    assert [i.target for i in service.installed(host)] == [target]
+    gone = service.uninstall(host, target)
+    assert gone.exit_code == 0 and f"removed {file}" in gone.lines
+    assert snapshot(home) == before
+    assert service.uninstall(host, target).lines == [f"not installed ({file})"]
+
+
+def test_logs_are_the_last_lines_of_the_file_or_the_journal(home: Path) -> None:
+    host = linux_host(home)
+    log = service.layout("xdg", host).log
+    assert log is not None
+    missing = service.logs(host, "xdg", lines=3)
+    assert missing.command is None and list(missing.lines) == [f"{log}: no log yet\n"]
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(f"line {n}\n" for n in range(100)))
+    assert list(service.logs(host, "xdg", lines=3).lines) == ["line 97\n", "line 98\n", "line 99\n"]
+    journal = service.logs(host, "systemd", lines=3, follow=True)
+    assert journal.command == [
+        "journalctl",
+        "--user",
+        "-u",
+        service.UNIT,
+        "-n",
+        "3",
+        "--no-pager",
+        "-f",
+    ]
+    with pytest.raises(service.UsageError, match="no service installed"):
+        service.logs(host)
 
 
 # The command inside each file starts the daemon -----------------------------------------------
