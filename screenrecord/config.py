@@ -104,6 +104,11 @@ class Config:
             device=d.device,
         )
 
+    @property
+    def wanted(self) -> tuple[int, ...] | None:
+        """The monitor numbers to capture, None for all of them."""
+        return None if isinstance(self.monitors, str) else self.monitors
+
     def wants(self, monitor: int) -> bool:
         """Whether monitor number `monitor` (from 1) is captured."""
         return self.monitors == "all" or monitor in self.monitors

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from screenrecord import capture, images, lock, pause, store
 from screenrecord import config as configmod
@@ -25,6 +26,9 @@ from screenrecord.config import Config, StorageConfig
 from screenrecord.errors import CaptureError, ConfigError, ImageError, ScreenrecordError, StoreError
 from screenrecord.models import Frame, Kind, Placement, Record
 from screenrecord.pipeline import KeepPolicy, Pipeline, Stored
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +170,8 @@ class Recorder:
 
     def tick(self, now: datetime) -> list[Record]:
         """Grab every wanted monitor once and put each frame through the pipeline."""
-        wanted = None if self.cfg.monitors == "all" else self.cfg.monitors
         try:
-            shots, failures = capture.grab(self.environ, now, wanted, self.cfg.storage.ext)
+            shots, failures = capture.grab(self.environ, now, self.cfg.wanted, self.cfg.storage.ext)
             if capture.looks_unpermitted(shots):
                 raise CaptureError(
                     "every monitor came back black: allow Screen Recording for screenrecord in "
@@ -270,7 +273,7 @@ class Daemon:
         self.reload = threading.Event()
         self.wake = threading.Event()
         self.failures = 0
-        self.scheduler = None
+        self.scheduler: BackgroundScheduler | None = None
         self.paused: tuple[bool, datetime | None] = (False, None)
 
     def _is_paused(self) -> bool:
@@ -297,11 +300,7 @@ class Daemon:
     def _start(self, cfg: Config) -> Recorder:
         capture.check_session(self.environ)
         monitors = capture.monitors(self.environ)
-        missing = (
-            []
-            if cfg.monitors == "all"
-            else sorted(set(cfg.monitors) - {m.number for m in monitors})
-        )
+        missing = sorted(set(cfg.wanted or ()) - {m.number for m in monitors})
         if missing:
             log.warning(
                 "monitors %s are not attached now; they are captured once they appear", missing
@@ -365,7 +364,7 @@ class Daemon:
             # The first tick runs now, on the worker; a display that fails here fails the start.
             if not self._is_paused():
                 self.worker.submit(self.recorder.tick, datetime.now()).result()
-            self.scheduler = BackgroundScheduler(
+            scheduler = BackgroundScheduler(
                 executors={"default": {"type": "threadpool", "max_workers": 1}},
                 job_defaults={
                     "max_instances": 1,  # at most one tick at a time
@@ -373,10 +372,11 @@ class Daemon:
                     "misfire_grace_time": None,  # ...which runs however late it is, not dropped
                 },
             )
-            self.scheduler.add_job(
+            scheduler.add_job(
                 self._job, IntervalTrigger(seconds=self.cfg.interval_seconds), id=JOB_ID
             )
-            self.scheduler.start()
+            scheduler.start()
+            self.scheduler = scheduler
             while not self.stop.is_set():
                 self.wake.wait()
                 self.wake.clear()

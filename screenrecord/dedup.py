@@ -356,17 +356,16 @@ def settings(
     device: str | None = None,
 ) -> DedupSettings:
     """`base` (a config's settings, else the defaults) with the given values instead, checked."""
-    changes = {
-        k: v
-        for k, v in {
-            "duplicate_threshold": duplicate_threshold,
-            "near_threshold": near_threshold,
-            "ring_size": ring_size,
-            "device": device,
-        }.items()
-        if v is not None
-    }
-    s = dataclasses.replace(base or DedupSettings(), **changes)
+    b = base or DedupSettings()
+    s = dataclasses.replace(
+        b,
+        duplicate_threshold=b.duplicate_threshold
+        if duplicate_threshold is None
+        else duplicate_threshold,
+        near_threshold=b.near_threshold if near_threshold is None else near_threshold,
+        ring_size=b.ring_size if ring_size is None else ring_size,
+        device=b.device if device is None else device,
+    )
     if not 0 < s.near_threshold <= s.duplicate_threshold <= 1:
         raise UsageError(
             f"thresholds must satisfy 0 < near ({s.near_threshold}) <= duplicate ({s.duplicate_threshold}) <= 1"

@@ -79,7 +79,8 @@ def test_near_action_places_near_frames(tmp_path: Path) -> None:
         root = tmp_path / action
         with Catalog.open(root) as cat:
             p = daemon_pipeline(root, cat, near_action=action)
-            first, second = p.process(captured(0, a)), p.process(captured(1, near))
+            p.process(captured(0, a))
+            second = p.process(captured(1, near))
             again = p.process(captured(2, near))
         assert second.decision is Kind.NEAR, second
         outcomes[action] = (second.path, again.decision)
