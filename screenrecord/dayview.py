@@ -20,7 +20,8 @@ from PIL import Image
 
 from screenrecord import store
 from screenrecord.highlights import Highlight
-from screenrecord.report import Capture, Day, Report, duration, size
+from screenrecord.report import Capture, Day, Report
+from screenrecord.units import duration, size
 
 log = logging.getLogger(__name__)
 

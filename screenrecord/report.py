@@ -22,6 +22,7 @@ from pathlib import Path
 from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
+from screenrecord.units import duration, size
 
 TICK_WINDOW = timedelta(seconds=5)
 """Frames of different monitors taken this close together belong to one tick."""
@@ -241,22 +242,8 @@ def to_json(report: Report) -> dict:
     return conv(asdict(report))
 
 
-def duration(seconds: float | None) -> str:
-    """`2h05m`, `7m`, or `-` when unknown."""
-    if seconds is None:
-        return "-"
-    m = round(seconds / 60)
-    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m"
-
-
-def size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
+COLUMN = len(duration(23 * 3600 + 59 * 60))
+"""Width of the day's number column: the longest duration of a day, `23 h 59 min`."""
 
 
 def format_text(report: Report) -> str:
@@ -270,30 +257,30 @@ def format_text(report: Report) -> str:
         lines += [
             "",
             f"{d.day}  first {d.first:%H:%M:%S}  last {d.last:%H:%M:%S}  ({d.ticks} ticks)",
-            f"  active     {duration(d.active_seconds):>7}  ({d.active_ticks} ticks with a new or changed frame)",
-            f"  unchanged  {duration(d.unchanged_seconds):>7}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
-            f"  kept       {d.kept:>7}  frames, {size(d.kept_bytes)}",
+            f"  active     {duration(d.active_seconds):>{COLUMN}}  ({d.active_ticks} ticks with a new or changed frame)",
+            f"  unchanged  {duration(d.unchanged_seconds):>{COLUMN}}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
+            f"  kept       {d.kept:>{COLUMN}}  frames, {size(d.kept_bytes)}",
         ]
         if d.skipped is None:
-            lines.append("  skipped          -  unknown: no catalog, only the kept files")
+            lines.append(f"  skipped    {'-':>{COLUMN}}  unknown: no catalog, only the kept files")
         else:
             lines.append(
-                f"  skipped    {d.skipped:>7}  frames, ~{size(d.skipped_bytes_estimate)} not written"
+                f"  skipped    {d.skipped:>{COLUMN}}  frames, ~{size(d.skipped_bytes_estimate)} not written"
             )
         if d.errors:
-            lines.append(f"  errors     {d.errors:>7}")
+            lines.append(f"  errors     {d.errors:>{COLUMN}}")
         hours = [h for h in range(24) if any(sum(_count(x[h])) for x in d.monitors.values())]
         mons = sorted(d.monitors)
-        lines.append("  hour  " + "".join(f"monitor {m:<22}" for m in mons))
+        lines.append("  hour  " + "".join(f"monitor {m:<23}" for m in mons))
         for h in range(min(hours), max(hours) + 1) if hours else []:
             cells = []
             for m in mons:
                 x = d.monitors[m][h]
                 bar = "#" * round(x.active_seconds / 360) if x.active_seconds else ""
                 cells.append(
-                    f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>5} {x.kept:>3} kept "
+                    f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>6} {x.kept:>3} kept "
                 )
-            lines.append(f"  {h:02d}    " + "".join(f"{c:<30}" for c in cells).rstrip())
+            lines.append(f"  {h:02d}    " + "".join(f"{c:<31}" for c in cells).rstrip())
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from screenrecord import catalog, store
+from screenrecord import catalog, store, units
 from screenrecord.catalog import Catalog, Row
 from screenrecord.config import Config
 from screenrecord.errors import ScreenrecordError, UsageError
@@ -53,7 +53,7 @@ def explain(arg: str, load_config: Callable[[], Config]) -> str:
 
 
 def _describe(cat: Catalog, root: Path, row: Row) -> str:
-    score = "-" if row.score is None else f"{row.score:.4f}"
+    score = units.score(row.score)
     lines = [
         f"taken     {row.taken:%Y-%m-%d %H:%M:%S.%f}, monitor {row.monitor} ({row.width}x{row.height} at +{row.x}+{row.y})"
     ]
