@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from PIL import Image
-
-from screenrecord import store
+from screenrecord import images, store
+from screenrecord.errors import ImageError
 from screenrecord.highlights import Highlight
 from screenrecord.report import Capture, Day, Report
 from screenrecord.units import duration, size
@@ -52,13 +51,9 @@ figcaption { padding: 6px 8px; font-size: 13px; color: #444; }
 def thumbnail_uri(path: Path, width: int) -> str | None:
     """A `data:` URI of a JPEG thumbnail of `path`, or None if it cannot be read."""
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            small = im.convert("RGB").resize(
-                (width, max(1, round(width * h / w))), Image.BOX, reducing_gap=3.0
-            )
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        log.warning("%s: cannot read (%s), no thumbnail", path, e)
+        small = images.thumbnail(path, width)
+    except ImageError as e:
+        log.warning("%s, no thumbnail", e)
         return None
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=80)

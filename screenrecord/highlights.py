@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from screenrecord import images, store
+from screenrecord.errors import ImageError
 from screenrecord.similarity import ssim_many
 
 log = logging.getLogger(__name__)
@@ -94,17 +94,11 @@ def sources(
 
 
 def thumbnail(path: Path, width: int = THUMB_W) -> np.ndarray:
-    """Grayscale uint8 thumbnail `width` wide, keeping the aspect ratio."""
-    with Image.open(path) as im:
-        w, h = im.size
-        if w * h > images.MAX_PIXELS:
-            raise ValueError(f"absurd dimensions {w}x{h}, not decoded")
-        if im.mode.startswith("I"):  # 16-bit: PIL would clip to white; keep the high byte
-            im = Image.fromarray(images.load(path))
-        elif im.mode not in ("RGB", "L"):
-            im = im.convert("RGB")
-        size = (width, max(11, round(width * h / w)))
-        return np.asarray(im.resize(size, Image.BOX, reducing_gap=3.0).convert("L"))
+    """Grayscale uint8 thumbnail `width` wide, keeping the aspect ratio (ImageError if unreadable).
+
+    At least 11 rows high, the SSIM window, so that even a very wide screen can be compared.
+    """
+    return np.asarray(images.thumbnail(path, width, gray=True, min_height=11))
 
 
 @dataclass
@@ -136,13 +130,9 @@ class _Stream:
 def _read(src: Source) -> tuple[Source, np.ndarray | None]:
     try:
         return src, thumbnail(src.path)
-    except (
-        OSError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,  # an error where warnings are errors
-    ) as e:
-        log.warning("%s: cannot read (%s), left out of highlights", src.path, e)
+    except ImageError as e:
+        reason = str(e).removeprefix(f"{src.path}: ")  # the path leads the line already
+        log.warning("%s: cannot read (%s), left out of highlights", src.path, reason)
         return src, None
 
 
