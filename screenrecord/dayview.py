@@ -19,6 +19,7 @@ from pathlib import Path
 from screenrecord import images, store
 from screenrecord.errors import ImageError
 from screenrecord.highlights import Highlight
+from screenrecord.progress import Progress, TerminalBar
 from screenrecord.report import Capture, Day, Report
 from screenrecord.units import duration, size
 
@@ -150,11 +151,20 @@ DAY_PICKS = 8
 """Highlights shown per day."""
 
 
-def pages(report: Report, out: Path, progress: bool = False) -> list[Path]:
-    """Write `out/YYYY-MM-DD.html` for every day of the report."""
+def pages(
+    report: Report, out: Path, on_progress: Progress | None = None, progress: bool = False
+) -> list[Path]:
+    """Write `out/YYYY-MM-DD.html` for every day of the report.
+
+    `on_progress` follows each day's highlights (a stage per day); `progress=True` is the former
+    way to ask for a terminal bar, kept until the CLI passes a `TerminalBar` itself.
+    """
     from screenrecord import highlights
     from screenrecord.report import captures
 
+    if on_progress is None and progress:
+        with TerminalBar("highlights") as bar:
+            return pages(report, out, bar)
     written = []
     for day in report.days:
         since = datetime.combine(day.day, datetime.min.time())
@@ -166,7 +176,7 @@ def pages(report: Report, out: Path, progress: bool = False) -> list[Path]:
             until,
             n=DAY_PICKS,
             catalog_scores=highlights.repeats(report.root, since, until),
-            progress=progress,
+            on_progress=on_progress,
         )
         written.append(render(day, caps, picks, report.root, out / f"{day.day}.html"))
     return written
