@@ -64,7 +64,7 @@ def as_array(image: Image.Image | np.ndarray) -> np.ndarray:
 def pil_half(full: np.ndarray) -> np.ndarray:
     """Half size of an (H, W, 3) frame by PIL itself, as (3, H // 2, W // 2) planes."""
     h, w = full.shape[:2]
-    half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.LANCZOS))
+    half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.Resampling.LANCZOS))
     return np.ascontiguousarray(half.transpose(2, 0, 1))
 
 
@@ -278,16 +278,17 @@ def update(
 def _rectangles(blocks: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Cover the changed blocks with few rectangles (r0, r1, c0, c1), end exclusive: runs of
     changed blocks in a row (gaps of one block bridged), stacked where rows repeat a run."""
-    done, open_ = [], {}
+    done: list[tuple[int, int, int, int]] = []
+    open_: dict[tuple[int, int], int] = {}  # a run of columns -> the row where it began
     for r, row in enumerate(blocks):
-        cols = np.flatnonzero(row)
-        runs = []
+        cols = np.flatnonzero(row).tolist()
+        runs: list[list[int]] = []
         for c in cols:
             if runs and c - runs[-1][1] <= 1:
                 runs[-1][1] = c + 1
             else:
                 runs.append([c, c + 1])
-        still = {}
+        still: dict[tuple[int, int], int] = {}
         for c0, c1 in runs:
             r0 = open_.pop((c0, c1), r)
             still[(c0, c1)] = r0

@@ -14,6 +14,7 @@ unchanged time and skipped frames are unknown (None).
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -155,20 +156,22 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
     gaps = [g for g in gaps if g > 0]
     interval = statistics.median(gaps) if gaps else DEFAULT_INTERVAL
     days: dict[date, Day] = {}
+    # known only from a catalog; counted here, set on the days at the end
+    unchanged_ticks: dict[date, int] = defaultdict(int)
+    unchanged_seconds: dict[date, float] = defaultdict(float)
+    skipped: dict[date, int] = defaultdict(int)
     prev: datetime | None = None
     for t in groups:
         when = t[0].taken
         gap = (when - prev).total_seconds() if prev else None
         prev = when
-        fresh = gap is None or gap > 2 * interval  # first tick of a session
-        span = interval if fresh else gap
+        if gap is None or gap > 2 * interval:  # first tick of a session
+            fresh, span = True, interval
+        else:
+            fresh, span = False, gap
         d = days.get(when.date())
         if d is None:
             d = days[when.date()] = Day(when.date(), when, when)
-            if source == "files":
-                d.unchanged_ticks = d.unchanged_seconds = d.skipped = d.skipped_bytes_estimate = (
-                    None
-                )
         d.last = max(d.last, max(c.taken for c in t))
         d.ticks += 1
         active = source == "files" or any(c.decision in CHANGED for c in t)
@@ -176,8 +179,8 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
             d.active_ticks += 1
             d.active_seconds += span
         elif source == "catalog" and any(c.decision == "duplicate" for c in t):
-            d.unchanged_ticks += 1
-            d.unchanged_seconds += span
+            unchanged_ticks[d.day] += 1
+            unchanged_seconds[d.day] += span
         for c in t:
             hour = d.monitors.setdefault(c.monitor, [Hour() for _ in range(24)])[c.taken.hour]
             d.decisions[c.decision] = d.decisions.get(c.decision, 0) + 1
@@ -190,13 +193,18 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
                 d.kept += 1
                 d.kept_bytes += c.bytes or 0
             elif source == "catalog" and c.decision != "error":
-                d.skipped += 1
+                skipped[d.day] += 1
             if active and (source == "files" or c.decision in CHANGED):
                 start = c.taken if fresh else c.taken - timedelta(seconds=span)
                 for h, secs in _by_hour(start, start + timedelta(seconds=span), c.taken.date()):
                     d.monitors[c.monitor][h].active_seconds += secs
     for d in days.values():
-        if d.skipped is not None:
+        if source == "files":  # only kept frames exist: what was unchanged or skipped is unknown
+            d.unchanged_ticks = d.unchanged_seconds = d.skipped = d.skipped_bytes_estimate = None
+        else:
+            d.unchanged_ticks = unchanged_ticks[d.day]
+            d.unchanged_seconds = unchanged_seconds[d.day]
+            d.skipped = skipped[d.day]
             d.skipped_bytes_estimate = _skipped_bytes(caps, d.day)
     return Report(source, root, since, until, interval, sorted(days.values(), key=lambda d: d.day))
 

@@ -76,7 +76,7 @@ def _describe(cat: Catalog, root: Path, row: Row) -> str:
         size = f" ({row.bytes:,} bytes)" if row.bytes is not None else ""
         lines.append(f"written   {root / row.path}{size}")
         n, last = cat.matched(row.path)
-        if n:
+        if n and last is not None:
             lines.append(
                 f"stands for {n} later duplicate frame(s), the latest taken {last.taken:%Y-%m-%d %H:%M:%S}"
             )
