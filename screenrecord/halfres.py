@@ -206,10 +206,11 @@ def changed_blocks(full: np.ndarray, prev: np.ndarray) -> np.ndarray:
     return np.logical_or.reduceat(rows, np.arange(0, diff.shape[1], per_block // unit), axis=1)
 
 
-def digest(data) -> bytes:
+def digest(data: bytes | np.ndarray) -> bytes:
     """A 64-bit digest of pixels: SHA-1 (hardware-accelerated on current x86 and ARM CPUs, twice
     BLAKE2b's speed here), truncated; equal digests are taken as equal pixels."""
-    return hashlib.sha1(data, usedforsecurity=False).digest()[:8]
+    buf = data if isinstance(data, bytes) else data.data  # an array's own buffer, not a copy
+    return hashlib.sha1(buf, usedforsecurity=False).digest()[:8]
 
 
 def block_hashes(

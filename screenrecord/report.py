@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
@@ -233,10 +234,10 @@ def _skipped_bytes(caps: list[Capture], day: date) -> int:
     return round(sum(n * statistics.mean(sizes[m]) for m, n in skipped.items() if m in sizes))
 
 
-def to_json(report: Report) -> dict:
+def to_json(report: Report) -> dict[str, Any]:
     """A JSON-ready dict: datetimes as ISO 8601, hours as lists of 24."""
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, datetime | date):
             return v.isoformat()
         if isinstance(v, Path):
