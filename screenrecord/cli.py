@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from screenrecord import __version__, service
 from screenrecord.errors import ScreenrecordError, UsageError
@@ -322,8 +322,6 @@ def _dedup(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from screenrecord import dedup
 
     roots = [Path(p) for p in args.paths]
@@ -331,18 +329,14 @@ def _dedup(args: argparse.Namespace) -> int:
     settings = dedup.settings(
         base, args.duplicate_threshold, args.near_threshold, args.ring_size, args.device
     )
-    show_bar = sys.stderr.isatty() and not args.json
-    total = dedup.count_frames(roots) if show_bar else None
-    with tqdm(
-        total=total, unit="frame", disable=not show_bar, file=sys.stderr, dynamic_ncols=True
-    ) as bar:
+    with TerminalBar("dedup", enabled=sys.stderr.isatty() and not args.json) as bar:
         try:
             summary = dedup.run(
                 roots,
                 settings,
                 apply=args.apply,
                 on_record=(lambda r: print(json.dumps(dedup.to_json(r)))) if args.json else None,
-                on_progress=bar.update,
+                on_progress=bar,
             )
         finally:
             sys.stdout.flush()
@@ -504,14 +498,15 @@ def _highlights(args: argparse.Namespace) -> int:
         raise UsageError(f"-n {args.n}: give at least 1")
     since = parse_when(args.since) if args.since else None
     until = parse_when(args.until, end=True) if args.until else None
-    picks = highlights.find(
-        [root],
-        since,
-        until,
-        n=args.n,
-        catalog_scores=highlights.repeats(root, since, until),
-        progress=sys.stderr.isatty(),
-    )
+    with TerminalBar("highlights", enabled=sys.stderr.isatty()) as bar:
+        picks = highlights.find(
+            [root],
+            since,
+            until,
+            n=args.n,
+            catalog_scores=highlights.repeats(root, since, until),
+            on_progress=bar,
+        )
     if args.copy_to:
         highlights.copy_frames(picks, _copy_dir(args.copy_to))
     for p in picks:
@@ -570,7 +565,9 @@ def _report(args: argparse.Namespace) -> int:
 
         from screenrecord import dayview
 
-        for page in dayview.pages(rep, Path(args.html).expanduser(), progress=sys.stderr.isatty()):
+        with TerminalBar("highlights", enabled=sys.stderr.isatty()) as bar:
+            written = dayview.pages(rep, Path(args.html).expanduser(), on_progress=bar)
+        for page in written:
             print(f"wrote {page}", file=sys.stderr)
     return 0
 
@@ -628,6 +625,40 @@ def _status(args: argparse.Namespace) -> int:
     s = status.collect(datetime.now(), service.discover(_host()), _path(args.config))
     print(status.format_status(s))
     return 0
+
+
+class TerminalBar:
+    """A tqdm progress bar on stderr (a `progress.Progress`), drawn only when `enabled`."""
+
+    def __init__(self, desc: str, enabled: bool, unit: str = "frame") -> None:
+        self.desc = desc
+        self.enabled = enabled
+        self.unit = unit
+        self._bar: Any = None  # tqdm ships no types
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        if self.enabled:
+            self._bar = tqdm(
+                total=total, desc=self.desc, unit=self.unit, leave=False, dynamic_ncols=True
+            )
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> TerminalBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def setup_logging(verbose: int) -> None:

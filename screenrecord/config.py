@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_config_dir
 
@@ -89,7 +89,7 @@ class Config:
 
     root: Path = field(default_factory=lambda: Path("~/ScreenRecord").expanduser())
     interval_seconds: float = 180
-    monitors: str | tuple[int, ...] = "all"
+    monitors: Literal["all"] | tuple[int, ...] = "all"
     keep_at_least_every: timedelta | None = None
     dedup: DedupConfig = field(default_factory=DedupConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -111,7 +111,7 @@ class Config:
 
     def wants(self, monitor: int) -> bool:
         """Whether monitor number `monitor` (from 1) is captured."""
-        return self.monitors == "all" or monitor in self.monitors
+        return self.wanted is None or monitor in self.wanted
 
 
 def default_path() -> Path:
@@ -289,7 +289,7 @@ class _Validator:
             )
         return path
 
-    def monitors(self, table: dict[str, Any]) -> str | tuple[int, ...]:
+    def monitors(self, table: dict[str, Any]) -> Literal["all"] | tuple[int, ...]:
         value = table.get("monitors", "all")
         if value == "all":
             return "all"

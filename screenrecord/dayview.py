@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from PIL import Image
-
-from screenrecord import store
+from screenrecord import images, store
+from screenrecord.errors import ImageError
 from screenrecord.highlights import Highlight
-from screenrecord.report import Capture, Day, Report, duration, size
+from screenrecord.progress import Progress
+from screenrecord.report import Capture, Day, Report
+from screenrecord.units import duration, size
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,9 @@ figcaption { padding: 6px 8px; font-size: 13px; color: #444; }
 def thumbnail_uri(path: Path, width: int) -> str | None:
     """A `data:` URI of a JPEG thumbnail of `path`, or None if it cannot be read."""
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            small = im.convert("RGB").resize(
-                (width, max(1, round(width * h / w))), Image.BOX, reducing_gap=3.0
-            )
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        log.warning("%s: cannot read (%s), no thumbnail", path, e)
+        small = images.thumbnail(path, width)
+    except ImageError as e:
+        log.warning("%s, no thumbnail", e)
         return None
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=80)
@@ -154,8 +151,11 @@ DAY_PICKS = 8
 """Highlights shown per day."""
 
 
-def pages(report: Report, out: Path, progress: bool = False) -> list[Path]:
-    """Write `out/YYYY-MM-DD.html` for every day of the report."""
+def pages(report: Report, out: Path, on_progress: Progress | None = None) -> list[Path]:
+    """Write `out/YYYY-MM-DD.html` for every day of the report.
+
+    `on_progress` follows each day's highlights (a stage per day).
+    """
     from screenrecord import highlights
     from screenrecord.report import captures
 
@@ -170,7 +170,7 @@ def pages(report: Report, out: Path, progress: bool = False) -> list[Path]:
             until,
             n=DAY_PICKS,
             catalog_scores=highlights.repeats(report.root, since, until),
-            progress=progress,
+            on_progress=on_progress,
         )
         written.append(render(day, caps, picks, report.root, out / f"{day.day}.html"))
     return written

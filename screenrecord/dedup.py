@@ -26,6 +26,7 @@ from screenrecord.journal import FILE_NAME as JOURNAL_NAME
 from screenrecord.journal import Journal
 from screenrecord.models import DedupSettings, Frame, Kind, Placement, Record
 from screenrecord.pipeline import InPlace, KeepPolicy, Pipeline, Sink, Stored
+from screenrecord.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +125,21 @@ def run(
     settings: DedupSettings,
     apply: bool = False,
     on_record: Callable[[Record], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> Summary:
     """Decide every image under `roots`; with `apply`, move repeats aside (journaled).
 
     `on_record(record)` is called for each decided frame, in order, as soon as it is decided;
-    `on_progress(1)` for each frame decided. A frame that cannot be read is a record with
+    `on_progress` is told how many frames there are to decide (a listing of the folders before
+    the run), then of each one decided. A frame that cannot be read is a record with
     decision ERROR, counted in `errors`; the run goes on.
     """
     for p in roots:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
     summary = Summary(applied=apply)
+    if on_progress is not None:
+        on_progress.start(count_frames(roots))
     folders = _dirs(roots)
     if apply:
         for root in folders:
@@ -177,7 +181,7 @@ def run(
         if on_record is not None:
             on_record(rec)
         if on_progress is not None:
-            on_progress(1)
+            on_progress.advance(1)
     summary.ring_bytes = pipeline.ring_bytes()
     log.info(
         "rings: %d streams, %.1f MB of frames (%d at most per stream)",

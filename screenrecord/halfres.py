@@ -64,7 +64,7 @@ def as_array(image: Image.Image | np.ndarray) -> np.ndarray:
 def pil_half(full: np.ndarray) -> np.ndarray:
     """Half size of an (H, W, 3) frame by PIL itself, as (3, H // 2, W // 2) planes."""
     h, w = full.shape[:2]
-    half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.LANCZOS))
+    half = np.asarray(Image.fromarray(full).resize((w // 2, h // 2), Image.Resampling.LANCZOS))
     return np.ascontiguousarray(half.transpose(2, 0, 1))
 
 
@@ -206,10 +206,11 @@ def changed_blocks(full: np.ndarray, prev: np.ndarray) -> np.ndarray:
     return np.logical_or.reduceat(rows, np.arange(0, diff.shape[1], per_block // unit), axis=1)
 
 
-def digest(data) -> bytes:
+def digest(data: bytes | np.ndarray) -> bytes:
     """A 64-bit digest of pixels: SHA-1 (hardware-accelerated on current x86 and ARM CPUs, twice
     BLAKE2b's speed here), truncated; equal digests are taken as equal pixels."""
-    return hashlib.sha1(data, usedforsecurity=False).digest()[:8]
+    buf = data if isinstance(data, bytes) else data.data  # an array's own buffer, not a copy
+    return hashlib.sha1(buf, usedforsecurity=False).digest()[:8]
 
 
 def block_hashes(
@@ -278,16 +279,17 @@ def update(
 def _rectangles(blocks: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Cover the changed blocks with few rectangles (r0, r1, c0, c1), end exclusive: runs of
     changed blocks in a row (gaps of one block bridged), stacked where rows repeat a run."""
-    done, open_ = [], {}
+    done: list[tuple[int, int, int, int]] = []
+    open_: dict[tuple[int, int], int] = {}  # a run of columns -> the row where it began
     for r, row in enumerate(blocks):
-        cols = np.flatnonzero(row)
-        runs = []
+        cols = np.flatnonzero(row).tolist()
+        runs: list[list[int]] = []
         for c in cols:
             if runs and c - runs[-1][1] <= 1:
                 runs[-1][1] = c + 1
             else:
                 runs.append([c, c + 1])
-        still = {}
+        still: dict[tuple[int, int], int] = {}
         for c0, c1 in runs:
             r0 = open_.pop((c0, c1), r)
             still[(c0, c1)] = r0

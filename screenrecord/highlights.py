@@ -16,6 +16,7 @@ time neighbours, and a candidate is compared with many more before it is picked.
 from __future__ import annotations
 
 import heapq
+import io
 import logging
 import os
 import tempfile
@@ -27,10 +28,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from screenrecord import images, store
+from screenrecord.errors import ImageError
 from screenrecord.models import Period
+from screenrecord.progress import Progress
 from screenrecord.similarity import ssim_many
 
 log = logging.getLogger(__name__)
@@ -95,29 +97,34 @@ def sources(
 
 
 def thumbnail(path: Path, width: int = THUMB_W) -> np.ndarray:
-    """Grayscale uint8 thumbnail `width` wide, keeping the aspect ratio."""
-    with Image.open(path) as im:
-        w, h = im.size
-        if w * h > images.MAX_PIXELS:
-            raise ValueError(f"absurd dimensions {w}x{h}, not decoded")
-        if im.mode.startswith("I"):  # 16-bit: PIL would clip to white; keep the high byte
-            im = Image.fromarray(images.load(path))
-        elif im.mode not in ("RGB", "L"):
-            im = im.convert("RGB")
-        size = (width, max(11, round(width * h / w)))
-        return np.asarray(im.resize(size, Image.BOX, reducing_gap=3.0).convert("L"))
+    """Grayscale uint8 thumbnail `width` wide, keeping the aspect ratio (ImageError if unreadable).
+
+    At least 11 rows high, the SSIM window, so that even a very wide screen can be compared.
+    """
+    return np.asarray(images.thumbnail(path, width, gray=True, min_height=11))
+
+
+def _empty(*shape: int) -> np.ndarray:
+    return np.zeros(shape, np.uint8)
 
 
 @dataclass
 class _Stream:
-    """Frames of one monitor (and one thumbnail shape): thumbnails on disk, vectors in RAM."""
+    """Frames of one monitor (and one thumbnail shape): thumbnails on disk, vectors in RAM.
+
+    Filled by `add`, then `seal` maps the thumbnails back from the file and stacks the vectors;
+    `close` lets go of both.
+    """
 
     monitor: int
     shape: tuple[int, int]
-    file: tempfile._TemporaryFileWrapper
+    file: io.BufferedRandom
     items: list[Source] = field(default_factory=list)
-    vecs: list[np.ndarray] = field(default_factory=list)
-    thumbs: np.ndarray | None = None
+    vecs: np.ndarray = field(default_factory=lambda: _empty(0, 0))
+    """One twin-finding vector per frame, a row each (after `seal`)."""
+    thumbs: np.ndarray = field(default_factory=lambda: _empty(0, 0, 0))
+    """The thumbnails, mapped from `file` (after `seal`)."""
+    _rows: list[np.ndarray] = field(default_factory=list)
 
     def add(self, src: Source, thumb: np.ndarray) -> None:
         self.file.write(thumb.tobytes())
@@ -125,25 +132,25 @@ class _Stream:
         h, w = self.shape
         v = thumb[: h - h % VEC_SHRINK, : w - w % VEC_SHRINK].astype(np.float32)
         v = v.reshape(h // VEC_SHRINK, VEC_SHRINK, w // VEC_SHRINK, VEC_SHRINK).mean(axis=(1, 3))
-        self.vecs.append(v.ravel())
+        self._rows.append(v.ravel())
 
     def seal(self) -> None:
         self.file.flush()
         n, (h, w) = len(self.items), self.shape
         self.thumbs = np.memmap(self.file.name, np.uint8, "r", shape=(n, h, w))
-        self.vecs = np.stack(self.vecs)
+        self.vecs, self._rows = np.stack(self._rows), []
+
+    def close(self) -> None:
+        self.thumbs = _empty(0, 0, 0)  # unmapped before the file goes (Windows cannot delete it)
+        self.file.close()
 
 
 def _read(src: Source) -> tuple[Source, np.ndarray | None]:
     try:
         return src, thumbnail(src.path)
-    except (
-        OSError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,  # an error where warnings are errors
-    ) as e:
-        log.warning("%s: cannot read (%s), left out of highlights", src.path, e)
+    except ImageError as e:
+        reason = str(e).removeprefix(f"{src.path}: ")  # the path leads the line already
+        log.warning("%s: cannot read (%s), left out of highlights", src.path, reason)
         return src, None
 
 
@@ -216,40 +223,40 @@ def find(
     until: datetime | None = None,
     n: int = 20,
     catalog_scores: dict[Path, float] | None = None,
-    progress: bool = False,
+    on_progress: Progress | None = None,
     workers: int | None = None,
 ) -> list[Highlight]:
     """The n most unusual frames under `paths` in [since, until), most unusual first.
 
     `catalog_scores` maps a kept frame's path to the best score of a skipped frame that matched it
     (from the catalog): those skipped frames were frames of the period too, so a still screen whose
-    repeats were never written is still known to be a repeat.
+    repeats were never written is still known to be a repeat. `on_progress` is told of two steps
+    per frame (its thumbnail, its comparisons).
     """
-    from tqdm import tqdm
-
     found = sources(paths, since, until)
     workers = workers or min(2, os.cpu_count() or 1)
+    advance = on_progress.advance if on_progress is not None else _nothing
+    if on_progress is not None:
+        on_progress.start(2 * len(found))
     streams: dict[tuple[int, tuple[int, int]], _Stream] = {}
     with tempfile.TemporaryDirectory(prefix="screenrecord-highlights-") as tmp:
-        bar = tqdm(
-            total=2 * len(found), desc="highlights", unit="frame", disable=not progress, leave=False
-        )
         try:
             for src, thumb in _thumbnails(found, workers):
-                bar.update(1)
+                advance(1)
                 if thumb is None:
                     continue
-                key = (src.monitor, thumb.shape)
+                h, w = thumb.shape
+                key = (src.monitor, (h, w))
                 if key not in streams:
                     f = open(Path(tmp) / f"{len(streams)}.u8", "w+b")  # noqa: SIM115 closed below
-                    streams[key] = _Stream(src.monitor, thumb.shape, f)
+                    streams[key] = _Stream(src.monitor, (h, w), f)
                 streams[key].add(src, thumb)
             candidates: list[tuple[float, int, int, int]] = []  # (-novelty, refined, stream, index)
             scored = []
             for k, st in enumerate(streams.values()):
                 st.seal()
                 sc = _Scores(st, catalog_scores or {})
-                _first_pass(sc, bar.update)
+                _first_pass(sc, advance)
                 scored.append(sc)
                 for i in range(len(st.items)):
                     candidates.append((sc.best[i] if len(st.items) > 1 else -1.0, 0, k, i))
@@ -257,10 +264,12 @@ def find(
             heapq.heapify(heap)
             return _pick(heap, scored, n)
         finally:
-            bar.close()
             for st in streams.values():
-                st.thumbs = None
-                st.file.close()
+                st.close()
+
+
+def _nothing(n: int = 1) -> None:
+    """Progress reported to no one."""
 
 
 def _pick(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +19,16 @@ MAX_PIXELS = 16384 * 16384
 FAST = {"PNG", "JPEG", "WEBP", "BMP", "TIFF"}
 """Formats OpenCV decodes 2-3x faster than PIL, to the same pixels."""
 
+READ_ERRORS = (
+    OSError,  # missing, unreadable, truncated, not an image (UnidentifiedImageError)
+    SyntaxError,  # PIL's parsers raise it for malformed headers
+    ValueError,
+    Image.DecompressionBombWarning,  # an error inside _bombs_refused
+    Image.DecompressionBombError,
+)
+"""What reading an image file may raise that is the file's fault; anything else is a bug."""
+
+
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
@@ -28,49 +40,65 @@ def load(path: Path) -> np.ndarray:
     """
     try:
         data = path.read_bytes()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
-                if w * h > MAX_PIXELS or w <= 0 or h <= 0:
-                    raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
-                if im.format in FAST:
-                    rgb = _cv2_rgb(data)
-                    if rgb is not None and rgb.shape[:2] == (h, w):
-                        return rgb
-                im.load()  # let PIL say what is wrong
-                if im.mode == "RGB":
-                    return np.asarray(im)
-                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                    # 16-bit grayscale: keep the high byte rather than clipping at 255
-                    a = np.asarray(im, dtype=np.uint32) >> (
-                        8 if im.mode != "I" or a_max(im) > 255 else 0
-                    )
-                    return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-                return np.asarray(im.convert("RGB"))
-    except Exception as e:
+        with _bombs_refused(), _open(io.BytesIO(data), path) as im:
+            w, h = im.size
+            if im.format in FAST:
+                rgb = _cv2_rgb(data)
+                if rgb is not None and rgb.shape[:2] == (h, w):
+                    return rgb
+            im.load()  # let PIL say what is wrong
+            return _rgb(im)
+    except READ_ERRORS as e:
         raise _error(path, e) from None
 
 
 def size(path: Path) -> tuple[int, int]:
-    """(width, height) of an image file from its header, without decoding the pixels; the same
-    limits and one-line errors as `load`."""
+    """(width, height) of an image file, read from its header: nothing is decoded.
+
+    The same checks and one-line ImageErrors as `load`, so a file that `size` accepts is one
+    `load` would try to decode.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-    except Exception as e:
+        with _bombs_refused(), _open(path, path) as im:
+            return im.size
+    except READ_ERRORS as e:
         raise _error(path, e) from None
-    if w * h > MAX_PIXELS or w <= 0 or h <= 0:
-        raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
-    return w, h
 
 
-def _error(path: Path, e: Exception) -> Exception:
-    """The one-line ImageError for what reading `path` raised (anything else as it is)."""
-    if isinstance(e, ImageError):
-        return e
+def thumbnail(path: Path, width: int, gray: bool = False, min_height: int = 1) -> Image.Image:
+    """A `width`-wide thumbnail of an image file, RGB (or `gray`), keeping the aspect ratio.
+
+    Box-filtered, the mean of the pixels each thumbnail pixel covers: a screen's layout shows,
+    single glyphs do not flicker. The height is at least `min_height` (very wide images). 16-bit
+    images keep their high byte, as in `load`.
+    """
+    try:
+        with _bombs_refused(), _open(path, path) as im:
+            w, h = im.size
+            if im.mode.startswith("I"):  # 16-bit: PIL's convert would clip to white
+                im.load()
+                src = Image.fromarray(_rgb(im))
+            elif im.mode in ("RGB", "L"):
+                src = im
+            else:
+                src = im.convert("RGB")
+            new = (width, max(min_height, round(width * h / w)))
+            small = src.resize(new, Image.Resampling.BOX, reducing_gap=3.0)
+            return small.convert("L" if gray else "RGB")
+    except READ_ERRORS as e:
+        raise _error(path, e) from None
+
+
+@contextlib.contextmanager
+def _bombs_refused() -> Iterator[None]:
+    """PIL's decompression-bomb warning as an error, so that such a file is refused, not read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
+def _error(path: Path, e: BaseException) -> ImageError:
+    """One line naming the file and what is wrong with it."""
     if isinstance(e, FileNotFoundError):
         return ImageError(f"{path}: no such file")
     if isinstance(e, IsADirectoryError):
@@ -78,13 +106,32 @@ def _error(path: Path, e: Exception) -> Exception:
     if isinstance(e, PermissionError):
         return ImageError(f"{path}: permission denied")
     if isinstance(e, UnidentifiedImageError):
-        return ImageError(f"{path}: {'empty file' if _size(path) == 0 else 'not an image'}")
+        return ImageError(f"{path}: {'empty file' if _file_bytes(path) == 0 else 'not an image'}")
     if isinstance(e, Image.DecompressionBombWarning | Image.DecompressionBombError):
         return ImageError(f"{path}: absurd dimensions, refused before decoding ({e})")
-    if isinstance(e, OSError | SyntaxError | ValueError):
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        return ImageError(f"{path}: cannot decode ({reason})")
-    return e
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return ImageError(f"{path}: cannot decode ({reason})")
+
+
+def _open(source: Path | io.BytesIO, path: Path) -> Image.Image:
+    """Image.open, refusing dimensions no monitor has before anything is decoded."""
+    im = Image.open(source)
+    w, h = im.size
+    if w * h > MAX_PIXELS or w <= 0 or h <= 0:
+        im.close()
+        raise ImageError(f"{path}: absurd dimensions {w}x{h}, not decoded")
+    return im
+
+
+def _rgb(im: Image.Image) -> np.ndarray:
+    """A loaded PIL image as (H, W, 3) uint8 RGB; 16-bit grayscale keeps its high byte."""
+    if im.mode == "RGB":
+        return np.asarray(im)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit grayscale: keep the high byte rather than clipping at 255
+        a = np.asarray(im, dtype=np.uint32) >> (8 if im.mode != "I" or _max(im) > 255 else 0)
+        return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(im.convert("RGB"))
 
 
 def _cv2_rgb(data: bytes) -> np.ndarray | None:
@@ -96,11 +143,16 @@ def _cv2_rgb(data: bytes) -> np.ndarray | None:
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def a_max(im: Image.Image) -> int:
-    return int(im.getextrema()[1])
+def _max(im: Image.Image) -> int:
+    """The largest value of a one-band image."""
+    extrema = im.getextrema()
+    high = extrema[1]
+    if isinstance(high, tuple):  # several bands: (min, max) per band
+        raise ValueError(f"expected one band, got mode {im.mode}")
+    return int(high)
 
 
-def _size(path: Path) -> int:
+def _file_bytes(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:

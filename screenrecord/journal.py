@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from screenrecord.errors import StoreError
 from screenrecord.store import fsync_dir
@@ -40,7 +41,7 @@ class Journal:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / FILE_NAME
-        self._f = None
+        self._f: TextIO | None = None
 
     def runs(self) -> list[Run]:
         """Runs recorded so far, oldest first (reads the file; small per run)."""

@@ -14,15 +14,18 @@ unchanged time and skipped frames are unknown (None).
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
 from screenrecord.models import Period
+from screenrecord.units import duration, size
 
 TICK_WINDOW = timedelta(seconds=5)
 """Frames of different monitors taken this close together belong to one tick."""
@@ -155,20 +158,22 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
     gaps = [g for g in gaps if g > 0]
     interval = statistics.median(gaps) if gaps else DEFAULT_INTERVAL
     days: dict[date, Day] = {}
+    # known only from a catalog; counted here, set on the days at the end
+    unchanged_ticks: dict[date, int] = defaultdict(int)
+    unchanged_seconds: dict[date, float] = defaultdict(float)
+    skipped: dict[date, int] = defaultdict(int)
     prev: datetime | None = None
     for t in groups:
         when = t[0].taken
         gap = (when - prev).total_seconds() if prev else None
         prev = when
-        fresh = gap is None or gap > 2 * interval  # first tick of a session
-        span = interval if fresh else gap
+        if gap is None or gap > 2 * interval:  # first tick of a session
+            fresh, span = True, interval
+        else:
+            fresh, span = False, gap
         d = days.get(when.date())
         if d is None:
             d = days[when.date()] = Day(when.date(), when, when)
-            if source == "files":
-                d.unchanged_ticks = d.unchanged_seconds = d.skipped = d.skipped_bytes_estimate = (
-                    None
-                )
         d.last = max(d.last, max(c.taken for c in t))
         d.ticks += 1
         active = source == "files" or any(c.decision in CHANGED for c in t)
@@ -176,8 +181,8 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
             d.active_ticks += 1
             d.active_seconds += span
         elif source == "catalog" and any(c.decision == "duplicate" for c in t):
-            d.unchanged_ticks += 1
-            d.unchanged_seconds += span
+            unchanged_ticks[d.day] += 1
+            unchanged_seconds[d.day] += span
         for c in t:
             hour = d.monitors.setdefault(c.monitor, [Hour() for _ in range(24)])[c.taken.hour]
             d.decisions[c.decision] = d.decisions.get(c.decision, 0) + 1
@@ -190,13 +195,18 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
                 d.kept += 1
                 d.kept_bytes += c.bytes or 0
             elif source == "catalog" and c.decision != "error":
-                d.skipped += 1
+                skipped[d.day] += 1
             if active and (source == "files" or c.decision in CHANGED):
                 start = c.taken if fresh else c.taken - timedelta(seconds=span)
                 for h, secs in _by_hour(start, start + timedelta(seconds=span), c.taken.date()):
                     d.monitors[c.monitor][h].active_seconds += secs
     for d in days.values():
-        if d.skipped is not None:
+        if source == "files":  # only kept frames exist: what was unchanged or skipped is unknown
+            d.unchanged_ticks = d.unchanged_seconds = d.skipped = d.skipped_bytes_estimate = None
+        else:
+            d.unchanged_ticks = unchanged_ticks[d.day]
+            d.unchanged_seconds = unchanged_seconds[d.day]
+            d.skipped = skipped[d.day]
             d.skipped_bytes_estimate = _skipped_bytes(caps, d.day)
     return Report(source, root, since, until, interval, sorted(days.values(), key=lambda d: d.day))
 
@@ -225,10 +235,10 @@ def _skipped_bytes(caps: list[Capture], day: date) -> int:
     return round(sum(n * statistics.mean(sizes[m]) for m, n in skipped.items() if m in sizes))
 
 
-def to_json(report: Report) -> dict:
+def to_json(report: Report) -> dict[str, Any]:
     """A JSON-ready dict: datetimes as ISO 8601, hours as lists of 24."""
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, datetime | date):
             return v.isoformat()
         if isinstance(v, Path):
@@ -242,22 +252,8 @@ def to_json(report: Report) -> dict:
     return conv(asdict(report))
 
 
-def duration(seconds: float | None) -> str:
-    """`2h05m`, `7m`, or `-` when unknown."""
-    if seconds is None:
-        return "-"
-    m = round(seconds / 60)
-    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m"
-
-
-def size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
+COLUMN = len(duration(23 * 3600 + 59 * 60))
+"""Width of the day's number column: the longest duration of a day, `23 h 59 min`."""
 
 
 def format_text(report: Report) -> str:
@@ -271,30 +267,30 @@ def format_text(report: Report) -> str:
         lines += [
             "",
             f"{d.day}  first {d.first:%H:%M:%S}  last {d.last:%H:%M:%S}  ({d.ticks} ticks)",
-            f"  active     {duration(d.active_seconds):>7}  ({d.active_ticks} ticks with a new or changed frame)",
-            f"  unchanged  {duration(d.unchanged_seconds):>7}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
-            f"  kept       {d.kept:>7}  frames, {size(d.kept_bytes)}",
+            f"  active     {duration(d.active_seconds):>{COLUMN}}  ({d.active_ticks} ticks with a new or changed frame)",
+            f"  unchanged  {duration(d.unchanged_seconds):>{COLUMN}}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
+            f"  kept       {d.kept:>{COLUMN}}  frames, {size(d.kept_bytes)}",
         ]
         if d.skipped is None:
-            lines.append("  skipped          -  unknown: no catalog, only the kept files")
+            lines.append(f"  skipped    {'-':>{COLUMN}}  unknown: no catalog, only the kept files")
         else:
             lines.append(
-                f"  skipped    {d.skipped:>7}  frames, ~{size(d.skipped_bytes_estimate)} not written"
+                f"  skipped    {d.skipped:>{COLUMN}}  frames, ~{size(d.skipped_bytes_estimate)} not written"
             )
         if d.errors:
-            lines.append(f"  errors     {d.errors:>7}")
+            lines.append(f"  errors     {d.errors:>{COLUMN}}")
         hours = [h for h in range(24) if any(sum(_count(x[h])) for x in d.monitors.values())]
         mons = sorted(d.monitors)
-        lines.append("  hour  " + "".join(f"monitor {m:<22}" for m in mons))
+        lines.append("  hour  " + "".join(f"monitor {m:<23}" for m in mons))
         for h in range(min(hours), max(hours) + 1) if hours else []:
             cells = []
             for m in mons:
                 x = d.monitors[m][h]
                 bar = "#" * round(x.active_seconds / 360) if x.active_seconds else ""
                 cells.append(
-                    f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>5} {x.kept:>3} kept "
+                    f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>6} {x.kept:>3} kept "
                 )
-            lines.append(f"  {h:02d}    " + "".join(f"{c:<30}" for c in cells).rstrip())
+            lines.append(f"  {h:02d}    " + "".join(f"{c:<31}" for c in cells).rstrip())
     return "\n".join(lines)
 
 

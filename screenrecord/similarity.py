@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -64,12 +65,13 @@ def _filter(a: np.ndarray) -> np.ndarray:
 
     cv2's separable filter gives torch conv2d's numbers (float32) several times faster.
     """
-    f = cv2.sepFilter2D(a, -1, G, G, borderType=cv2.BORDER_CONSTANT).reshape(a.shape)
+    h, w, c = a.shape
+    f = cv2.sepFilter2D(a, -1, G, G, borderType=cv2.BORDER_CONSTANT).reshape(h, w, c)
     r = WIN // 2
-    return f[r : f.shape[0] - r, r : f.shape[1] - r]
+    return f[r : h - r, r : w - r]
 
 
-def _ssim_map(mu1, mu2, sq, xy2):
+def _ssim_map(mu1: np.ndarray, mu2: np.ndarray, sq: np.ndarray, xy2: np.ndarray) -> np.ndarray:
     """pytorch_msssim's SSIM map from filtered x, y, x*x + y*y and 2*x*y; overwrites mu2, sq and
     xy2 (mu1 may be a broadcast view) and returns the map in a new array.
 
@@ -271,7 +273,7 @@ class CoarseStack:
             return 0
         return sum(a.nbytes for a in (self.pixels, self.stats, self._xy, self._filtered, self._tmp))
 
-    def scores(self, x: Coarse, frames: list[Coarse]) -> np.ndarray:
+    def scores(self, x: Coarse, frames: Sequence[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
             del self.slots[key], self.held[key]
@@ -292,16 +294,16 @@ class CoarseStack:
         hv, wv = h - HALO, w - HALO
         r = WIN // 2
         xy = np.multiply(self.pixels, x.pixels[:, None, :], out=self._xy.reshape(h, cap, w))
-        f = cv2.sepFilter2D(
+        filtered: np.ndarray = cv2.sepFilter2D(
             xy.reshape(h, cap * w), -1, G, G, dst=self._filtered, borderType=cv2.BORDER_CONSTANT
         )
-        f = f.reshape(h, cap, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
+        fxy = filtered.reshape(h, cap, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
         mu2x2, mu2_sq_c1, var2_c2 = self.stats
         num = self._xy[: hv * cap * wv].reshape(hv, cap, wv)  # xy is spent once filtered
         den = self._filtered.reshape(-1)[: hv * cap * wv].reshape(hv, cap, wv)  # f, once used
         tmp = self._tmp
         np.multiply(mu2x2, x_mu[:, None, :], out=tmp)  # 2 mu1 mu2
-        np.subtract(f, tmp, out=num)
+        np.subtract(fxy, tmp, out=num)
         num += np.float32(C2)
         tmp += np.float32(C1)
         num *= tmp  # (2 mu1 mu2 + C1) (2 sigma_xy + C2)
@@ -329,7 +331,7 @@ def prepare_half(
     if prev is not None and rects is not None and prev.shape == (h, w):
         planes = prev.planes.copy()
         blocks = prev.blocks.copy()
-        which = set()
+        which: set[tuple[int, int]] = set()
         for y0, y1, x0, x1 in rects:
             planes[:, y0:y1, x0:x1] = half[:, y0:y1, x0:x1]
             which.update(
@@ -371,12 +373,10 @@ class Pair:
         h, w = a.shape
         self.total = a.windows
         tiles = _changed_tiles(a, b)
-        if len(tiles) > 1 and a.coarse is not None:  # most different first: the bound drops fastest
-            tiles = tiles[
-                np.argsort(
-                    -_tile_difference(a.coarse.pixels, b.coarse.pixels, tiles), kind="stable"
-                )
-            ]
+        if len(tiles) > 1 and a.coarse is not None and b.coarse is not None:
+            # most different first: the bound drops fastest
+            difference = _tile_difference(a.coarse.pixels, b.coarse.pixels, tiles)
+            tiles = tiles[np.argsort(-difference, kind="stable")]
         self.tiles = tiles
         self.rows = np.minimum(TILE, h - HALO - tiles[:, 0] * TILE)
         self.cols = np.minimum(TILE, w - HALO - tiles[:, 1] * TILE)
@@ -471,7 +471,7 @@ def _tile_sums(
             for n in range(0, len(tiles), BLAS_TILES)
         )
     k, p = len(tiles), TILE + HALO
-    maps = np.empty((4, p, 3, k, p), np.float32)
+    maps: np.ndarray = np.empty((4, p, 3, k, p), np.float32)
     for n, (i, j) in enumerate(tiles):
         y, x = i * TILE, j * TILE
         maps[0, :, :, n] = a.planes[:, y : y + p, x : x + p].transpose(1, 0, 2)
@@ -480,7 +480,7 @@ def _tile_sums(
     np.multiply(maps[0], maps[0], out=maps[2])
     maps[2] += maps[1] * maps[1]
     maps = maps.reshape(4, p, 3 * k * p)
-    v = np.empty((4, TILE, 3 * k * p), np.float32)
+    v: np.ndarray = np.empty((4, TILE, 3 * k * p), np.float32)
     for r in range(0, TILE, ROW_STRIP):
         np.matmul(_ROW_BANDS, maps[:, r : r + ROW_STRIP + HALO], out=v[:, r : r + ROW_STRIP])
     v = v.reshape(4, TILE * 3 * k, p)
@@ -521,16 +521,14 @@ def resolve_device(name: str) -> str:
         raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, mps")
     if name == "cpu" or (name == "auto" and not _accelerator_possible()):
         return "cpu"
+    cuda = mps = False
     try:
         import torch
     except ImportError:
-        torch = None
-    cuda = torch is not None and torch.cuda.is_available()
-    mps = (
-        torch is not None
-        and getattr(torch.backends, "mps", None) is not None
-        and torch.backends.mps.is_available()
-    )
+        pass  # a CPU-only install: no accelerator
+    else:
+        cuda = torch.cuda.is_available()
+        mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
@@ -541,20 +539,20 @@ def resolve_device(name: str) -> str:
 def _recall(
     shape: tuple[int, int],
     hashes: np.ndarray,
-    known: Sequence,
+    known: Sequence[Prepared],
     base: Prepared | None,
     changed: np.ndarray | None,
-):
+) -> tuple[Prepared | None, np.ndarray | None]:
     """The known frame of half size `shape` sharing the most full-size blocks with a frame of
     these block digests, and the blocks they differ in, if that beats `base` and `changed`."""
-    same = [f for f in known if f.shape == shape and f.full_blocks is not None]
+    same = [(f, f.full_blocks) for f in known if f.shape == shape and f.full_blocks is not None]
     if not same:
         return base, changed
-    differ = np.stack([f.full_blocks for f in same]) != hashes
+    differ = np.stack([blocks for _, blocks in same]) != hashes
     i = int(np.argmin(differ.sum(axis=(1, 2))))
     if changed is not None and differ[i].sum() >= changed.sum():
         return base, changed
-    return same[i], differ[i]
+    return same[i][0], differ[i]
 
 
 class Engine:
@@ -571,7 +569,10 @@ class Engine:
         self._torch = TorchScorer(self.device) if self.device != "cpu" else None
 
     def prepare(
-        self, image: Image.Image | np.ndarray, prev: Previous | None = None, known: Sequence = ()
+        self,
+        image: Image.Image | np.ndarray,
+        prev: Previous | None = None,
+        known: Sequence[Prepared] = (),
     ) -> tuple[Prepared, Previous]:
         """Prepare a full-size frame, reusing the work done for the stream's previous frame or,
         for a screen that is mostly new since then, for a `known` frame (prepared frames of the
@@ -618,7 +619,7 @@ class Engine:
         if p.coarse is None:
             out[idx] = np.inf
             return out
-        out[idx] = stack.scores(p.coarse, [frames[i].coarse for i in idx])
+        out[idx] = stack.scores(p.coarse, [c for i in idx if (c := frames[i].coarse) is not None])
         return out
 
     def _kind(self, score: float) -> Kind:
@@ -693,7 +694,7 @@ class TorchScorer:
         self.torch = torch
         self.device = torch.device(device)
 
-    def _tensor(self, p: Prepared):
+    def _tensor(self, p: Prepared) -> Any:  # a torch.Tensor on self.device
         if p._device is None:
             h, w = p.shape
             p._device = self.torch.from_numpy(np.ascontiguousarray(p.planes[:, :h, :w])).to(

@@ -15,6 +15,7 @@ from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.models import Record
 from screenrecord.service import Installed
+from screenrecord.units import duration, score, size
 
 ERROR_WINDOW = timedelta(days=7)
 """How far back status looks for the last error: older ones are history, not state."""
@@ -159,7 +160,7 @@ def describe(r: Record, now: datetime) -> str:
     """A monitor's last decision: geometry, when, what, and the file it wrote or matched."""
     text = f"{r.width}x{r.height}  {stamp(r.taken, now)}  {r.decision.value}"
     if r.score is not None:
-        text += f" {r.score:.3f}"
+        text += f" {score(r.score, places=3)}"  # a glance: three places
     if r.path:
         text += f" -> {r.path}"
     elif r.match:
@@ -176,27 +177,5 @@ def stamp(t: datetime, now: datetime) -> str:
 
 
 def ago(d: timedelta) -> str:
-    return duration(max(d.total_seconds(), 0))
-
-
-def duration(seconds: float) -> str:
-    """Rounded to the unit a reader wants: `45 s`, `3 min`, `2 h 5 min`, `4 days`."""
-    s = int(seconds)
-    if s < 90:
-        return f"{s} s"
-    minutes = round(s / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if s < 2 * 86400:
-        h, m = divmod(minutes, 60)
-        return f"{h} h {m} min" if m else f"{h} h"
-    return f"{s // 86400} days"
-
-
-def size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
+    """How long `d` is, for `... ago`: a time in the future (a clock set back) is `0 s`."""
+    return duration(d.total_seconds())

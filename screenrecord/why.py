@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from screenrecord import catalog, store
+from screenrecord import catalog, store, units
 from screenrecord.catalog import Catalog
 from screenrecord.config import Config
 from screenrecord.errors import ScreenrecordError, UsageError
@@ -54,7 +54,7 @@ def explain(arg: str, load_config: Callable[[], Config]) -> str:
 
 
 def _describe(cat: Catalog, root: Path, row: Record) -> str:
-    score = "-" if row.score is None else f"{row.score:.4f}"
+    score = units.score(row.score)
     lines = [
         f"taken     {row.taken:%Y-%m-%d %H:%M:%S.%f}, monitor {row.monitor} ({row.width}x{row.height} at +{row.x}+{row.y})"
     ]
@@ -77,7 +77,7 @@ def _describe(cat: Catalog, root: Path, row: Record) -> str:
         size = f" ({row.bytes:,} bytes)" if row.bytes is not None else ""
         lines.append(f"written   {root / row.path}{size}")
         n, last = cat.matched(row.path)
-        if n:
+        if n and last is not None:
             lines.append(
                 f"stands for {n} later duplicate frame(s), the latest taken {last.taken:%Y-%m-%d %H:%M:%S}"
             )

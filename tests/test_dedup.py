@@ -360,14 +360,24 @@ def test_progress_total_is_the_number_of_frames_decided(near_archive, capsys):
     from screenrecord.models import DedupSettings
 
     settings = DedupSettings(device="cpu")
-    ticks: list[int] = []
-    total = dedup.count_frames([near_archive])
-    summary = dedup.run([near_archive], settings, apply=True, on_progress=ticks.append)
-    assert total == summary.frames == len(ticks) == 7
+
+    class Counted:
+        def __init__(self) -> None:
+            self.total: int | None = None
+            self.done = 0
+
+        def start(self, total: int) -> None:
+            self.total = total
+
+        def advance(self, n: int = 1) -> None:
+            self.done += n
+
+    bar = Counted()
+    summary = dedup.run([near_archive], settings, apply=True, on_progress=bar)
+    assert bar.total == summary.frames == bar.done == 7
     # now similar/ folders exist: their frames feed the rings but are not decided again
     assert any(p.parent.name == "similar" for p in near_archive.rglob("*.png"))
-    total = dedup.count_frames([near_archive])
-    ticks.clear()
-    summary = dedup.run([near_archive], settings, on_progress=ticks.append)
-    assert total == summary.frames == len(ticks) == 3
+    bar = Counted()
+    summary = dedup.run([near_archive], settings, on_progress=bar)
+    assert bar.total == summary.frames == bar.done == 3
     assert (summary.new, summary.near, summary.duplicate) == (3, 0, 0)

@@ -10,11 +10,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
-    {"errors", "models", "ring", "halfres", "session"},
+    {"errors", "models", "ring", "halfres", "session", "units", "progress"},
     {"config", "images", "store", "catalog", "lock"},
     {"journal", "pause", "similarity", "capture"},
     {"pipeline"},
-    {"daemon", "dedup", "report", "highlights", "why", "service", "units"},
+    {"daemon", "dedup", "report", "highlights", "why", "service"},
     {"dayview", "status"},
     {"cli"},
     {"__main__"},

@@ -95,8 +95,8 @@ def test_json_and_text_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixtur
     # no period given: the last day with captures
     assert cli.main(["report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "2026-03-10" in out and "active" in out and "8m" in out
-    assert "kept             5  frames, 7.0 kB" in out
+    assert "2026-03-10" in out and "active           8 min  (" in out
+    assert "kept                 5  frames, 7.0 kB" in out
 
 
 def write_frames(root: Path, stamps: list[tuple[datetime, int]]) -> None:

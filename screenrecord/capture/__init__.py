@@ -1,0 +1,140 @@
+"""Screenshots of every physical monitor, as RGB frames, through one backend chosen once.
+
+A backend knows one way of reading the screen (today only mss: X11, macOS, Windows). Which one a
+session gets is decided in one place, `_choose_impl(environ, platform)`, the way python-mss picks
+its implementation; everything else talks to the `Backend` interface. The module functions below
+(`check_session`, `monitors`, `grab`, `looks_unpermitted`) are what the daemon and the CLI call.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+
+from screenrecord.models import Frame
+
+B = TypeVar("B", bound="Backend")
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """One physical monitor; `number` counts from 1 (mss.monitors[1:]), in the backend's order."""
+
+    number: int
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """A grabbed monitor: the frame, where the monitor sits, and what the grab cost."""
+
+    frame: Frame
+    monitor: Monitor
+    capture_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A monitor whose grab failed this tick (the others still count)."""
+
+    monitor: Monitor
+    error: str
+
+
+class Backend(ABC):
+    """One way of capturing the screens of a session.
+
+    `monitors` and `grab` raise CaptureError, saying what to check, where the display cannot be
+    opened; `grab` reads the monitor list again every time: monitors come and go between ticks.
+    """
+
+    @abstractmethod
+    def __init__(self, environ: Mapping[str, str], platform: str) -> None:
+        """A backend for the display `environ` names; what it holds is released by `close`."""
+
+    @classmethod
+    @abstractmethod
+    def check(cls, environ: Mapping[str, str], platform: str) -> None:
+        """Raise CaptureError, saying what to do, where this session cannot be captured at all.
+
+        Only the environment and the platform are looked at: nothing is opened.
+        """
+
+    @abstractmethod
+    def monitors(self) -> list[Monitor]:
+        """The physical monitors now attached."""
+
+    @abstractmethod
+    def grab(
+        self, taken: datetime, wanted: Iterable[int] | None = None, ext: str = "png"
+    ) -> tuple[list[Shot], list[Failure]]:
+        """Grab every wanted monitor (all when None) once; frames are named for `ext` files.
+
+        A display that went away raises CaptureError; a single monitor that fails is a Failure.
+        """
+
+    def close(self) -> None:  # noqa: B027 - a backend that holds nothing needs no clean-up
+        """Release what the backend holds (a display connection, a portal session)."""
+
+    def __enter__(self: B) -> B:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _choose_impl(environ: Mapping[str, str], platform: str) -> type[Backend]:
+    """The backend for this session: the one place that says which. Today always mss.
+
+    Wayland backends (grim on wlroots, the desktop portal) will be picked here from
+    WAYLAND_DISPLAY and XDG_CURRENT_DESKTOP; until then a Wayland session goes through XWayland.
+    """
+    from screenrecord.capture.mssbackend import MssBackend
+
+    return MssBackend
+
+
+def open_backend(environ: Mapping[str, str], platform: str = sys.platform) -> Backend:
+    """The chosen backend for the display `environ` names; use it as a context manager."""
+    return _choose_impl(environ, platform)(environ, platform)
+
+
+def check_session(environ: Mapping[str, str], platform: str = sys.platform) -> None:
+    """Fail early, with what to do, where no screen can be captured at all."""
+    _choose_impl(environ, platform).check(environ, platform)
+
+
+def monitors(environ: Mapping[str, str]) -> list[Monitor]:
+    """The physical monitors now attached to the display `environ` names."""
+    with open_backend(environ) as backend:
+        return backend.monitors()
+
+
+def grab(
+    environ: Mapping[str, str],
+    taken: datetime,
+    wanted: Iterable[int] | None = None,
+    ext: str = "png",
+) -> tuple[list[Shot], list[Failure]]:
+    """Grab every wanted monitor of the display `environ` names once (see Backend.grab)."""
+    with open_backend(environ) as backend:
+        return backend.grab(taken, wanted, ext)
+
+
+def looks_unpermitted(shots: list[Shot], platform: str = sys.platform) -> bool:
+    """macOS without Screen Recording permission returns black frames: all black on all monitors.
+
+    A fact of macOS, not of one backend: every way of reading its screen gets the same black.
+    """
+    if platform != "darwin" or not shots:
+        return False
+    return all(not np.asarray(s.frame.image).any() for s in shots)

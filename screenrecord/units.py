@@ -1,0 +1,49 @@
+"""How numbers read to a person: sizes, durations and scores, one formatter of each.
+
+Sizes are decimal (1 kB = 1000 bytes, the unit `ls -h --si`, disk makers and the README's MB
+figures use); durations are rounded to the unit a reader wants; `-` stands for a value that is
+not known, in every formatter.
+"""
+
+from __future__ import annotations
+
+UNKNOWN = "-"
+
+
+def size(n: int | float | None) -> str:
+    """`512 B`, `7.0 kB`, `1.6 MB`, `3.2 GB`, `1.1 TB` (decimal units), or `-` when unknown."""
+    if n is None:
+        return UNKNOWN
+    value = float(n)
+    if value < 1000:
+        return f"{value:.0f} B"
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if round(value, 1) < 1000:  # 999.96 kB reads as 1.0 MB, not 1000.0 kB
+            return f"{value:.1f} {unit}"
+    return f"{value / 1000:.1f} TB"
+
+
+def duration(seconds: float | None) -> str:
+    """`45 s`, `3 min`, `2 h 5 min`, `4 days`, or `-` when unknown; negative counts as 0."""
+    if seconds is None:
+        return UNKNOWN
+    s = max(int(seconds), 0)
+    if s < 90:
+        return f"{s} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if s < 2 * 86400:
+        h, m = divmod(minutes, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    return f"{s // 86400} days"
+
+
+def score(value: float | None, places: int = 4) -> str:
+    """An SSIM score, `0.9876`, or `-` where nothing was compared.
+
+    Four places by default: the thresholds sit at 0.99 and 0.95, and 0.9895 must not read as
+    0.990, a duplicate.
+    """
+    return UNKNOWN if value is None else f"{value:.{places}f}"
