@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from screenrecord import capture, images, lock, pause, store
+from screenrecord import capture, images, lock, pause, store, units
 from screenrecord import config as configmod
 from screenrecord.catalog import Catalog
 from screenrecord.config import Config, StorageConfig
@@ -238,7 +238,7 @@ def describe(r: Record, root: Path | None = None) -> str:
 
     With `root`, the path is given in full (for `once`, whose reader opens it).
     """
-    score = "-" if r.score is None else f"{r.score:.4f}"
+    score = units.score(r.score)
     what = r.decision.value + (" (keep_at_least_every)" if r.heartbeat else "")
     if r.path:
         where = r.path if root is None else str(root / r.path)

@@ -177,7 +177,7 @@ def run(
         else:
             frame, prepared = got
             rec = pipeline.process(frame, prepared)
-        summary.count(rec, _size(f.path) if rec.decision is Kind.DUPLICATE else 0)
+        summary.count(rec, (store.file_size(f.path) or 0) if rec.decision is Kind.DUPLICATE else 0)
         if on_record is not None:
             on_record(rec)
         if on_progress is not None:
@@ -262,14 +262,6 @@ class Mover:
             journal.close()
             moved += n
         return moved
-
-
-def _size(path: Path) -> int:
-    """Size of a file, 0 when it cannot be read (it then frees nothing)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def move(root: Path, rec: dict) -> bool:

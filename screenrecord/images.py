@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from screenrecord import store
 from screenrecord.errors import ImageError
 
 MAX_PIXELS = 16384 * 16384
@@ -106,7 +107,9 @@ def _error(path: Path, e: BaseException) -> ImageError:
     if isinstance(e, PermissionError):
         return ImageError(f"{path}: permission denied")
     if isinstance(e, UnidentifiedImageError):
-        return ImageError(f"{path}: {'empty file' if _file_bytes(path) == 0 else 'not an image'}")
+        return ImageError(
+            f"{path}: {'empty file' if store.file_size(path) == 0 else 'not an image'}"
+        )
     if isinstance(e, Image.DecompressionBombWarning | Image.DecompressionBombError):
         return ImageError(f"{path}: absurd dimensions, refused before decoding ({e})")
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -150,10 +153,3 @@ def _max(im: Image.Image) -> int:
     if isinstance(high, tuple):  # several bands: (min, max) per band
         raise ValueError(f"expected one band, got mode {im.mode}")
     return int(high)
-
-
-def _file_bytes(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return -1

@@ -169,6 +169,14 @@ def remove_temp_files(root: Path) -> list[Path]:
     return removed
 
 
+def file_size(path: Path) -> int | None:
+    """Size of a file in bytes, None when it cannot be read (gone, no permission)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def escapes(root: Path, path: Path) -> bool:
     """Whether `path` (inside `root` by name) leads out of `root` through a symbolic link."""
     real_root = os.path.realpath(root)

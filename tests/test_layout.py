@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
     {"errors", "models", "ring", "halfres", "session", "units", "progress"},
-    {"config", "images", "store", "catalog", "lock"},
-    {"journal", "pause", "similarity", "capture"},
+    {"config", "store", "catalog", "lock"},
+    {"images", "journal", "pause"},
+    {"similarity", "capture"},
     {"pipeline"},
     {"daemon", "dedup", "report", "highlights", "why", "service"},
     {"dayview", "status"},
