@@ -117,7 +117,8 @@ def _decode(item: Item) -> np.ndarray | ImageError:
         return e
 
 
-Prepared = tuple[Frame, similarity.Prepared] | ImageError
+Ready = tuple[Frame, similarity.Prepared] | ImageError
+"""A frame ready to decide, or why it cannot be."""
 
 
 def run(
@@ -148,7 +149,7 @@ def run(
     sink: Sink = mover if mover is not None else InPlace()
     pipeline = Pipeline(settings, POLICY, sink)
 
-    def prepare(job: tuple[Item, Future[np.ndarray | ImageError]]) -> Prepared:
+    def prepare(job: tuple[Item, Future[np.ndarray | ImageError]]) -> Ready:
         """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame."""
         item, fut = job
         pixels = fut.result()
