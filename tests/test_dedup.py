@@ -1,21 +1,20 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from frames import CORPUS, SEQ, load, manifest, needs_corpus
+from archive import tree
+from frames import CORPUS, SEQ, bomb_png, load, manifest, needs_corpus
 from PIL import Image
+from procs import stop
 
 from screenrecord.cli import main
 from screenrecord.journal import FILE_NAME as JOURNAL
@@ -41,15 +40,6 @@ def make_archive(
         Image.fromarray(a).save(p, compress_level=1)
         paths.append(p)
     return paths
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Every file under root with its sha256: the tree, byte for byte."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def run_cli(*args: str, capsys=None) -> tuple[int, str, str]:
@@ -130,10 +120,6 @@ def test_apply_never_overwrites_a_file_already_set_aside(archive, capsys):
     assert (dup.parent / "dedup" / f"{dup.stem}~1{dup.suffix}").exists()
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def corrupt_files(folder: Path) -> dict[str, str]:
     """Every kind of bad file, named like frames; returns name -> expected reason fragment."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,14 +138,7 @@ def corrupt_files(folder: Path) -> dict[str, str]:
     cases[name(2)] = "empty file"
     (folder / name(3)).write_text("this is not a picture\n")
     cases[name(3)] = "not an image"
-    ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
-    bomb = (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
-        + png_chunk(b"IEND", b"")
-    )
-    (folder / name(4)).write_bytes(bomb)
+    (folder / name(4)).write_bytes(bomb_png(100000, 100000))
     cases[name(4)] = "dimensions"
     Image.fromarray(load(SEQ[0])[:16, :16]).save(folder / name(5))
     cases[name(5)] = "too small"
@@ -264,8 +243,7 @@ def kill_during_apply(root: Path, when: str) -> None:
         if (when == "planning" and '"src"' in text) or (when == "moving" and '"planned"' in text):
             break
         time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    stop(proc, signal.SIGKILL)
 
 
 @needs_corpus
