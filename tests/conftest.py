@@ -1,8 +1,9 @@
-"""Shared fixtures: real X displays (Xvfb, and a two-monitor Xorg); the logic is in xserver.py."""
+"""Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import xserver
@@ -10,6 +11,24 @@ from xscreen import SIZE
 
 MULTIHEAD_GEOMETRY = ((640, 480), (800, 600))
 """Two monitors of different sizes, small so that each decision stays cheap."""
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME and the XDG base folders point into an empty folder of this test's own, for the test
+    and every command line it starts (as pipx's pipx_temp_env does): the user's config, archive
+    and services are never read or written. A folder apart from tmp_path, which tests compare
+    byte for byte."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in [
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ]:
+        monkeypatch.setenv(var, str(home / sub))
+    return home
 
 
 @pytest.fixture
