@@ -208,7 +208,8 @@ def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
                     stderr=subprocess.PIPE,
                     text=True,
                 )
-            _, err = proc.communicate(timeout=60)
+            with running(proc):
+                _, err = proc.communicate(timeout=60)
             assert proc.returncode == 2, (command, env, err)
             lines = [line for line in err.splitlines() if line.strip()]
             assert len(lines) == 1 and message in lines[0], (command, env, err)
