@@ -33,7 +33,7 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:
-    """A real Xvfb server with one 1280x800 monitor (xscreen.SIZE); yields its DISPLAY, e.g. ":57"."""
+    """A real Xvfb server with one 1280x800 monitor (xscreen.SIZE); yields its DISPLAY, e.g. ":257"."""
     with xserver.start(SIZE) as x:
         yield x.display
 

@@ -51,14 +51,29 @@ def start(*monitors: tuple[int, int], display: str | None = None) -> XServer:
 
 
 def _xvfb(size: tuple[int, int], display: str | None) -> XServer:
-    """-noreset: without it Xvfb resets (dropping the root window's picture) whenever its last
-    client disconnects, and the daemon connects once per tick."""
     require("xvfb", "Xvfb")
+    candidates = _candidates(display)
+    errors = []
+    for candidate in candidates:
+        proc, ready = _start_xvfb(size, candidate)
+        if ready:
+            return XServer(candidate, lambda p=proc: stop(p, timeout=10))
+        code, _ = stop(proc)
+        errors.append(code)
+    pytest.fail(f"Xvfb could not start on {candidates}: exit statuses {errors}")
+
+
+def _start_xvfb(size: tuple[int, int], display: str) -> tuple[subprocess.Popen, bool]:
+    """Xvfb on `display`, and whether it is ready (it writes its number to -displayfd then).
+
+    -noreset: without it Xvfb resets (dropping the root window's picture) whenever its last
+    client disconnects, and the daemon connects once per tick.
+    """
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         [
             "Xvfb",
-            *([display] if display else []),
+            display,
             "-displayfd",
             str(write_fd),
             "-screen",
@@ -74,11 +89,16 @@ def _xvfb(size: tuple[int, int], display: str | None) -> XServer:
     )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
-    if not number:
-        code, _ = stop(proc)
-        pytest.fail(f"Xvfb exited with {code} before reporting a display")
-    return XServer(f":{number}", lambda: stop(proc, timeout=10))
+        return proc, bool(f.readline().strip())
+
+
+def _candidates(display: str | None) -> list[str]:
+    """`display`, or five free display numbers from 200 up, where servers that pick the lowest
+    free number (Xvfb -displayfd alone, other tools) do not take one a test has just freed to
+    bring its server back; the start depends on the pid, so parallel runs rarely meet."""
+    if display:
+        return [display]
+    return [f":{n}" for n in islice(_free_display_numbers(), 5)]
 
 
 def _free_display_numbers() -> Iterator[int]:
@@ -93,7 +113,7 @@ def _multihead(monitors: tuple[tuple[int, int], ...], display: str | None) -> XS
     require("xserver-xorg-video-dummy", files=("/usr/lib/xorg/modules/drivers/dummy_drv.so",))
     require("x11-xserver-utils", "xrandr")
     geometry = [f"{w}x{h}" for w, h in monitors]
-    candidates = [display] if display else [f":{n}" for n in islice(_free_display_numbers(), 5)]
+    candidates = _candidates(display)
     errors = []
     for candidate in candidates:
         # Another test run may take the same number between our check and Xorg's lock: retry.
