@@ -114,12 +114,13 @@ class Pipeline:
         policy: KeepPolicy | None = None,
         sink: Sink | None = None,
         catalog: Catalog | None = None,
+        engine: similarity.Engine | None = None,
     ) -> None:
         self.settings = settings or DedupSettings()
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
-        self.engine = similarity.Engine(self.settings)
+        self.engine = engine or similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""

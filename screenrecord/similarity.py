@@ -558,7 +558,11 @@ def _recall(
 class Engine:
     """Prepares frames and decides them against a ring, on the CPU or on a torch device."""
 
-    def __init__(self, settings: DedupSettings | None = None) -> None:
+    def __init__(
+        self, settings: DedupSettings | None = None, scorer: TorchScorer | None = None
+    ) -> None:
+        """`scorer` scores exactly on a torch device; by default one is made for a cuda or mps
+        `device`, and the CPU engine decides without torch."""
         self.settings = settings or DedupSettings()
         if self.settings.scale != 2:
             raise UsageError(
@@ -566,7 +570,9 @@ class Engine:
             )
         self.device = resolve_device(self.settings.device)
         cv2.setNumThreads(1)  # frames are small work items; the other core decodes or captures
-        self._torch = TorchScorer(self.device) if self.device != "cpu" else None
+        if scorer is None and self.device != "cpu":
+            scorer = TorchScorer(self.device)
+        self.scorer = scorer
 
     def prepare(
         self,
@@ -604,8 +610,8 @@ class Engine:
         stack kept for this ring (its owner, the stream, keeps both)."""
         if len(ring) == 0:
             return Decision(Kind.NEW, None, None, 0), None
-        if self._torch is not None:
-            return self._decide_scores(self._torch.scores(p, ring), ring)
+        if self.scorer is not None:
+            return self._decide_scores(self.scorer.scores(p, ring), ring)
         return self._decide_cpu(p, ring, coarse)
 
     def _coarse_scores(

@@ -1,107 +1,45 @@
-"""Shared fixtures: real X displays (Xvfb, and multi-monitor Xorg via multihead-x)."""
+"""Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import xserver
+from xscreen import SIZE
 
-REPO = Path(__file__).resolve().parents[1]
-MULTIHEAD_X = REPO.parent / "shared/tools/multihead-x"
-if not MULTIHEAD_X.exists():
-    MULTIHEAD_X = Path("/work/shared/tools/multihead-x")
-
-MULTIHEAD_GEOMETRY = ("640x480", "800x600")
+MULTIHEAD_GEOMETRY = ((640, 480), (800, 600))
 """Two monitors of different sizes, small so that each decision stays cheap."""
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME and the XDG base folders point into an empty folder of this test's own, for the test
+    and every command line it starts (as pipx's pipx_temp_env does): the user's config, archive
+    and services are never read or written. A folder apart from tmp_path, which tests compare
+    byte for byte."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in [
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ]:
+        monkeypatch.setenv(var, str(home / sub))
+    return home
 
 
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:
-    """A real Xvfb server (1280x800x24); yields its DISPLAY string, e.g. ":57".
-
-    -noreset: without it Xvfb resets (dropping the root window's picture) whenever its last
-    client disconnects, and the daemon connects once per tick.
-    """
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb not installed (Debian package xvfb)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_fd),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as f:
-            number = f.readline().strip()
-        if not number:
-            pytest.fail(f"Xvfb exited with {proc.wait(5)} before reporting a display")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _free_display_numbers() -> Iterator[int]:
-    start = 200 + (os.getpid() * 7) % 600
-    for n in range(start, start + 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            yield n
+    """A real Xvfb server with one 1280x800 monitor (xscreen.SIZE); yields its DISPLAY, e.g. ":257"."""
+    with xserver.start(SIZE) as x:
+        yield x.display
 
 
 @pytest.fixture
 def multihead_display() -> Iterator[str]:
     """Xorg with the dummy driver showing two monitors, 640x480 and 800x600 side by side."""
-    if not MULTIHEAD_X.exists():
-        pytest.skip(f"{MULTIHEAD_X} absent (plain clone without ../shared)")
-    if (
-        not Path("/usr/lib/xorg/modules/drivers/dummy_drv.so").exists()
-        or shutil.which("xrandr") is None
-    ):
-        pytest.skip(
-            "needs Debian packages xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils"
-        )
-    errors = []
-    for attempt, n in enumerate(_free_display_numbers()):
-        if attempt == 5:
-            break
-        display = f":{n}"
-        # Another test run may take the same number between our check and Xorg's lock: retry.
-        r = subprocess.run(
-            [str(MULTIHEAD_X), display, *MULTIHEAD_GEOMETRY],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if r.returncode == 0:
-            break
-        errors.append(r.stderr.strip().splitlines()[-1:] or [f"exit {r.returncode}"])
-    else:
-        pytest.fail(f"multihead-x found no free display: {errors}")
-    if r.returncode != 0:
-        pytest.fail(f"multihead-x could not start: {errors}")
-    try:
-        yield display
-    finally:
-        subprocess.run([str(MULTIHEAD_X), "--stop", display], capture_output=True, timeout=60)
-        time.sleep(0.1)
+    with xserver.start(*MULTIHEAD_GEOMETRY) as x:
+        yield x.display

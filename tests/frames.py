@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +14,30 @@ from PIL import Image
 DATA = Path(__file__).parent / "data"
 SEQ = sorted((DATA / "seq").glob("*.png"))
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+"""The labelled corpus beside the repository (../shared/corpus): optional, a plain clone has none."""
 needs_corpus = pytest.mark.skipif(
-    not (CORPUS / "manifest.csv").exists(), reason=f"shared corpus absent at {CORPUS} (plain clone)"
+    not (CORPUS / "manifest.csv").exists(),
+    reason=f"optional corpus ../shared/corpus absent ({CORPUS}): a plain clone has none",
 )
 
 
 def load(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG header claiming huge dimensions, with almost no data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def manifest() -> list[dict]:

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
-import zlib
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+from frames import bomb_png
 from PIL import Image
-from test_dedup import png_chunk
-from test_recorder import SIZE, T0, recorder
-from xscreen import frames, rows, show, text_screen
+from xscreen import SIZE, T0, frames, recorder, rows, show, text_screen
 
 from screenrecord import highlights, store
 from screenrecord.cli import main
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A PNG header claiming huge dimensions, with almost no data behind it."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def plant_bad_files(folder: Path, taken, monitor: int, screen: Image.Image) -> dict[str, str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import datetime
 from pathlib import Path
 
-from PIL import Image
+from archive import check_archive
+from procs import running, stop
+from system import unavailable
 from xscreen import (
     frames,
     leftovers,
@@ -15,35 +16,15 @@ from xscreen import (
     screenrecord,
     show,
     start_daemon,
-    stop,
     text_screen,
     wait_rows,
     wait_ticks,
     write_config,
 )
 
-from screenrecord import store
-
 M1, M2 = (640, 480), (800, 600)
 NEAR_EDIT = (10, 10, 120, 90)  # ~0.97 on 640x480: a near-duplicate
 TINY_EDIT = (10, 10, 40, 30)  # ~0.998: a duplicate
-
-
-def check_archive(root: Path) -> None:
-    """Every catalog path exists and every frame on disk is in the catalog, named and sized right."""
-    recorded = {r["path"]: r for r in rows(root) if r["path"]}
-    on_disk = {p.as_posix() for p in frames(root)}
-    assert on_disk == set(recorded)
-    for rel, r in recorded.items():
-        path = root / rel
-        taken, monitor = store.parse_name(path.name)
-        assert (taken, monitor) == (datetime.fromisoformat(r["taken"]), r["monitor"])
-        folder = store.day_folder(root, taken)
-        assert path.parent == (folder / "similar" if r["decision"] == "near" else folder)
-        with Image.open(path) as im:
-            assert im.size == (r["width"], r["height"])
-        assert path.stat().st_size == r["bytes"]
-    assert not leftovers(root)
 
 
 def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
@@ -51,8 +32,7 @@ def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
     cfg = write_config(tmp_path / "c.toml", root)
     a, b = text_screen(1, M1), text_screen(2, M2)
     show(multihead_display, tmp_path, a, b)
-    proc = start_daemon(multihead_display, cfg)
-    try:
+    with running(start_daemon(multihead_display, cfg)) as proc:
         first = wait_rows(root, 2, proc)
         assert sorted((r["monitor"], r["width"], r["height"], r["decision"]) for r in first) == [
             (1, 640, 480, "new"),
@@ -71,9 +51,6 @@ def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
         show(multihead_display, tmp_path, text_screen(3, M1), text_screen(2, M2, NEAR_EDIT))
         wait_ticks(root, 2, 2, proc)
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     kept = [(r["monitor"], r["decision"]) for r in rows(root) if r["path"]]
     assert kept == [(1, "new"), (2, "new"), (1, "new"), (2, "near")]
@@ -93,13 +70,9 @@ def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
     # Restart on the same screen: the rings are refilled from disk, so nothing is written again.
     before = frames(root)
     n = len(rows(root))
-    proc = start_daemon(multihead_display, cfg)
-    try:
+    with running(start_daemon(multihead_display, cfg)) as proc:
         after = wait_rows(root, n + 4, proc)
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     assert frames(root) == before
     assert {r["decision"] for r in after[n:]} == {"duplicate"}
@@ -111,15 +84,11 @@ def test_sigterm_and_sigint_finish_the_tick_and_exit_0(multihead_display, tmp_pa
     cfg = write_config(tmp_path / "c.toml", root, dedup__near_action='"keep"')
     for n, sig in enumerate([signal.SIGTERM, signal.SIGINT, signal.SIGTERM]):
         show(multihead_display, tmp_path, text_screen(10 + n, M1), text_screen(20 + n, M2))
-        proc = start_daemon(multihead_display, cfg)
-        try:
+        with running(start_daemon(multihead_display, cfg)) as proc:
             wait_rows(root, 2 * (n + 1), proc)
             # Change the screen so that the next tick writes, and stop while it may be running.
             show(multihead_display, tmp_path, text_screen(30 + n, M1), text_screen(40 + n, M2))
             code, err = stop(proc, sig)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
         assert code == 0, err
         assert "Traceback" not in err
         check_archive(root)
@@ -129,8 +98,7 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_a_bad_one(multihead_d
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
     show(multihead_display, tmp_path, text_screen(1, M1), text_screen(2, M2))
-    proc = start_daemon(multihead_display, cfg)
-    try:
+    with running(start_daemon(multihead_display, cfg)) as proc:
         wait_rows(root, 2, proc)
         cfg.write_text(cfg.read_text() + "interval_seconds = -1\n")  # duplicate key: bad TOML
         proc.send_signal(signal.SIGHUP)
@@ -141,9 +109,6 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_a_bad_one(multihead_d
         show(multihead_display, tmp_path, text_screen(3, M1), text_screen(2, M2))
         wait_ticks(root, 2, 2, proc)
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     assert "config not reloaded, keeping the old one" in err and "c.toml" in err
     assert "config reloaded from" in err
@@ -156,8 +121,6 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_a_bad_one(multihead_d
 def _mount_tmpfs(path: Path, size: str) -> None:
     import subprocess
 
-    import pytest
-
     path.mkdir()
     r = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
@@ -165,9 +128,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         text=True,
     )
     if r.returncode != 0:
-        pytest.skip(
-            f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}); CI runs as root and can"
-        )
+        unavailable(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}): needs root")
 
 
 def _fill(path: Path) -> Path:
@@ -200,8 +161,7 @@ def test_full_disk_skips_the_frame_keeps_running_and_recovers(xvfb_display, tmp_
         cfg = write_config(tmp_path / "c.toml", root)
         size = (1280, 800)
         show(xvfb_display, tmp_path, text_screen(1, size))
-        proc = start_daemon(xvfb_display, cfg)
-        try:
+        with running(start_daemon(xvfb_display, cfg)) as proc:
             wait_rows(root, 1, proc)
             filler = _fill(disk)
             show(xvfb_display, tmp_path, text_screen(2, size))
@@ -213,9 +173,6 @@ def test_full_disk_skips_the_frame_keeps_running_and_recovers(xvfb_display, tmp_
             n = len(rows(root))
             wait_rows(root, n + 2, proc)
             code, err = stop(proc)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
         assert code == 0, err
         assert "frame not written" in err and "No space left on device" in err
         assert "Traceback" not in err
@@ -251,7 +208,8 @@ def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
                     stderr=subprocess.PIPE,
                     text=True,
                 )
-            _, err = proc.communicate(timeout=60)
+            with running(proc):
+                _, err = proc.communicate(timeout=60)
             assert proc.returncode == 2, (command, env, err)
             lines = [line for line in err.splitlines() if line.strip()]
             assert len(lines) == 1 and message in lines[0], (command, env, err)
@@ -265,8 +223,7 @@ def test_a_second_recorder_on_the_same_archive_is_refused(xvfb_display, tmp_path
     cfg = write_config(tmp_path / "c.toml", root)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["DISPLAY"] = xvfb_display
-    proc = start_daemon(xvfb_display, cfg)
-    try:
+    with running(start_daemon(xvfb_display, cfg)) as proc:
         wait_rows(root, 1, proc)
         before = sorted(p.relative_to(root) for p in root.rglob("*"))
         for command in ("once", "run"):
@@ -277,9 +234,6 @@ def test_a_second_recorder_on_the_same_archive_is_refused(xvfb_display, tmp_path
             assert "Traceback" not in second.stderr
         assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     again = screenrecord("once", "--config", str(cfg), env=env)
     assert again.returncode == 0, again.stderr

@@ -13,22 +13,23 @@ import time
 from pathlib import Path
 
 import pytest
+from frames import CORPUS, needs_corpus
+from procs import stop
+from system import unavailable
 
 from screenrecord import cli, store
 from screenrecord.catalog import Catalog
 from screenrecord.models import Kind, Record
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian package chromium not installed"
-)
 
 
 class Browser:
     """Headless Chromium driven over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-separated JSON)."""
 
     def __init__(self, profile: Path) -> None:
+        if CHROMIUM is None:
+            unavailable("chromium missing: install the Debian package chromium")
         to_r, self.to_w = os.pipe()
         self.from_r, from_w = os.pipe()
         flags = (
@@ -107,11 +108,9 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(EOFError, TimeoutError, OSError):
             self.send("Browser.close")
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)  # closing by itself
+        stop(self.proc)
         os.close(self.to_w)
         os.close(self.from_r)
 
@@ -152,7 +151,6 @@ def deduped_archive(root: Path, hours: tuple[int, ...]) -> None:
             )
 
 
-@needs_chromium
 def test_browser_reports_a_broken_page(tmp_path: Path, browser: Browser) -> None:
     """The check below can fail: a console error and a missing image are seen."""
     page = tmp_path / "bad.html"
@@ -167,8 +165,7 @@ def test_browser_reports_a_broken_page(tmp_path: Path, browser: Browser) -> None
     )
 
 
-@needs_chromium
-@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus absent (plain clone)")
+@needs_corpus
 def test_day_view_loads_from_disk_with_thumbnails(
     tmp_path: Path, browser: Browser, capsys: pytest.CaptureFixture[str]
 ) -> None:

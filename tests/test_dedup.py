@@ -1,21 +1,20 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from frames import CORPUS, SEQ, load, manifest, needs_corpus
+from archive import tree
+from frames import CORPUS, SEQ, bomb_png, load, manifest, needs_corpus
 from PIL import Image
+from procs import stop
 
 from screenrecord.cli import main
 from screenrecord.journal import FILE_NAME as JOURNAL
@@ -43,19 +42,16 @@ def make_archive(
     return paths
 
 
-def tree(root: Path) -> dict[str, str]:
-    """Every file under root with its sha256: the tree, byte for byte."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def run_cli(*args: str, capsys=None) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# What the reference loop (frames.reference_decisions) decides for the frames of `archive`, by
+# position in capture order; the rest are new.
+DUPLICATES = [1, 4, 5, 7, 8, 9, 11, 16, 17]
+NEARS = [14, 15]
 
 
 @pytest.fixture
@@ -74,8 +70,13 @@ def test_dry_run_moves_nothing_and_summarises(archive, capsys):
     code, out, _ = run_cli("dedup", str(archive), capsys=capsys)
     assert code == 0
     assert tree(archive) == before
-    assert "18 frames" in out and "2 other files ignored" in out and "nothing moved" in out
-    assert "duplicate" in out and "would free" in out
+    paths = sorted(archive.rglob("*.png"))  # the order dedup walks them
+    freed = sum(paths[i].stat().st_size for i in DUPLICATES)
+    assert (
+        f"18 frames: {len(DUPLICATES)} duplicate, {len(NEARS)} near, "
+        f"{18 - len(DUPLICATES) - len(NEARS)} new, 0 errors; 2 other files ignored" in out
+    )
+    assert f"would free {freed / 1e6:.1f} MB; nothing moved" in out
 
 
 def test_json_lines_and_repeat_across_days(archive, capsys):
@@ -130,10 +131,6 @@ def test_apply_never_overwrites_a_file_already_set_aside(archive, capsys):
     assert (dup.parent / "dedup" / f"{dup.stem}~1{dup.suffix}").exists()
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def corrupt_files(folder: Path) -> dict[str, str]:
     """Every kind of bad file, named like frames; returns name -> expected reason fragment."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,14 +149,7 @@ def corrupt_files(folder: Path) -> dict[str, str]:
     cases[name(2)] = "empty file"
     (folder / name(3)).write_text("this is not a picture\n")
     cases[name(3)] = "not an image"
-    ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
-    bomb = (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
-        + png_chunk(b"IEND", b"")
-    )
-    (folder / name(4)).write_bytes(bomb)
+    (folder / name(4)).write_bytes(bomb_png(100000, 100000))
     cases[name(4)] = "dimensions"
     Image.fromarray(load(SEQ[0])[:16, :16]).save(folder / name(5))
     cases[name(5)] = "too small"
@@ -264,8 +254,7 @@ def kill_during_apply(root: Path, when: str) -> None:
         if (when == "planning" and '"src"' in text) or (when == "moving" and '"planned"' in text):
             break
         time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    stop(proc, signal.SIGKILL)
 
 
 @needs_corpus

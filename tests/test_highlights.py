@@ -10,16 +10,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from frames import CORPUS, needs_corpus
 from PIL import Image
 
 from screenrecord import cli, highlights, similarity
 from screenrecord.catalog import Catalog
 from screenrecord.models import Kind, Record
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.exists(), reason="../shared/corpus absent (plain clone)"
-)
 REPEATS = {"lock-screen", "idle", "idle-desktop"}
 
 

@@ -7,21 +7,20 @@ import subprocess
 import time
 from datetime import datetime, timedelta
 
+from procs import running, stop
 from xscreen import (
+    SIZE,
     frames,
     rows,
     screenrecord,
     show,
     start_daemon,
-    stop,
     text_screen,
     wait_rows,
     write_config,
 )
 
 from screenrecord import pause
-
-SIZE = (1280, 800)
 
 
 def cli(cfg, *args: str) -> subprocess.CompletedProcess:
@@ -74,8 +73,7 @@ def test_running_daemon_honours_pause_and_resume(xvfb_display, tmp_path):
     cfg = write_config(tmp_path / "c.toml", root)
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
     assert cli(cfg, "pause").returncode == 0  # paused before the daemon starts
-    proc = start_daemon(xvfb_display, cfg)
-    try:
+    with running(start_daemon(xvfb_display, cfg)) as proc:
         time.sleep(3)  # at least two ticks' worth
         assert proc.poll() is None
         assert rows(root) == [] and frames(root) == []
@@ -94,9 +92,6 @@ def test_running_daemon_honours_pause_and_resume(xvfb_display, tmp_path):
         assert resumed >= until - timedelta(seconds=0.01), (resumed, until)
         assert after[n]["decision"] == "new" and after[n]["path"]
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     assert "Traceback" not in err
     assert err.count("pause over: capturing again") == 2, err

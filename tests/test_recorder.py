@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import datetime, timedelta
 
-from xscreen import frames, rows, screenrecord, show, text_screen, write_config
+from xscreen import SIZE, T0, frames, recorder, rows, screenrecord, show, text_screen, write_config
 
-from screenrecord import capture, config, store
-from screenrecord.daemon import Recorder
-
-SIZE = (1280, 800)
-T0 = datetime(2026, 3, 10, 9, 0, 0)
-
-
-def recorder(tmp_path, display, **extra):
-    cfg = config.load(write_config(tmp_path / "c.toml", tmp_path / "archive", **extra))
-    env = {"DISPLAY": display}
-    r = Recorder(cfg, env)
-    r.warm_up(capture.monitors(env))
-    return r
+from screenrecord import store
 
 
 def test_keep_at_least_every_leaves_a_dated_trace_of_a_still_screen(xvfb_display, tmp_path):
@@ -124,50 +111,33 @@ def test_once_and_why(xvfb_display, tmp_path):
 
 def test_display_gone_and_back(tmp_path):
     """The X server dies mid-run: the daemon logs once, keeps retrying and resumes by itself."""
-    import os
+    import signal
     import time
 
-    from xscreen import start_daemon, stop, wait_rows
+    import xserver
+    from procs import running, stop
+    from xscreen import start_daemon, wait_rows
 
-    def xvfb(display=None):
-        read_fd, write_fd = os.pipe()
-        args = [
-            "Xvfb",
-            *([display] if display else []),
-            "-displayfd",
-            str(write_fd),
-            "-screen",
-            "0",
-            "640x480x24",
-        ]
-        p = subprocess.Popen(
-            [*args, "-nolisten", "tcp", "-noreset"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL
-        )
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            return p, ":" + f.readline().strip()
-
-    x, display = xvfb()
+    x = xserver.start((640, 480))
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
-    proc = None
     try:
-        show(display, tmp_path, text_screen(1, (640, 480)))
-        proc = start_daemon(display, cfg)
-        wait_rows(root, 1, proc)
-        x.terminate()
-        x.wait(10)
-        time.sleep(3)
-        assert proc.poll() is None
-        x, _ = xvfb(display)
-        show(display, tmp_path, text_screen(2, (640, 480)))
-        wait_rows(root, len(rows(root)) + 2, proc, timeout=30)
-        code, err = stop(proc)
+        show(x.display, tmp_path, text_screen(1, (640, 480)))
+        with running(start_daemon(x.display, cfg)) as proc:
+            wait_rows(root, 1, proc)
+            x.stop()
+            time.sleep(3)
+            assert proc.poll() is None
+            # Held still while the server comes back, so that it first sees the painted screen,
+            # not the new server's empty one.
+            proc.send_signal(signal.SIGSTOP)
+            x = xserver.start((640, 480), display=x.display)
+            show(x.display, tmp_path, text_screen(2, (640, 480)))
+            proc.send_signal(signal.SIGCONT)
+            wait_rows(root, len(rows(root)) + 2, proc, timeout=30)
+            code, err = stop(proc)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        x.terminate()
-        x.wait(10)
+        x.stop()
     assert code == 0, err
     assert err.count("cannot capture") == 1 and "capturing again after" in err
     assert len(frames(root)) == 2

@@ -16,17 +16,20 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from archive import check_archive, tree
 from frames import CORPUS, needs_corpus
 from PIL import Image
-from test_daemon import check_archive
-from test_dedup import tree
+from procs import running, stop
+from system import unavailable
 from xscreen import (
+    SIZE,
+    T0,
     frames,
     leftovers,
+    recorder,
     rows,
     show,
     start_daemon,
-    stop,
     text_screen,
     wait_rows,
     write_config,
@@ -35,8 +38,6 @@ from xscreen import (
 from screenrecord import store
 from screenrecord.catalog import Catalog
 from screenrecord.cli import main
-
-SIZE = (1280, 800)
 
 
 def modes(top: Path) -> tuple[dict[str, int], dict[str, int]]:
@@ -60,17 +61,13 @@ def test_everything_written_is_owner_only_even_with_a_loose_umask(xvfb_display, 
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
     old = os.umask(0o000)  # the daemon inherits it: nothing may depend on the umask
     try:
-        proc = start_daemon(xvfb_display, cfg)
-        try:
+        with running(start_daemon(xvfb_display, cfg)) as proc:
             wait_rows(root, 1, proc)
             show(xvfb_display, tmp_path, text_screen(1, SIZE, edit=(10, 10, 250, 170)))  # near
             wait_rows(root, 3, proc)
             assert (root / "screenrecord.sqlite-wal").exists()  # while the daemon has it open
             assert_private(root)
             code, err = stop(proc)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
         assert code == 0, err
         assert any(p.parent.name == "similar" for p in frames(root)), err
         # a repeat made by hand, then moved aside by dedup into a new dedup/ folder
@@ -95,8 +92,9 @@ def today_folder(root: Path) -> Path:
     return store.day_folder(root, datetime.now())
 
 
-def kill_inside_a_write(proc, root: Path, timeout: float = 8) -> bool:
-    """SIGKILL the daemon the moment a temp file of an atomic write shows up; True if caught."""
+def wait_for_a_write(proc: subprocess.Popen, root: Path, timeout: float = 8) -> None:
+    """Return the moment a temp file of one of the daemon's atomic writes shows up."""
+    mine = f"{store.TEMP_PREFIX}{proc.pid}-"
     deadline = time.monotonic() + timeout
     folders = [today_folder(root), today_folder(root) / "similar"]
     while time.monotonic() < deadline and proc.poll() is None:
@@ -105,13 +103,24 @@ def kill_inside_a_write(proc, root: Path, timeout: float = 8) -> bool:
                 names = os.listdir(folder)
             except OSError:
                 continue
-            if any(n.startswith(".tmp-") for n in names):
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                return True
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    return False
+            if any(n.startswith(mine) for n in names):
+                return
+
+
+def start_then_kill(display: str, cfg: Path, root: Path, when) -> list[Path]:
+    """Start the daemon, let it tick, call when(proc), SIGKILL it; the temp files the kill left.
+
+    Checks on the way that the start removed, and logged, every temp file earlier kills left.
+    """
+    earlier = leftovers(root)
+    with running(start_daemon(display, cfg)) as proc:
+        wait_rows(root, len(rows(root)) + 1, proc, timeout=30)  # started and ticking
+        when(proc)
+        _, err = stop(proc, signal.SIGKILL)
+    for p in earlier:
+        assert f"{p}: removed, left by a write that was cut short" in err, err
+        assert not p.exists()
+    return [p for p in leftovers(root) if p.name.startswith(f"{store.TEMP_PREFIX}{proc.pid}-")]
 
 
 class Painter:
@@ -145,22 +154,20 @@ def test_kill_9_at_random_points_loses_nothing_and_capture_resumes(xvfb_display,
     cfg = write_config(tmp_path / "c.toml", root, storage__compress_level="0")
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
     rng = random.Random(7)
-    caught = 0
     with Painter(xvfb_display, tmp_path / "painter"):
         for round_ in range(5):
-            proc = start_daemon(xvfb_display, cfg)
-            try:
-                wait_rows(root, len(rows(root)) + 1, proc, timeout=30)  # started and ticking
-                if round_ % 2 == 0:
-                    caught += kill_inside_a_write(proc, root)
-                else:
-                    time.sleep(rng.uniform(0, 2.5))
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait()
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.communicate()
+            if round_ % 2:  # at a random moment
+                start_then_kill(xvfb_display, cfg, root, lambda _: time.sleep(rng.uniform(0, 2.5)))
+                continue
+            # the moment a write begins; the write may finish before the signal lands, and only
+            # a temp file left by the killed daemon proves it did not: start again until one is
+            for _ in range(10):
+                cut_short = start_then_kill(
+                    xvfb_display, cfg, root, lambda proc: wait_for_a_write(proc, root)
+                )
+                if cut_short:
+                    break
+            assert cut_short, "10 kills at the start of a write, none landed inside it"
     # A write cut short for certain, wherever the kills landed: half a frame in a temp file.
     day = today_folder(root)
     data = (root / frames(root)[0]).read_bytes()
@@ -170,21 +177,21 @@ def test_kill_9_at_random_points_loses_nothing_and_capture_resumes(xvfb_display,
         store.make_dirs(folder)
         (folder / ".tmp-cut-short.png").write_bytes(data[: len(data) // 2])  # an older version's
         (folder / f".tmp-{dead.pid}-cut-short.png").write_bytes(data[: len(data) // 3])
+    to_remove = leftovers(root)  # these four, and the temp files the last kill left
     # a write in progress by another live process (`once` beside the daemon) is left alone
     live = day / f".tmp-{os.getpid()}-in-progress.png"
     live.write_bytes(data[:100])
     before = len(rows(root))
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
-    proc = start_daemon(xvfb_display, cfg)
-    try:
+    with running(start_daemon(xvfb_display, cfg)) as proc:
         wait_rows(root, before + 3, proc, timeout=30)  # capture resumes
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     assert "Traceback" not in err
-    assert err.count("removed, left by a write that was cut short") >= 4, err
+    assert len(to_remove) >= 5
+    for p in to_remove:
+        assert f"{p}: removed, left by a write that was cut short" in err, err
+    assert err.count("removed, left by a write that was cut short") == len(to_remove), err
     assert leftovers(root) == [live]
     live.unlink()
     with Catalog.open(root, create=False) as cat:  # opens after the kills
@@ -194,7 +201,6 @@ def test_kill_9_at_random_points_loses_nothing_and_capture_resumes(xvfb_display,
         with Image.open(root / rel) as im:
             im.load()  # every kept frame decodes completely
     assert len(frames(root)) >= 6
-    print(f"kills inside a write: {caught} of 3")
 
 
 def tick_times(root: Path) -> list[datetime]:
@@ -205,8 +211,7 @@ def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
-    proc = start_daemon(xvfb_display, cfg)
-    try:
+    with running(start_daemon(xvfb_display, cfg)) as proc:
         wait_rows(root, 2, proc)
         proc.send_signal(signal.SIGSTOP)
         stopped = datetime.now()  # after: a tick may have begun just before
@@ -218,10 +223,6 @@ def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
         time.sleep(3.2)
         later = [t for t in tick_times(root) if t >= woke]
         code, err = stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert code == 0, err
     assert "Traceback" not in err
     assert not [t for t in tick_times(root) if stopped + timedelta(seconds=0.5) < t < woke]
@@ -235,8 +236,6 @@ def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
 def test_a_frame_written_just_before_a_kill_is_recorded_at_restart(xvfb_display, tmp_path):
     """The file is linked into place before its decision is recorded: a kill between leaves a
     complete frame the catalog does not know; the next start records it."""
-    from test_recorder import T0, recorder
-
     root = tmp_path / "archive"
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
     r = recorder(tmp_path, xvfb_display)
@@ -263,35 +262,31 @@ def test_unwritable_root_skips_frames_and_recovers(xvfb_display, tmp_path):
     """The archive turns read-only under the running daemon (a read-only bind mount over it:
     tests run as root, and chmod 0500 does not stop root), then writable again."""
 
-    import pytest
-
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
     show(xvfb_display, tmp_path, text_screen(1, SIZE))
-    proc = start_daemon(xvfb_display, cfg)
     mounted = False
     try:
-        wait_rows(root, 1, proc)
-        r = subprocess.run(
-            ["mount", "--bind", str(root), str(root)], capture_output=True, text=True
-        )
-        if r.returncode != 0:
-            pytest.skip(f"cannot bind-mount here ({r.stderr.strip()}); CI runs as root and can")
-        mounted = True
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
-        show(xvfb_display, tmp_path, text_screen(2, SIZE))
-        time.sleep(2.5)  # ticks on a read-only archive (the open catalog still records them)
-        assert proc.poll() is None, "the daemon must keep running on a read-only archive"
-        assert len(frames(root)) == 1
-        subprocess.run(["umount", str(root)], check=True)
-        mounted = False
-        wait_rows(root, len(rows(root)) + 2, proc)
-        code, err = stop(proc)
+        with running(start_daemon(xvfb_display, cfg)) as proc:
+            wait_rows(root, 1, proc)
+            r = subprocess.run(
+                ["mount", "--bind", str(root), str(root)], capture_output=True, text=True
+            )
+            if r.returncode != 0:
+                unavailable(f"cannot bind-mount here ({r.stderr.strip()}): needs root")
+            mounted = True
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
+            show(xvfb_display, tmp_path, text_screen(2, SIZE))
+            time.sleep(2.5)  # ticks on a read-only archive (the open catalog still records them)
+            assert proc.poll() is None, "the daemon must keep running on a read-only archive"
+            assert len(frames(root)) == 1
+            subprocess.run(["umount", str(root)], check=True)
+            mounted = False
+            wait_rows(root, len(rows(root)) + 2, proc)
+            code, err = stop(proc)
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(root)], check=False)
-        if proc.poll() is None:
-            proc.kill()
     assert code == 0, err
     assert "Traceback" not in err
     assert "frame not written" in err and "Read-only file system" in err
@@ -330,8 +325,7 @@ def test_kill_9_during_undo_loses_nothing_and_a_rerun_completes(tmp_path, capsys
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline and not first_back.exists():
         pass
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    stop(proc, signal.SIGKILL)
     now = tree(root)
     # every file is in exactly one place (or two names of one inode, killed between link and unlink)
     for rel, digest in before.items():

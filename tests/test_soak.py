@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_daemon import check_archive
-from xscreen import rows, show, start_daemon, stop, text_screen, wait_rows, write_config
+from archive import check_archive
+from procs import running, stop
+from xscreen import SIZE, rows, show, start_daemon, text_screen, wait_rows, write_config
 
-SIZE = (1280, 800)
 TICKS = int(os.environ.get("SOAK_TICKS", "1000"))
 SETTLED = 0.4
 """Compare from 40% of the run: by then the rings are full (100 kept frames per monitor)."""
@@ -48,22 +48,20 @@ def test_soak_rss_and_open_files_stay_flat(xvfb_display, tmp_path):
 
     thread = threading.Thread(target=painter, daemon=True)
     thread.start()
-    proc = start_daemon(xvfb_display, cfg)
     samples: dict[int, tuple[float, int, int]] = {}
     marks = sorted(
         {m for m in (10, 100) if m < TICKS} | set(range(TICKS // 10, TICKS + 1, TICKS // 10))
     )
     start = time.monotonic()
     try:
-        for mark in marks:
-            wait_rows(root, mark, proc, timeout=max(60, 3 * mark))
-            samples[mark] = sample(proc.pid)
-        code, err = stop(proc)
+        with running(start_daemon(xvfb_display, cfg)) as proc:
+            for mark in marks:
+                wait_rows(root, mark, proc, timeout=max(60, 3 * mark))
+                samples[mark] = sample(proc.pid)
+            code, err = stop(proc)
     finally:
         stopped.set()
         thread.join(30)
-        if proc.poll() is None:
-            proc.kill()
     wall = time.monotonic() - start
     assert code == 0, err
     assert "Traceback" not in err

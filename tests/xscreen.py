@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from system import require
+
+from screenrecord import capture, config
+from screenrecord.daemon import Recorder
 
 REPO = Path(__file__).resolve().parents[1]
+SIZE = (1280, 800)
+"""The screen of the xvfb_display fixture."""
+T0 = datetime(2026, 3, 10, 9, 0, 0)
+"""The first tick of tests that pass the time in."""
 
 
 def text_screen(
@@ -46,6 +54,7 @@ def show(display: str, tmp: Path, *screens: Image.Image) -> None:
         x += s.width
     path = tmp / "root.png"
     full.save(path)
+    require("imagemagick", "display")
     # ImageMagick's display exits 1 after setting the root background; the pixels are what count.
     subprocess.run(
         ["display", "-window", "root", str(path)],
@@ -67,6 +76,16 @@ def write_config(path: Path, root: Path, **extra: str) -> Path:
         lines += [f"[{table}]", *items]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def recorder(tmp_path: Path, display: str, **extra: str) -> Recorder:
+    """An in-process Recorder on `display`, archive tmp_path/archive, rings warmed up; config
+    tmp_path/c.toml from write_config(**extra). Close it when done."""
+    cfg = config.load(write_config(tmp_path / "c.toml", tmp_path / "archive", **extra))
+    env = {"DISPLAY": display}
+    r = Recorder(cfg, env)
+    r.warm_up(capture.monitors(env))
+    return r
 
 
 def screenrecord(
@@ -134,12 +153,6 @@ def wait_ticks(
 ) -> list[sqlite3.Row]:
     """Wait for `ticks` more ticks of `monitors` monitors."""
     return wait_rows(root, len(rows(root)) + ticks * monitors, proc)
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> tuple[int, str]:
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err
 
 
 def frames(root: Path) -> list[Path]:

@@ -1,0 +1,30 @@
+"""What a test needs from the machine (Debian packages, root), and what happens when it is missing.
+
+On a developer's machine a missing package or permission skips the test with a reason naming what
+to install. Under CI (the `CI` variable that CI services set) it fails instead: .ci/run installs
+every package the tests use and runs as root, so a skip there would hide a broken CI setup.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for `reason` here; fail it under CI, which provides everything."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI provides it (see .ci/run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require(package: str, *commands: str, files: tuple[str, ...] = ()) -> None:
+    """The Debian `package` must provide each of `commands` (on PATH) and `files`."""
+    missing = [c for c in commands if shutil.which(c) is None]
+    missing += [f for f in files if not Path(f).exists()]
+    if missing:
+        unavailable(f"{', '.join(missing)} missing: install the Debian package {package}")
