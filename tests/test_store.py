@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from procs import running
 
 from screenrecord import store
 from screenrecord.errors import StoreError
@@ -98,15 +99,11 @@ def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Pat
     dead.wait()
     left = touch(day / f"{store.TEMP_PREFIX}{dead.pid}-abc.png")
     left_similar = touch(day / store.SIMILAR / f"{store.TEMP_PREFIX}{dead.pid}-def.png")
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
+    with running(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])) as live:
         kept = touch(day / f"{store.TEMP_PREFIX}{live.pid}-ghi.png")
         removed = store.remove_temp_files(tmp_path)
         assert sorted(removed) == sorted([left, left_similar])
         assert kept.exists() and frame.exists()
-    finally:
-        live.kill()
-        live.wait()
 
 
 def test_escapes_sees_symbolic_links_out_of_the_archive(tmp_path: Path) -> None:
