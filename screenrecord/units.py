@@ -47,3 +47,8 @@ def score(value: float | None, places: int = 4) -> str:
     0.990, a duplicate.
     """
     return UNKNOWN if value is None else f"{value:.{places}f}"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 frame`, `0 frames`, `2 frames`: a number and its noun, agreeing (`plural` if not +s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
