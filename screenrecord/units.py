@@ -50,5 +50,11 @@ def score(value: float | None, places: int = 4) -> str:
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
-    """`1 frame`, `0 frames`, `2 frames`: a number and its noun, agreeing (`plural` if not +s)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+    """`1 frame`, `0 frames`, `2 frames`: a number and its noun, agreeing."""
+    return f"{n} {nouns(n, noun, plural)}"
+
+
+def nouns(n: int | None, noun: str, plural: str | None = None) -> str:
+    """The noun that agrees with `n` (`plural`, where adding an s is wrong); an unknown count
+    takes the plural (`- frames`)."""
+    return noun if n == 1 else plural or noun + "s"
