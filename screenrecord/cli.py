@@ -113,24 +113,26 @@ def _add_dedup(sub: Subparsers, shared: _Shared) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="SSIM above which a frame is a duplicate, moved into dedup/ (default: the config's, 0.99)",
+        help="SSIM above which a frame is a duplicate, moved into dedup/ (default: the --config file's, else 0.99)",
     )
     d.add_argument(
         "--near-threshold",
         type=float,
         default=None,
         metavar="S",
-        help="SSIM above which it is a near-duplicate, moved into similar/ (default: the config's, 0.95)",
+        help="SSIM above which it is a near-duplicate, moved into similar/ (default: the --config file's, else 0.95)",
     )
     d.add_argument(
         "--ring-size",
         type=int,
         default=None,
         metavar="N",
-        help="how many recent kept frames of a monitor each frame is compared with (default: the config's, 100)",
+        help="how many recent kept frames of a monitor each frame is compared with (default: the --config file's, else 100)",
     )
     d.add_argument(
-        "--device", default=None, help="auto | cpu | cuda | mps (default: the config's, auto)"
+        "--device",
+        default=None,
+        help="auto | cpu | cuda | mps (default: the --config file's, else auto)",
     )
     d.set_defaults(func=_dedup)
 
