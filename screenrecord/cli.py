@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from screenrecord import __version__, service
 from screenrecord.errors import ScreenrecordError, UsageError
+from screenrecord.units import count
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -19,6 +22,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Command = Callable[[argparse.Namespace], int]
+
+
+_CONFIG_HELP = "config file (default: the platform's)"
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,18 @@ class _Shared:
     config: argparse.ArgumentParser
     """-v and --config."""
 
+    @staticmethod
+    def config_meaning(help: str) -> argparse.ArgumentParser:
+        """-v and --config, for a command whose --config means more than the file it reads.
 
-def _options(config: bool, suppress: bool) -> argparse.ArgumentParser:
+        A parent's actions are shared by every parser built from it, so a help text of its own
+        needs a parent of its own.
+        """
+        return _options(help, suppress=True)
+
+
+def _options(config_help: str | None, suppress: bool) -> argparse.ArgumentParser:
+    """-v, and --config with `config_help` unless that is None."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "-v",
@@ -45,13 +61,14 @@ def _options(config: bool, suppress: bool) -> argparse.ArgumentParser:
         default=argparse.SUPPRESS if suppress else 0,
         help="more log output (-vv: debug)",
     )
-    if config:
+    if config_help is not None:
         p.add_argument(
             "--config",
             default=argparse.SUPPRESS if suppress else None,
             metavar="FILE",
-            help="config file (default: the platform's)",
+            help=config_help,
         )
+        p.set_defaults(reads_config=True)  # main refuses --config for the other commands
     return p
 
 
@@ -59,27 +76,26 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screenrecord",
         description="A visual diary of your computer: every monitor, kept only when it changed.",
-        parents=[_options(config=True, suppress=False)],
+        parents=[_options(_CONFIG_HELP, suppress=False)],
     )
     p.add_argument("--version", action="version", version=f"screenrecord {__version__}")
-    p.set_defaults(reads_config=False)
+    p.set_defaults(reads_config=False, log=None, stamped=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    shared = _Shared(_options(config=False, suppress=True), _options(config=True, suppress=True))
-    shared.config.set_defaults(reads_config=True)  # main refuses --config for the other commands
-    for add in (
+    shared = _Shared(_options(None, suppress=True), _options(_CONFIG_HELP, suppress=True))
+    for add in (  # the order of `screenrecord --help`: what people use most comes first
+        _add_run,
+        _add_once,
+        _add_status,
+        _add_service,
+        _add_pause,
+        _add_resume,
+        _add_why,
+        _add_report,
+        _add_highlights,
+        _add_config,
         _add_dedup,
         _add_undo,
         _add_compare,
-        _add_run,
-        _add_once,
-        _add_why,
-        _add_config,
-        _add_highlights,
-        _add_report,
-        _add_pause,
-        _add_resume,
-        _add_status,
-        _add_service,
     ):
         add(sub, shared)
     return p
@@ -92,10 +108,32 @@ def _add_dedup(sub: Subparsers, shared: _Shared) -> None:
     d.add_argument("paths", nargs="+", metavar="PATH", help="archive folders or files")
     d.add_argument("--apply", action="store_true", help="move files (default: dry run)")
     d.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
-    d.add_argument("--duplicate-threshold", type=float, default=None, metavar="S")
-    d.add_argument("--near-threshold", type=float, default=None, metavar="S")
-    d.add_argument("--ring-size", type=int, default=None, metavar="N")
-    d.add_argument("--device", default=None, help="auto | cpu | cuda | mps")
+    d.add_argument(
+        "--duplicate-threshold",
+        type=float,
+        default=None,
+        metavar="S",
+        help="SSIM above which a frame is a duplicate, moved into dedup/ (default: the --config file's, else 0.99)",
+    )
+    d.add_argument(
+        "--near-threshold",
+        type=float,
+        default=None,
+        metavar="S",
+        help="SSIM above which it is a near-duplicate, moved into similar/ (default: the --config file's, else 0.95)",
+    )
+    d.add_argument(
+        "--ring-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many recent kept frames of a monitor each frame is compared with (default: the --config file's, else 100)",
+    )
+    d.add_argument(
+        "--device",
+        default=None,
+        help="auto | cpu | cuda | mps (default: the --config file's, else auto)",
+    )
     d.set_defaults(func=_dedup)
 
 
@@ -103,15 +141,17 @@ def _add_undo(sub: Subparsers, shared: _Shared) -> None:
     u = sub.add_parser(
         "undo", help="put back every file an earlier `dedup --apply` moved", parents=[shared.plain]
     )
-    u.add_argument("paths", nargs="+", metavar="PATH")
+    u.add_argument(
+        "paths", nargs="+", metavar="PATH", help="the folders given to that `dedup --apply`"
+    )
     u.set_defaults(func=_undo)
 
 
 def _add_compare(sub: Subparsers, shared: _Shared) -> None:
     c = sub.add_parser("compare", help="print the SSIM score of two images", parents=[shared.plain])
-    c.add_argument("a", metavar="A.png")
-    c.add_argument("b", metavar="B.png")
-    c.add_argument("--device", default="auto")
+    c.add_argument("a", metavar="A.png", help="one image")
+    c.add_argument("b", metavar="B.png", help="the other, of the same size")
+    c.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
     c.set_defaults(func=_compare)
 
 
@@ -119,9 +159,19 @@ def _add_run(sub: Subparsers, shared: _Shared) -> None:
     r = sub.add_parser(
         "run",
         help="capture every monitor on a schedule, in the foreground",
+        description="Captures every interval_seconds until stopped (SIGTERM, Ctrl-C); SIGHUP "
+        "reloads the config. Log lines carry the time, except in systemd's journal, which "
+        "stamps each line itself.",
         parents=[shared.config],
     )
-    r.set_defaults(func=_run)
+    r.add_argument(
+        "--log",
+        default=None,
+        metavar="FILE",
+        help="append the log and any other output to FILE, creating its folder "
+        "(what the XDG autostart entry uses: it has no shell to redirect output)",
+    )
+    r.set_defaults(func=_run, stamped=True)
 
 
 def _add_once(sub: Subparsers, shared: _Shared) -> None:
@@ -179,9 +229,15 @@ def _add_period(p: argparse.ArgumentParser) -> None:
 
 def _add_highlights(sub: Subparsers, shared: _Shared) -> None:
     h = sub.add_parser(
-        "highlights", help="the most unusual frames of a period", parents=[shared.plain]
+        "highlights", help="the most unusual frames of a period", parents=[shared.config]
     )
-    h.add_argument("path", metavar="PATH", help="archive root (or any folder of frames)")
+    h.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        metavar="PATH",
+        help="archive root, or any folder of frames (default: the configured root)",
+    )
     _add_period(h)
     h.add_argument("-n", type=int, default=20, metavar="N", help="how many frames (default 20)")
     h.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
@@ -193,9 +249,15 @@ def _add_report(sub: Subparsers, shared: _Shared) -> None:
     r = sub.add_parser(
         "report",
         help="where the time went: active and unchanged time, per hour",
-        parents=[shared.plain],
+        parents=[shared.config],
     )
-    r.add_argument("path", metavar="PATH", help="archive root")
+    r.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        metavar="PATH",
+        help="archive root (default: the configured root)",
+    )
     r.add_argument(
         "--day", default=None, metavar="DATE", help="one day (default: the last with captures)"
     )
@@ -227,6 +289,9 @@ def _add_resume(sub: Subparsers, shared: _Shared) -> None:
 
 
 _STATUS_CONFIG = "without --config: the config the installed service uses, else the platform's"
+_STATUS_CONFIG_HELP = (
+    "config file (default: the one the installed service uses, else the platform's)"
+)
 
 
 def _add_status(sub: Subparsers, shared: _Shared) -> None:
@@ -234,7 +299,7 @@ def _add_status(sub: Subparsers, shared: _Shared) -> None:
         "status",
         help="is it running, where it writes, what it last did",
         description=_STATUS_CONFIG,
-        parents=[shared.config],
+        parents=[shared.config_meaning(_STATUS_CONFIG_HELP)],
     )
     st.set_defaults(func=_status)
 
@@ -251,7 +316,11 @@ def _add_service(sub: Subparsers, shared: _Shared) -> None:
         "install",
         help="start the daemon at login, and now",
         description="--config: the config file the service starts the daemon with",
-        parents=[shared.config],
+        parents=[
+            shared.config_meaning(
+                "the config file the service starts the daemon with (default: the platform's)"
+            )
+        ],
     )
     si.add_argument("--target", choices=service.TARGETS, default=None, help=target_help)
     si.add_argument(
@@ -273,7 +342,7 @@ def _add_service(sub: Subparsers, shared: _Shared) -> None:
         "status",
         help="same as `screenrecord status`",
         description=_STATUS_CONFIG,
-        parents=[shared.config],
+        parents=[shared.config_meaning(_STATUS_CONFIG_HELP)],
     )
     ss.set_defaults(func=_status)
     sl = actions.add_parser("logs", help="show the daemon's recent log", parents=[shared.plain])
@@ -308,13 +377,18 @@ def _pause(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from screenrecord import pause
+    from screenrecord import lock, pause
 
     cfg = _load_config(args.config)
-    if pause.resume(cfg.root):
-        print(f"screenrecord: capturing again ({cfg.root})")
-    else:
+    if not pause.resume(cfg.root):
         print(f"screenrecord: was not paused ({cfg.root})")
+    elif lock.held_by(cfg.root) is None:
+        print(
+            f"screenrecord: no longer paused; no recorder is running on {cfg.root}, so capturing "
+            "starts when one does (`screenrecord run`, or the service at login)"
+        )
+    else:
+        print(f"screenrecord: capturing again ({cfg.root})")
     return 0
 
 
@@ -341,12 +415,13 @@ def _dedup(args: argparse.Namespace) -> int:
         finally:
             sys.stdout.flush()
     head = (
-        f"{summary.frames} frames: {summary.duplicate} duplicate, {summary.near} near, "
-        f"{summary.new} new, {summary.errors} errors; {summary.ignored} other files ignored"
+        f"{count(summary.frames, 'frame')}: {summary.duplicate} duplicate, {summary.near} near, "
+        f"{summary.new} new, {count(summary.errors, 'error')}; "
+        f"{count(summary.ignored, 'other file')} ignored"
     )
     mb = summary.freed / 1e6
     if summary.applied:
-        tail = f"moved {summary.moved} files ({mb:.1f} MB of duplicates into dedup/, near-duplicates into similar/)"
+        tail = f"moved {count(summary.moved, 'file')} ({mb:.1f} MB of duplicates into dedup/, near-duplicates into similar/)"
     else:
         tail = f"would free {mb:.1f} MB; nothing moved (dry run: add --apply to move them)"
     print(f"screenrecord dedup: {head}\n{tail}", file=sys.stderr if args.json else sys.stdout)
@@ -363,7 +438,7 @@ def _undo(args: argparse.Namespace) -> int:
         restored, failed = dedup.undo(p)
         total_failed += failed
         print(
-            f"screenrecord undo: {p}: {restored} files put back"
+            f"screenrecord undo: {p}: {count(restored, 'file')} put back"
             + (f", {failed} could not be" if failed else "")
         )
     return 1 if total_failed else 0
@@ -388,7 +463,10 @@ def _load_config(arg: str | None):
 
 
 def _daemon_logging(verbose: int) -> None:
-    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv)."""
+    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv).
+
+    Not for `once`: its decisions are what it prints; its log says only what went wrong.
+    """
     if verbose == 0:
         logging.getLogger().setLevel(logging.INFO)
     if verbose < 2:
@@ -412,7 +490,6 @@ def _once(args: argparse.Namespace) -> int:
 
     from screenrecord import capture, daemon, pause
 
-    _daemon_logging(args.verbose)
     cfg = _load_config(args.config)
     paused = pause.state(cfg.root)
     if paused[0]:
@@ -478,13 +555,20 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _archive(text: str):
-    from pathlib import Path
-
-    path = Path(text).expanduser()
-    if not path.is_dir():
-        raise UsageError(f"{path}: not a folder; give the archive root")
-    return path
+def _archive(text: str | None, config: str | None) -> Path:
+    """The folder PATH names, or else the configured archive root."""
+    if text is not None:
+        path = Path(text).expanduser()
+        if not path.is_dir():
+            raise UsageError(f"{path}: not a folder; give the archive root")
+        return path
+    cfg = _load_config(config)
+    if not cfg.root.is_dir():
+        raise UsageError(
+            f"{cfg.root}: no archive here yet (the root of {cfg.source or 'the built-in defaults'}); "
+            "capture first, or give the archive's PATH"
+        )
+    return cfg.root
 
 
 def _highlights(args: argparse.Namespace) -> int:
@@ -493,7 +577,7 @@ def _highlights(args: argparse.Namespace) -> int:
     from screenrecord import highlights
     from screenrecord.report import parse_when
 
-    root = _archive(args.path)
+    root = _archive(args.path, args.config)
     if args.n < 1:
         raise UsageError(f"-n {args.n}: give at least 1")
     since = parse_when(args.since) if args.since else None
@@ -536,7 +620,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from screenrecord import report
 
-    root = _archive(args.path)
+    root = _archive(args.path, args.config)
     if args.day and (args.since or args.until):
         raise UsageError("--day cannot be combined with --since/--until")
     if args.day:
@@ -661,11 +745,56 @@ class TerminalBar:
         self.close()
 
 
-def setup_logging(verbose: int) -> None:
+_TIME = "%Y-%m-%d %H:%M:%S"
+"""The time before each line of a log file: local time to the second, as `status` shows it."""
+
+
+def setup_logging(verbose: int, stamped: bool = False) -> None:
+    """Log to stderr: warnings, -v info, -vv debug; `stamped` puts the time before each line."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    fmt = "screenrecord: %(levelname)s: %(message)s"
     logging.basicConfig(
-        level=level, format="screenrecord: %(levelname)s: %(message)s", stream=sys.stderr
+        level=level,
+        format=f"%(asctime)s {fmt}" if stamped else fmt,
+        datefmt=_TIME,
+        stream=sys.stderr,
     )
+    # PIL logs every PNG chunk it reads at DEBUG (`STREAM b'IHDR' 16 13`): noise, even at -vv.
+    logging.getLogger("PIL").setLevel(max(level, logging.INFO))
+
+
+def _journal_is_stderr(environ: Mapping[str, str]) -> bool:
+    """Whether stderr is the systemd journal, which stamps every line itself.
+
+    systemd sets JOURNAL_STREAM to the device and inode of the stream it connects to the
+    journal; a child whose stderr went elsewhere (`run --log`, a pipe) inherits the variable,
+    so the stream itself is compared, as systemd.exec(5) advises.
+    """
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):  # no real stderr (a test's captured stream)
+        return False
+    return environ.get("JOURNAL_STREAM") == f"{st.st_dev}:{st.st_ino}"
+
+
+def _append_output(path: Path) -> None:
+    """Send this process's stdout and stderr to the end of `path`, creating its folder.
+
+    For `run --log`: an XDG autostart entry runs the daemon with no shell to redirect its
+    output, and a log file should hold tracebacks and warnings too, not only log lines.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise UsageError(
+            f"--log {path}: cannot write ({e.strerror}); choose another file"
+        ) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, sys.stdout.fileno())
+    os.dup2(fd, sys.stderr.fileno())
+    os.close(fd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -676,12 +805,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"argument --config: `{args.command}` reads no config")
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
-    setup_logging(args.verbose)
+    stamped = False
     try:
+        if args.log is not None:
+            _append_output(Path(args.log).expanduser())
+        stamped = args.stamped and not _journal_is_stderr(os.environ)
+        setup_logging(args.verbose, stamped)
         return args.func(args)
     except ScreenrecordError as e:
         log.debug("error", exc_info=True)
-        print(f"screenrecord: {e}", file=sys.stderr)
+        when = time.strftime(_TIME) + " " if stamped else ""
+        print(f"{when}screenrecord: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("screenrecord: interrupted", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -134,7 +136,8 @@ def load(path: Path | None = None) -> Config:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file; create one with `screenrecord config init`"
+            f"{path}: no such config file; create one with "
+            f"`screenrecord config init {shlex.quote(str(path))}`"
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
@@ -149,20 +152,25 @@ def load(path: Path | None = None) -> Config:
     return parse(data, path)
 
 
+KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {"root", "interval_seconds", "monitors", "keep_at_least_every", "dedup", "storage"}
+    ),
+    "dedup": frozenset(
+        {"duplicate_threshold", "near_threshold", "near_action", "ring_size", "device"}
+    ),
+    "storage": frozenset({"format", "compress_level"}),
+}
+"""The settings each table knows ("" is the top level)."""
+
+
 def parse(data: dict[str, Any], source: Path | None) -> Config:
     """Validate a TOML document already parsed into `data`."""
     v = _Validator(source)
-    top = v.table(
-        data,
-        "",
-        {"root", "interval_seconds", "monitors", "keep_at_least_every", "dedup", "storage"},
-    )
-    dedup = v.table(
-        top.get("dedup", {}),
-        "dedup",
-        {"duplicate_threshold", "near_threshold", "near_action", "ring_size", "device"},
-    )
-    storage = v.table(top.get("storage", {}), "storage", {"format", "compress_level"})
+    top = v.table(data, "")
+    dedup = v.table(top.get("dedup", {}), "dedup")
+    storage = v.table(top.get("storage", {}), "storage")
+    v.unknown_keys({"": top, "dedup": dedup, "storage": storage})
 
     d = DedupConfig()
     dup = v.number(dedup, "dedup.duplicate_threshold", d.duplicate_threshold, 0.0, 1.0)
@@ -227,16 +235,21 @@ class _Validator:
         # one line, whatever the file holds: a key may contain a newline
         raise ConfigError(message.replace("\r", "\\r").replace("\n", "\\n"))
 
-    def table(self, value: Any, name: str, allowed: set[str]) -> dict[str, Any]:
+    def table(self, value: Any, name: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(name, f"must be a table [{name}], got {_show(value)}")
-        for key in value:
-            if key not in allowed:
-                full = f"{name}.{key}" if name else key
-                if not full.isprintable() or not key.strip():
-                    full = repr(full)
-                self.fail(full, f"unknown setting; known here: {', '.join(sorted(allowed))}")
         return value
+
+    def unknown_keys(self, tables: dict[str, dict[str, Any]]) -> None:
+        """Fail naming every unknown key of every table at once, each with what it likely means."""
+        found = [
+            (name, key) for name, table in tables.items() for key in table if key not in KEYS[name]
+        ]
+        if not found:
+            return
+        (name, key), *rest = found
+        others = [f"{_full(n, k)}: unknown setting ({_meant(n, k)})" for n, k in rest]
+        self.fail(_full(name, key), "; ".join([f"unknown setting ({_meant(name, key)})", *others]))
 
     def _get(self, table: dict[str, Any], key: str, default: Any) -> Any:
         return table.get(key.rsplit(".", 1)[-1], default)
@@ -322,6 +335,25 @@ class _Validator:
         if d is not None and d.total_seconds() <= 0:
             self.fail(key, f'{value!r} must be longer than zero, or "off"')
         return d
+
+
+def _full(table: str, key: str) -> str:
+    """`KEY`, or `TABLE.KEY`, quoted when it would not read as a key."""
+    full = f"{table}.{key}" if table else key
+    return full if full.isprintable() and key.strip() else repr(full)
+
+
+def _meant(table: str, key: str) -> str:
+    """What an unknown `key` of `table` most likely means: a close spelling in the same table
+    (`near_treshold`), the same name in another table (`ring_size` at the top level), or else
+    the keys the table knows."""
+    close = difflib.get_close_matches(key, sorted(KEYS[table]), n=1)
+    if close:
+        return f"did you mean {_full(table, close[0])}?"
+    for other, keys in KEYS.items():
+        if other != table and key in keys:
+            return f"did you mean {_full(other, key)}?"
+    return f"known here: {', '.join(sorted(KEYS[table]))}"
 
 
 def _show(value: Any) -> str:

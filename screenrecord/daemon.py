@@ -165,7 +165,7 @@ class Recorder:
                 self.pipeline.remember(frame)
                 n += 1
         if n:
-            log.info("refilled the rings with %d kept frames from %s", n, self.root)
+            log.info("refilled the rings with %s from %s", units.count(n, "kept frame"), self.root)
         return n
 
     def tick(self, now: datetime) -> list[Record]:

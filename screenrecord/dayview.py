@@ -21,7 +21,7 @@ from screenrecord.errors import ImageError
 from screenrecord.highlights import Highlight
 from screenrecord.progress import Progress
 from screenrecord.report import Capture, Day, Report
-from screenrecord.units import duration, size
+from screenrecord.units import count, duration, size
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def render(
         ("last", f"{day.last:%H:%M}"),
         ("active", duration(day.active_seconds)),
         ("unchanged", duration(day.unchanged_seconds)),
-        ("kept", f"{day.kept} frames, {size(day.kept_bytes)}"),
-        ("skipped", "unknown" if day.skipped is None else f"{day.skipped} frames"),
+        ("kept", f"{count(day.kept, 'frame')}, {size(day.kept_bytes)}"),
+        ("skipped", "unknown" if day.skipped is None else count(day.skipped, "frame")),
     ]
     parts = [
         "<!DOCTYPE html>",

@@ -54,7 +54,36 @@ def release(root: Path) -> None:
         os.close(entry[0])  # closing the file releases the OS lock
 
 
-def _lock(fd: int) -> None:
+def held_by(root: Path) -> int | None:
+    """The pid of the process recording into `root` (it holds the lock), or None when none does.
+
+    0 means the lock is held but its file names no pid (the holder has not written it yet, or
+    the platform does not let others read a locked file). Creates nothing. The question is asked
+    by trying the lock (flock has no query): a recorder starting in that same instant is
+    refused, as if two had started at once.
+    """
+    key = Path(root).resolve()
+    if key in _held:
+        return os.getpid()
+    try:
+        fd = os.open(key / NAME, os.O_RDONLY)
+    except OSError:  # no lock file: nothing has recorded here (or it was removed)
+        return None
+    try:
+        try:
+            _lock(fd, shared=True)
+        except OSError:
+            text = _read(fd)
+            pid = text.removeprefix("pid ")
+            return int(pid) if pid.isdigit() else 0
+        _unlock(fd)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, shared: bool = False) -> None:
+    """Lock without waiting (OSError if another process holds it); `shared` only asks."""
     if sys.platform == "win32":
         import msvcrt
 
@@ -63,7 +92,19 @@ def _lock(fd: int) -> None:
     else:
         import fcntl
 
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _read(fd: int) -> str:

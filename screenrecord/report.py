@@ -25,7 +25,7 @@ from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
 from screenrecord.models import Period
-from screenrecord.units import duration, size
+from screenrecord.units import count, duration, nouns, size
 
 TICK_WINDOW = timedelta(seconds=5)
 """Frames of different monitors taken this close together belong to one tick."""
@@ -266,16 +266,16 @@ def format_text(report: Report) -> str:
     for d in report.days:
         lines += [
             "",
-            f"{d.day}  first {d.first:%H:%M:%S}  last {d.last:%H:%M:%S}  ({d.ticks} ticks)",
-            f"  active     {duration(d.active_seconds):>{COLUMN}}  ({d.active_ticks} ticks with a new or changed frame)",
-            f"  unchanged  {duration(d.unchanged_seconds):>{COLUMN}}  ({_n(d.unchanged_ticks)} ticks with only repeats)",
-            f"  kept       {d.kept:>{COLUMN}}  frames, {size(d.kept_bytes)}",
+            f"{d.day}  first {d.first:%H:%M:%S}  last {d.last:%H:%M:%S}  ({count(d.ticks, 'tick')})",
+            f"  active     {duration(d.active_seconds):>{COLUMN}}  ({count(d.active_ticks, 'tick')} with a new or changed frame)",
+            f"  unchanged  {duration(d.unchanged_seconds):>{COLUMN}}  ({_n(d.unchanged_ticks)} {nouns(d.unchanged_ticks, 'tick')} with only repeats)",
+            f"  kept       {d.kept:>{COLUMN}}  {nouns(d.kept, 'frame')}, {size(d.kept_bytes)}",
         ]
         if d.skipped is None:
             lines.append(f"  skipped    {'-':>{COLUMN}}  unknown: no catalog, only the kept files")
         else:
             lines.append(
-                f"  skipped    {d.skipped:>{COLUMN}}  frames, ~{size(d.skipped_bytes_estimate)} not written"
+                f"  skipped    {d.skipped:>{COLUMN}}  {nouns(d.skipped, 'frame')}, ~{size(d.skipped_bytes_estimate)} not written"
             )
         if d.errors:
             lines.append(f"  errors     {d.errors:>{COLUMN}}")

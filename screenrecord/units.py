@@ -47,3 +47,14 @@ def score(value: float | None, places: int = 4) -> str:
     0.990, a duplicate.
     """
     return UNKNOWN if value is None else f"{value:.{places}f}"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 frame`, `0 frames`, `2 frames`: a number and its noun, agreeing."""
+    return f"{n} {nouns(n, noun, plural)}"
+
+
+def nouns(n: int | None, noun: str, plural: str | None = None) -> str:
+    """The noun that agrees with `n` (`plural`, where adding an s is wrong); an unknown count
+    takes the plural (`- frames`)."""
+    return noun if n == 1 else plural or noun + "s"

@@ -301,6 +301,7 @@ def test_install_is_idempotent_and_uninstall_leaves_nothing(
     service.apply(plan)
     file = service.layout(target, host).file
     assert file.is_file()
+    log = ["--log", str(service.layout(target, host).log)] if target == "xdg" else []
     assert service.daemon_argv(target, file.read_text()) == [
         str(PYTHON),
         "-m",
@@ -308,6 +309,7 @@ def test_install_is_idempotent_and_uninstall_leaves_nothing(
         "run",
         "--config",
         str(tmp_path / "config.toml"),
+        *log,  # no shell to redirect output: the daemon writes its log itself
     ]
     installed = snapshot(home)
     again = service.install_plan(target, host, tmp_path / "config.toml", start=False)
@@ -489,7 +491,7 @@ def test_command_from_the_generated_file_starts_the_daemon(
             proc.send_signal(signal.SIGTERM)
             rc = proc.wait(60)
     assert rc == 0
-    if target == "xdg":  # its `sh -c` sends the daemon's output to the log file
+    if target == "xdg":  # its `run --log` sends the daemon's output to the log file
         assert (home / ".local/state/screenrecord/screenrecord.log").is_file()
 
 

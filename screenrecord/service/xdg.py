@@ -1,7 +1,8 @@
 """Linux and the BSDs without systemd: an XDG autostart entry, run by the desktop at login.
 
 An autostart entry has no manager to start, stop or log it: install starts the daemon itself,
-uninstall stops it by its command line, and `sh` appends its output to a log file.
+uninstall stops it by its command line, and the daemon appends its own output to a log file
+(`run --log FILE`). The entry runs the interpreter directly, with no shell in between.
 """
 
 from __future__ import annotations
@@ -43,11 +44,18 @@ class Xdg(Autostart):
             (autostart,),
         )
 
-    def render(self, config: Path | None = None) -> str:
+    def run_argv(self, config: Path | None) -> list[str]:
+        """The daemon's command line, writing its log itself: nothing else would keep it."""
+        return [*super().run_argv(config), "--log", str(self.log_file())]
+
+    def log_file(self) -> Path:
         log = self.layout().log
-        assert log is not None
+        assert log is not None  # an autostart entry always has its log file
+        return log
+
+    def render(self, config: Path | None = None) -> str:
         return Template(template("systemd", "screenrecord.desktop")).substitute(
-            exec=desktop_exec(logged_argv(self.run_argv(config), log))
+            exec=desktop_exec(self.run_argv(config))
         )
 
     @staticmethod
@@ -57,7 +65,7 @@ class Xdg(Autostart):
     @classmethod
     def daemon_argv(cls, text: str) -> list[str]:
         argv = cls.command_of(text)
-        if argv[:2] == ["/bin/sh", "-c"]:
+        if argv[:2] == ["/bin/sh", "-c"]:  # an entry written before `run --log`: a shell wrapper
             script = shlex.split(argv[2])
             return script[
                 script.index("exec") + 1 : script.index(
@@ -74,16 +82,6 @@ class Xdg(Autostart):
     def plan_stop(self, plan: Plan, text: str | None, runner: Runner) -> None:
         if text is not None:
             plan.stop = daemon_pids(self.daemon_argv(text))
-
-
-def logged_argv(argv: Sequence[str], log_file: Path) -> list[str]:
-    """An autostart entry has no log of its own: `sh` appends the daemon's output to a file.
-
-    `exec` replaces the shell, so the running process is the interpreter itself.
-    """
-    folder = shlex.quote(str(log_file.parent))
-    script = f"mkdir -p {folder} && exec {shlex.join(argv)} >>{shlex.quote(str(log_file))} 2>&1"
-    return ["/bin/sh", "-c", script]
 
 
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
