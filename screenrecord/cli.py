@@ -357,14 +357,18 @@ def _undo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from screenrecord import dedup
+    from screenrecord.journal import FILE_NAME as JOURNAL
 
     total_failed = 0
     for p in map(Path, args.paths):
-        restored, failed = dedup.undo(p)
-        total_failed += failed
+        done = dedup.undo(p)
+        if not done.journal:  # not an error: the folder is as dedup found it
+            print(f"screenrecord: {p}: no dedup journal here ({JOURNAL}); nothing to undo")
+            continue
+        total_failed += done.failed
         print(
-            f"screenrecord undo: {p}: {restored} files put back"
-            + (f", {failed} could not be" if failed else "")
+            f"screenrecord undo: {p}: {done.restored} files put back"
+            + (f", {done.failed} could not be" if done.failed else "")
         )
     return 1 if total_failed else 0
 
