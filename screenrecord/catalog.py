@@ -1,10 +1,17 @@
-"""SQLite record of every decision, in ROOT/screenrecord.sqlite (WAL mode)."""
+"""SQLite record of every decision, in ROOT/screenrecord.sqlite (WAL mode).
+
+The catalog is derived data: the frames are the user's. A catalog that is damaged (overwritten,
+truncated) is set aside, never deleted, and the recorder starts a new one rebuilt from the
+archive (see `set_aside`); one written by a newer screenrecord is refused, never touched.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +21,15 @@ from screenrecord.models import Kind, Period, Record
 
 FILE_NAME = "screenrecord.sqlite"
 SCHEMA_VERSION = 1
+DAMAGED = ".corrupt-"
+"""A damaged catalog is kept as `screenrecord.sqlite.corrupt-YYYYMMDD-HHMMSS` (its -wal, -shm too)."""
+_DAMAGE_CODES = {11, 26}
+"""SQLITE_CORRUPT and SQLITE_NOTADB: the file is not (or no longer) a sound database."""
+
+
+class CatalogDamaged(StoreError):
+    """The catalog file is not a sound SQLite database (garbage, truncated, malformed)."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -85,29 +101,25 @@ class Catalog:
         self.path = path
 
     @classmethod
-    def open(cls, root: Path, create: bool = True) -> Catalog:
+    def open(cls, root: Path, create: bool = True, check: bool = False) -> Catalog:
+        """Open the catalog of `root`, creating it if asked; `check` reads every page first
+        (`PRAGMA quick_check`: the recorder does, once at start). Raises CatalogDamaged for a
+        file that is not a sound database, StoreError for anything else it cannot open."""
         path = Path(root) / FILE_NAME
         if not create and not path.exists():
             raise StoreError(f"{path}: no catalog here (has screenrecord run on this archive?)")
         try:
-            if create:
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if not path.exists():
-                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{path}: catalog schema {version} is newer than this screenrecord; upgrade it"
-                )
-            if version < SCHEMA_VERSION:
-                conn.executescript(SCHEMA)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn = _connect(path, create, check)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: cannot open catalog ({e})") from e
+            damaged = (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _DAMAGE_CODES or str(
+                e
+            ).startswith("quick_check:")
+            kind = CatalogDamaged if damaged else StoreError
+            raise kind(f"{path}: cannot open catalog ({e})") from e
+        except OSError as e:
+            raise StoreError(
+                f"{path}: cannot open catalog ({e.strerror}); make {path.parent} writable"
+            ) from None
         return cls(conn, path)
 
     def record(self, rec: Record) -> int:
@@ -121,6 +133,46 @@ class Catalog:
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    def record_many(self, recs: Iterable[Record]) -> int:
+        """Store many decisions in one transaction (a rebuild); returns how many."""
+        n = 0
+        with self._transaction():
+            for rec in recs:
+                self.record(rec)
+                n += 1
+        return n
+
+    def moved(self, moves: Iterable[tuple[str, str]]) -> int:
+        """Files of the archive moved from `old` to `new` (archive-relative, pairs): the rows
+        that name them follow them, as the file they wrote and as the kept frame they matched.
+        One transaction and one pass over the table; safe to repeat. Returns rows that wrote one."""
+        with self._transaction():
+            self.conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS moves (old TEXT PRIMARY KEY, new TEXT)"
+            )
+            self.conn.execute("DELETE FROM moves")
+            self.conn.executemany("INSERT OR REPLACE INTO moves VALUES (?, ?)", moves)
+            n = self.conn.execute(
+                "UPDATE decisions SET path = (SELECT new FROM moves WHERE old = path)"
+                " WHERE path IN (SELECT old FROM moves)"
+            ).rowcount
+            self.conn.execute(
+                "UPDATE decisions SET match = (SELECT new FROM moves WHERE old = match)"
+                " WHERE match IN (SELECT old FROM moves)"
+            )
+            self.conn.execute("DELETE FROM moves")
+        return n
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def rows(self, period: Period | None = None) -> Iterator[Record]:
         """Decisions in capture order, all or those taken within `period`."""
@@ -227,6 +279,91 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _connect(path: Path, create: bool, check: bool) -> sqlite3.Connection:
+    if create:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: catalog schema {version} is newer than this screenrecord's "
+                f"({SCHEMA_VERSION}): a newer screenrecord wrote it; upgrade screenrecord"
+            )
+        if check:
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"quick_check: {problems[0]}")
+        if version < SCHEMA_VERSION:
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def set_aside(root: Path, now: datetime) -> Path:
+    """Move a damaged catalog out of the way, with its -wal and -shm; returns its new name.
+
+    Never deletes nor overwrites anything: the name carries the time, and a counter if taken.
+    The files must be closed (on Windows an open file cannot be moved).
+    """
+    path = Path(root) / FILE_NAME
+    base = f"{FILE_NAME}{DAMAGED}{now:%Y%m%d-%H%M%S}"
+    dst, n = path.with_name(base), 1
+    while any(path.with_name(dst.name + s).exists() for s in ("", "-wal", "-shm")):
+        n += 1
+        dst = path.with_name(f"{base}-{n}")
+    for suffix in ("-wal", "-shm", ""):  # the database last: a crash leaves it found again
+        src = path.with_name(path.name + suffix)
+        if src.exists():
+            _move(src, dst.with_name(dst.name + suffix))
+    return dst
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)  # fails rather than overwrite
+        os.unlink(src)
+    except FileExistsError:
+        raise StoreError(f"{dst}: already exists; {src} left where it is") from None
+    except OSError as e:
+        if dst.exists():
+            raise StoreError(f"{src}: cannot move it aside ({e.strerror})") from None
+        try:
+            os.rename(src, dst)  # no hard links on this filesystem
+        except OSError as e2:
+            raise StoreError(f"{src}: cannot move it aside ({e2.strerror})") from None
+
+
+def set_aside_copies(root: Path) -> list[tuple[datetime, Path]]:
+    """Damaged catalogs set aside in `root` and when, oldest first (their -wal, -shm not listed)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            if not name.startswith(FILE_NAME + DAMAGED) or name.endswith(("-wal", "-shm")):
+                continue
+            stamp = name.removeprefix(FILE_NAME + DAMAGED)[:15]
+            with contextlib.suppress(ValueError):
+                found.append((datetime.strptime(stamp, "%Y%m%d-%H%M%S"), Path(root) / name))
+    return sorted(found)
+
+
+def root_of(path: Path) -> Path | None:
+    """The archive `path` is in: the nearest folder, itself or above it, that holds a catalog."""
+    path = Path(path).absolute()
+    for p in (path, *path.parents):
+        if (p / FILE_NAME).is_file():
+            return p
+    return None
 
 
 def _row(r: sqlite3.Row) -> Record:

@@ -382,7 +382,7 @@ def _resume(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config)
     if not pause.resume(cfg.root):
         print(f"screenrecord: was not paused ({cfg.root})")
-    elif lock.held_by(cfg.root) is None:
+    elif lock.holder(cfg.root) is None:
         print(
             f"screenrecord: no longer paused; no recorder is running on {cfg.root}, so capturing "
             "starts when one does (`screenrecord run`, or the service at login)"
@@ -432,14 +432,18 @@ def _undo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from screenrecord import dedup
+    from screenrecord.journal import FILE_NAME as JOURNAL
 
     total_failed = 0
     for p in map(Path, args.paths):
-        restored, failed = dedup.undo(p)
-        total_failed += failed
+        done = dedup.undo(p)
+        if not done.journal:  # not an error: the folder is as dedup found it
+            print(f"screenrecord: {p}: no dedup journal here ({JOURNAL}); nothing to undo")
+            continue
+        total_failed += done.failed
         print(
-            f"screenrecord undo: {p}: {count(restored, 'file')} put back"
-            + (f", {failed} could not be" if failed else "")
+            f"screenrecord undo: {p}: {count(done.restored, 'file')} put back"
+            + (f", {done.failed} could not be" if done.failed else "")
         )
     return 1 if total_failed else 0
 

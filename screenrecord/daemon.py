@@ -8,20 +8,21 @@ archive's catalog. Only this module reads the clock.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from screenrecord import capture, images, lock, pause, store, units
+from screenrecord import capture, catalog, images, lock, pause, store, units
 from screenrecord import config as configmod
-from screenrecord.catalog import Catalog
+from screenrecord.catalog import Catalog, CatalogDamaged
 from screenrecord.config import Config, StorageConfig
 from screenrecord.errors import CaptureError, ConfigError, ImageError, ScreenrecordError, StoreError
 from screenrecord.models import Frame, Kind, Placement, Record
@@ -83,7 +84,7 @@ class Recorder:
         try:
             for tmp in store.remove_temp_files(self.root):
                 log.warning("%s: removed, left by a write that was cut short", tmp)
-            self.catalog = Catalog.open(self.root)
+            self.catalog = self._open_catalog()
             self.pipeline = Pipeline(
                 cfg.dedup_settings(), keep_policy(cfg), ArchiveWriter(self.root, cfg.storage)
             )
@@ -106,6 +107,43 @@ class Recorder:
         finally:
             lock.release(self.root)
 
+    def _open_catalog(self) -> Catalog:
+        """The archive's catalog; a damaged one is set aside and a new one rebuilt from the
+        archive, so that a disk hiccup in derived data never stops the recording of frames."""
+        try:
+            return Catalog.open(self.root, check=True)
+        except CatalogDamaged as e:
+            damage = e
+        aside = catalog.set_aside(self.root, datetime.now())
+        cat = Catalog.open(self.root)
+        try:
+            n = cat.record_many(self._kept_records(store.newest_frames(self.root)))
+        except BaseException:
+            cat.close()
+            raise
+        log.error(
+            "%s; kept as %s, new catalog rebuilt from the %d frames of the archive "
+            "(the repeats skipped before now are not in it)",
+            damage,
+            aside.name,
+            n,
+        )
+        return cat
+
+    def _kept_records(self, found: Iterable[store.ArchiveFile]) -> Iterator[Record]:
+        """A record for each kept frame found on disk: new, or near in `similar/` (unreadable
+        files are logged and left out)."""
+        for f in found:
+            try:
+                size = f.path.stat().st_size
+                width, height = images.size(f.path)
+            except (OSError, ImageError) as e:  # not ours to judge here: warm-up skips them
+                log.warning("%s: not recorded (%s)", f.path, e)
+                continue
+            kind = Kind.NEAR if f.path.parent.name == store.SIMILAR else Kind.NEW
+            rel = f.path.relative_to(self.root).as_posix()
+            yield Record(f.taken, f.monitor, width, height, kind, path=rel, bytes=size)
+
     def _record_unrecorded(self) -> None:
         """Record frames written by the last tick before a crash but not yet in the catalog.
 
@@ -116,23 +154,16 @@ class Recorder:
         latest = self.catalog.latest_taken()
         if latest is None:
             return
-        for f in store.newest_frames(self.root):
-            if f.taken < latest:
-                break
-            rel = f.path.relative_to(self.root).as_posix()
-            if self.catalog.find(rel) is not None:
-                continue
-            try:
-                size = f.path.stat().st_size
-                width, height = images.size(f.path)
-            except (OSError, ImageError) as e:  # not ours to judge here: warm-up skips them
-                log.warning("%s: not recorded after the restart (%s)", f.path, e)
-                continue
-            kind = Kind.NEAR if f.path.parent.name == store.SIMILAR else Kind.NEW
-            self.pipeline.record(
-                Record(f.taken, f.monitor, width, height, kind, path=rel, bytes=size)
-            )
-            log.warning("%s: recorded now, written just before the daemon stopped", rel)
+        unrecorded = itertools.takewhile(
+            lambda f: f.taken >= latest, store.newest_frames(self.root)
+        )
+        for rec in self._kept_records(
+            f
+            for f in unrecorded
+            if self.catalog.find(f.path.relative_to(self.root).as_posix()) is None
+        ):
+            self.pipeline.record(rec)
+            log.warning("%s: recorded now, written just before the daemon stopped", rec.path)
 
     def warm_up(self, monitors: list[capture.Monitor]) -> int:
         """Refill each attached monitor's ring from its newest kept frames on disk, oldest first.

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +21,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from screenrecord import images, similarity, store
+from screenrecord import catalog, images, lock, similarity, store
+from screenrecord.catalog import Catalog
 from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.journal import FILE_NAME as JOURNAL_NAME
 from screenrecord.journal import Journal
@@ -142,10 +144,26 @@ def run(
     if on_progress is not None:
         on_progress.start(count_frames(roots))
     folders = _dirs(roots)
-    if apply:
+    with Archives(folders if apply else []) as archives:
+        return _run(
+            roots, folders, settings, summary, archives if apply else None, on_record, on_progress
+        )
+
+
+def _run(
+    roots: list[Path],
+    folders: list[Path],
+    settings: DedupSettings,
+    summary: Summary,
+    archives: Archives | None,
+    on_record: Callable[[Record], None] | None,
+    on_progress: Progress | None,
+) -> Summary:
+    """run(), its archives' locks held when it moves files (`archives`)."""
+    if archives is not None:
         for root in folders:
-            summary.moved += finish_interrupted(root)
-    mover = Mover(folders) if apply else None
+            summary.moved += finish_interrupted(root, archives)
+    mover = Mover(folders, archives) if archives is not None else None
     sink: Sink = mover if mover is not None else InPlace()
     pipeline = Pipeline(settings, POLICY, sink)
 
@@ -219,8 +237,9 @@ class Mover:
 
     FOLDER = {Placement.SIMILAR: store.SIMILAR, Placement.SKIP: store.DEDUP}
 
-    def __init__(self, roots: list[Path]) -> None:
+    def __init__(self, roots: list[Path], archives: Archives | None = None) -> None:
         self.roots = roots
+        self.archives = archives
         self.journals: dict[Path, Journal] = {}
         self.run_ids: dict[Path, str] = {}
         self.taken: set[Path] = set()
@@ -258,11 +277,21 @@ class Mover:
         moved = 0
         for root, journal in self.journals.items():
             journal.write({"run": self.run_ids[root], "planned": True}, sync=True)
-            n = sum(move(root, rec) for rec in journal.moves(self.run_ids[root]))
+            n = _carry_out(root, journal.moves(self.run_ids[root]), self.archives)
             journal.write({"run": self.run_ids[root], "applied": n}, sync=True)
             journal.close()
             moved += n
         return moved
+
+
+def _carry_out(root: Path, moves: Iterable[dict], archives: Archives | None) -> int:
+    """Carry out journaled moves, then tell the archive's catalog where the files went (before
+    the run is marked applied, so a run cut short tells it when it is finished); returns how
+    many files are now at their destination."""
+    done = [(rec["src"], rec["dst"]) for rec in moves if move(root, rec)]
+    if archives is not None:
+        archives.moved(root, done)
+    return len(done)
 
 
 def move(root: Path, rec: dict) -> bool:
@@ -324,14 +353,14 @@ def _destination(path: Path, folder_name: str, taken: set[Path]) -> Path:
     return dst
 
 
-def finish_interrupted(root: Path) -> int:
+def finish_interrupted(root: Path, archives: Archives | None = None) -> int:
     """Finish runs whose plan was complete but whose moves were cut short; return files moved."""
     journal = Journal(root)
     done = 0
     for r in journal.runs():
         if r.planned and not r.applied:
             log.warning("%s: finishing an interrupted dedup run (%d moves)", root, r.moves)
-            done += sum(move(root, rec) for rec in journal.moves(r.id))
+            done += _carry_out(root, journal.moves(r.id), archives)
             journal.write({"run": r.id, "applied": r.moves}, sync=True)
     journal.close()
     return done
@@ -372,29 +401,101 @@ def settings(
     return s
 
 
-def undo(root: Path) -> tuple[int, int]:
-    """Put back every file the journal of `root` moved, newest run first; (restored, failed)."""
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """What `undo` did in one folder."""
+
+    restored: int = 0
+    failed: int = 0
+    journal: bool = True
+    """False: the folder has no dedup journal, so there was nothing to undo."""
+
+
+def undo(root: Path) -> Undone:
+    """Put back every file the journal of `root` moved, newest run first.
+
+    Holds the archive's lock (never beside a recorder), and its catalog follows every file back.
+    """
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder (give the folder `dedup --apply` was run on)")
     if not (root / JOURNAL_NAME).exists():
-        raise StoreError(f"{root}: no dedup journal here ({JOURNAL_NAME}); nothing to undo")
+        return Undone(journal=False)
+    with Archives([root]) as archives:
+        return _undo(root, archives)
+
+
+def _undo(root: Path, archives: Archives) -> Undone:
     journal = Journal(root)
     restored = failed = 0
     folders: set[Path] = set()
     for r in reversed(journal.runs()):
         if not r.planned:
             continue
+        back = []
         for rec in reversed(list(journal.moves(r.id))):
             src, dst = root / rec["src"], root / rec["dst"]
             folders.add(dst.parent)
             if not _leaves(root, src) and _relocate(dst, src):
-                restored += 1
+                back.append((rec["dst"], rec["src"]))
             else:
                 failed += 1
+        archives.moved(root, back)
+        restored += len(back)
     for folder in folders:  # the dedup/ and similar/ folders, if now empty
         with contextlib.suppress(OSError):
             folder.rmdir()
     if failed == 0:
         journal.remove()
     journal.close()
-    return restored, failed
+    return Undone(restored, failed)
+
+
+class Archives:
+    """The archives a `dedup --apply` or `undo` changes files of (folders inside one, found by
+    their catalog): while it runs, each one's lock is held, so that nothing moves under a
+    recorder, and each one's catalog follows every file moved, so that `why`, `report` and
+    `highlights` find them where they are. Folders outside any archive are left to the journal.
+    """
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        self.roots = sorted({r for f in folders if (r := catalog.root_of(f)) is not None})
+        self.catalogs: dict[Path, Catalog] = {}
+        self._locked: list[Path] = []
+
+    def __enter__(self) -> Archives:
+        try:
+            for root in self.roots:
+                lock.acquire(root, lock.MOVING)
+                self._locked.append(root)
+                self.catalogs[root] = Catalog.open(root, create=False)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for cat in self.catalogs.values():
+            cat.close()
+        self.catalogs.clear()
+        while self._locked:
+            lock.release(self._locked.pop())
+
+    def moved(self, folder: Path, moves: list[tuple[str, str]]) -> None:
+        """Files moved in `folder` (paths relative to it, from and to): recorded in the catalog
+        of its archive, if it is in one."""
+        here = folder.absolute()
+        inside = [r for r in self.catalogs if here.is_relative_to(r)]
+        if not inside or not moves:
+            return
+        root = max(inside, key=lambda r: len(r.parts))  # the nearest archive
+        pairs = [
+            ((here / a).relative_to(root).as_posix(), (here / b).relative_to(root).as_posix())
+            for a, b in moves
+        ]
+        try:
+            self.catalogs[root].moved(pairs)
+        except sqlite3.Error as e:  # the files moved all the same; `why` will miss these
+            log.error("%s: %d moves not recorded (%s)", self.catalogs[root].path, len(pairs), e)

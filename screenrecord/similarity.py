@@ -258,7 +258,13 @@ class CoarseStack:
         old = (self.cap, getattr(self, "pixels", None), getattr(self, "stats", None))
         self.pixels = np.zeros((h, cap, w), np.float32)  # 2 x: the filtered product is 2 x y
         self.stats = np.zeros((3, hv, cap, wv), np.float32)  # 2 mu, mu^2 + C1, var + C2
-        self.stats[2] = 1.0  # harmless values in empty slots
+        # Empty slots hold a black thumbnail's statistics (mu 0, var 0), whose SSIM denominator
+        # is at least C1 C2 against any frame. They are scored and never read, and there are
+        # some whenever the stack has grown by doubling or the ring holds one frame twice (a
+        # screen kept again by keep_at_least_every, which warm-up prepares into one object):
+        # zeros there divided by zero where the new frame is black.
+        self.stats[1] = C1
+        self.stats[2] = C2
         if old[1] is not None:
             self.pixels[:, : old[0]] = old[1]
             self.stats[:, :, : old[0]] = old[2]
@@ -611,8 +617,16 @@ class Engine:
         if len(ring) == 0:
             return Decision(Kind.NEW, None, None, 0), None
         if self.scorer is not None:
-            return self._decide_scores(self.scorer.scores(p, ring), ring)
-        return self._decide_cpu(p, ring, coarse)
+            decision, index = self._decide_scores(self.scorer.scores(p, ring), ring)
+        else:
+            decision, index = self._decide_cpu(p, ring, coarse)
+        if decision.score is not None and not math.isfinite(decision.score):
+            # never a verdict from a broken number: the frame is kept, as one nothing matched
+            log.warning(
+                "score %s against %s: not a number; kept as new", decision.score, decision.match
+            )
+            return Decision(Kind.NEW, None, None, decision.compared), None
+        return decision, index
 
     def _coarse_scores(
         self, stack: CoarseStack, p: Prepared, frames: list[Prepared], same: list[bool]
@@ -638,7 +652,8 @@ class Engine:
         self, scores: np.ndarray, ring: Ring[Prepared]
     ) -> tuple[Decision, int | None]:
         """Reference semantics from exact scores: the first ring frame over the duplicate
-        threshold wins, else the best one decides."""
+        threshold wins, else the best one decides (a NaN never does)."""
+        scores = np.where(np.isnan(scores), -np.inf, scores)
         over = np.flatnonzero(scores > self.settings.duplicate_threshold)
         i = int(over[0]) if len(over) else int(np.argmax(scores))
         s = float(scores[i])

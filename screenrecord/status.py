@@ -1,6 +1,8 @@
 """`screenrecord status`: what runs, where it writes, what it last did, read at a glance.
 
-Reads only the service files, the config and the catalog: no torch, no capture.
+Reads only the service files, the config, the catalog and the archive's lock: no torch, no
+capture. Whether a recorder runs is told by the lock (held while `run` or `once` records), not by
+the age of the newest decision: a daemon stopped a minute ago is stopped.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from screenrecord import config, pause, service
+from screenrecord import catalog, config, lock, pause, service
 from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.models import Record
@@ -40,6 +42,13 @@ class Status:
     free_bytes: int | None = None
     paused: tuple[bool, datetime | None] = (False, None)
     """(paused, until) from the archive's pause file (`screenrecord pause`)."""
+    recorder: lock.Holder | None = None
+    """The process recording into the archive now (it holds the archive's lock)."""
+    recorder_known: bool = False
+    """Whether the lock could be looked at: if so, `recorder` None means that none runs."""
+    rebuilt: tuple[datetime, Path] | None = None
+    """When the catalog was last found damaged and rebuilt, and where the damaged one is kept
+    (within ERROR_WINDOW)."""
 
 
 def collect(now: datetime, services: list[Installed], config_path: Path | None) -> Status:
@@ -70,6 +79,14 @@ def gather(
     fields: dict = {}
     if root is not None:
         fields["paused"] = pause.state(root, now)
+        try:
+            fields["recorder"] = lock.holder(root)
+            fields["recorder_known"] = True
+        except OSError:  # a lock file this user cannot open: judged from the catalog alone
+            pass
+        rebuilt = [c for c in catalog.set_aside_copies(root) if c[0] >= now - ERROR_WINDOW]
+        if rebuilt:
+            fields["rebuilt"] = rebuilt[-1]
         free_at = next((p for p in (root, *root.parents) if p.exists()), None)
         if free_at is not None:
             fields["free_bytes"] = shutil.disk_usage(free_at).free
@@ -90,20 +107,35 @@ def gather(
 def headline(s: Status) -> str:
     """One line saying whether screenrecord is doing its job.
 
-    Judged from the newest capture in the catalog (within two intervals and a minute counts as
-    capturing), so it also holds where no service manager can be asked (XDG autostart, Windows).
+    A recorder runs while it holds the archive's lock; it is capturing if its newest decision
+    is within two intervals and a minute. Where the lock cannot be looked at, the newest capture
+    alone decides, as where no service manager can be asked (XDG autostart, Windows).
     """
     last = max((r.taken for r in s.latest), default=None)
     since = ago(s.now - last) if last is not None else None
     if s.paused[0]:
         return pause.describe(*s.paused) + " (screenrecord resume to capture again)"
     slack = timedelta(seconds=2 * (s.interval or 0) + 60)
-    if last is not None and s.interval is not None and s.now - last <= slack:
-        login = "" if s.services else " (not started at login: screenrecord service install)"
+    recent = last is not None and s.interval is not None and s.now - last <= slack
+    every = f" (expected every {duration(s.interval)})" if s.interval else ""
+    login = "" if s.services else " (not started at login: screenrecord service install)"
+    if s.recorder is not None:
+        if recent:
+            return f"capturing, last frame {since} ago{login}"
+        if last is None:
+            return f"running ({s.recorder}), no capture recorded yet{login}"
+        return f"running ({s.recorder}), but no capture for {since}{every}: see `screenrecord service logs`"
+    if s.recorder_known:
+        when = f", last frame {since} ago" if since else ""
+        if not s.services:
+            return f"not running{when}: no service installed (start it at login: screenrecord service install)"
+        if all(i.running is False for i in s.services):
+            return "installed, not running: see `screenrecord service logs`"
+        return f"stopped{when}{every}: see `screenrecord service logs`"
+    if recent:
         return f"capturing, last frame {since} ago{login}"
     if not s.services:
         return "not running: no service installed (start it at login: screenrecord service install)"
-    every = f" (expected every {duration(s.interval)})" if s.interval else ""
     if any(i.running for i in s.services):
         if last is None:
             return "running, no capture recorded yet"
@@ -141,6 +173,12 @@ def format_status(s: Status) -> str:
         lines.append(archive)
     if s.catalog_error:
         lines.append(f"            {s.catalog_error}")
+    if s.rebuilt is not None:
+        when, kept = s.rebuilt
+        lines.append(
+            f"catalog     rebuilt {stamp(when, s.now)} from the archive's frames: it was damaged "
+            f"(kept as {kept.name}); the repeats skipped before then are not counted"
+        )
     if s.today is not None:
         t = s.today
         near = f" ({t.near} near)" if t.near else ""

@@ -278,8 +278,8 @@ def test_resume_with_the_daemon_running_says_it_captures_again(
         text=True,
     )
     try:
-        wait_for(lambda: lock.held_by(root) is not None, proc)
-        assert lock.held_by(root) == proc.pid
+        wait_for(lambda: lock.holder(root) is not None, proc)
+        assert lock.holder(root) == lock.Holder(proc.pid)
         r = screenrecord("resume", "--config", str(config), env=env(home))
         assert r.returncode == 0, r.stderr
         assert lines(r.stdout) == [f"screenrecord: capturing again ({root})"]
@@ -287,7 +287,7 @@ def test_resume_with_the_daemon_running_says_it_captures_again(
     finally:
         code, err = stop(proc)
     assert code == 0, err
-    assert lock.held_by(root) is None  # the lock went with the process
+    assert lock.holder(root) is None  # the lock went with the process
 
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -301,16 +301,16 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
         time.sleep(0.05)
 
 
-def test_held_by_asks_without_creating_or_taking_anything(tmp_path: Path) -> None:
-    assert lock.held_by(tmp_path) is None
-    assert lock.held_by(tmp_path / "missing") is None
+def test_holder_asks_without_creating_or_taking_anything(tmp_path: Path) -> None:
+    assert lock.holder(tmp_path) is None
+    assert lock.holder(tmp_path / "missing") is None
     assert list(tmp_path.iterdir()) == []
     lock.acquire(tmp_path)
     try:
-        assert lock.held_by(tmp_path) == os.getpid()
+        assert lock.holder(tmp_path) == lock.Holder(os.getpid())
     finally:
         lock.release(tmp_path)
-    assert lock.held_by(tmp_path) is None
+    assert lock.holder(tmp_path) is None
     lock.acquire(tmp_path)  # asking left the lock free to take
     lock.release(tmp_path)
 

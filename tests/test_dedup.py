@@ -197,8 +197,8 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert code == 2 and "nowhere: no such file or folder" in err
     code, _, err = run_cli("dedup", "--near-threshold", "0.999", str(tmp_path), capsys=capsys)
     assert code == 2 and "thresholds" in err
-    code, _, err = run_cli("undo", str(tmp_path), capsys=capsys)
-    assert code == 1 and "nothing to undo" in err
+    code, out, _ = run_cli("undo", str(tmp_path), capsys=capsys)
+    assert code == 0 and "nothing to undo" in out  # not an error (issue 12)
     code, _, _ = run_cli("dedup", capsys=capsys)
     assert code == 2
 

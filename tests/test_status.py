@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from xscreen import screenrecord
 
-from screenrecord import status
+from screenrecord import lock, status
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.models import Kind, Record
 from screenrecord.service import Installed
@@ -84,7 +85,11 @@ def test_status_on_a_real_catalog(root: Path) -> None:
     unit = Installed(
         "systemd", Path("/home/u/.config/systemd/user/screenrecord.service"), [], True, True
     )
-    s = status.gather(NOW, [unit], Path("/home/u/.config/screenrecord/config.toml"), root, 180)
+    lock.acquire(root)  # a recorder runs: capturing is judged from its newest decision
+    try:
+        s = status.gather(NOW, [unit], Path("/home/u/.config/screenrecord/config.toml"), root, 180)
+    finally:
+        lock.release(root)
     text = status.format_status(s)
     lines = text.splitlines()
     assert lines[0] == "screenrecord: capturing, last frame 2 min ago"
@@ -108,7 +113,7 @@ def test_status_says_when_capturing_stopped(root: Path) -> None:
     unit = Installed("systemd", Path("/u/screenrecord.service"), [], True, True)
     text = status.format_status(status.gather(later, [unit], None, root, 180))
     assert text.splitlines()[0] == (
-        "screenrecord: no capture for 12 h 2 min (expected every 3 min): see `screenrecord service logs`"
+        "screenrecord: stopped, last frame 12 h 2 min ago (expected every 3 min): see `screenrecord service logs`"
     )
     assert "config      defaults (no config file)" in text
     assert "today       kept 0, skipped 0 repeats" in text  # a new day
@@ -178,32 +183,62 @@ def test_durations_read_naturally(seconds: int, text: str) -> None:
     assert status.duration(seconds) == text
 
 
+PID = os.getpid()
+
+
 @pytest.mark.parametrize(
-    ("running", "minutes_later", "first_line"),
+    ("running", "recording", "minutes_later", "first_line"),
     [
         (
             None,
+            True,
             0,
             "capturing, last frame 2 min ago (not started at login: screenrecord service install)",
         ),
-        (False, 0, "capturing, last frame 2 min ago"),
-        (False, 60, "installed, not running: see `screenrecord service logs`"),
+        (False, True, 0, "capturing, last frame 2 min ago"),
+        # stopped a moment ago: the newest decision is recent, but nothing holds the lock
+        (
+            None,
+            False,
+            0,
+            "not running, last frame 2 min ago: no service installed (start it at login: screenrecord service install)",
+        ),
+        (False, False, 60, "installed, not running: see `screenrecord service logs`"),
         (
             True,
+            False,
             60,
-            "no capture for 1 h 2 min (expected every 3 min): see `screenrecord service logs`",
+            "stopped, last frame 1 h 2 min ago (expected every 3 min): see `screenrecord service logs`",
         ),
-        ("unknown", 60, "installed, last capture 1 h 2 min ago (expected every 3 min)"),
+        (
+            True,
+            True,
+            60,
+            f"running (pid {PID}), but no capture for 1 h 2 min (expected every 3 min): see `screenrecord service logs`",
+        ),
+        (
+            "unknown",
+            False,
+            60,
+            "stopped, last frame 1 h 2 min ago (expected every 3 min): see `screenrecord service logs`",
+        ),
     ],
 )
-def test_headline_judges_from_the_newest_capture(
-    root: Path, running, minutes_later: int, first_line: str
+def test_headline_tells_a_running_recorder_from_a_stopped_one(
+    root: Path, running, recording: bool, minutes_later: int, first_line: str
 ) -> None:
+    """Running is told by the archive's lock (issue 12), capturing by the newest decision."""
     services = []
     if running is not None:
         state = None if running == "unknown" else running
         services = [Installed("windows", Path("C:/Startup/screenrecord.pyw"), [], True, state)]
-    s = status.gather(NOW + timedelta(minutes=minutes_later), services, None, root, 180)
+    if recording:
+        lock.acquire(root)
+    try:
+        s = status.gather(NOW + timedelta(minutes=minutes_later), services, None, root, 180)
+    finally:
+        if recording:
+            lock.release(root)
     assert status.format_status(s).splitlines()[0] == f"screenrecord: {first_line}"
 
 
