@@ -531,9 +531,10 @@ def resolve_device(name: str) -> str:
         if name == "auto":
             log.debug("torch or pytorch_msssim is not installed: scoring on the CPU")
             return "cpu"
+        # From the clone: the "screenrecord" on PyPI is another project.
         raise UsageError(
-            f"device {name!r} needs torch and pytorch-msssim: install screenrecord with its"
-            " gpu extra (pip install 'screenrecord[gpu]', or '.[gpu]' in a clone),"
+            f"device {name!r} needs the gpu extra (torch, pytorch-msssim): in screenrecord's"
+            " clone, pip install '.[gpu]' (or pipx install --force '.[gpu]');"
             ' or use device = "auto" or "cpu"'
         ) from None
     cuda = torch.cuda.is_available()
