@@ -2,20 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `run` needs only the program (no torch: the CPU engine); the tests and lint add the test extra.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+HINT := screenrecord is in $(BIN), not on PATH: ". $(BIN)/activate" (or $(BIN)/screenrecord ...) for its other commands
 
 .PHONY: run once test soak bench lint clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(RUN_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
+	@echo '$(HINT); Ctrl-C stops this one.'
 	$(BIN)/screenrecord run
 
-once: $(STAMP)
+once: $(RUN_STAMP)
+	@echo '$(HINT).'
 	$(BIN)/screenrecord once
 
 test: $(STAMP)

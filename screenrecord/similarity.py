@@ -522,19 +522,29 @@ def _accelerator_possible() -> bool:
 
 
 def resolve_device(name: str) -> str:
-    """`auto` -> cuda, then mps, then cpu; an explicit device must be available."""
+    """`auto` -> cuda, then mps, then cpu; an explicit device must be available.
+
+    torch and pytorch_msssim come with the `gpu` extra; without it `auto` is the CPU and an
+    explicit cuda or mps is a UsageError naming the extra."""
     if name not in ("auto", "cpu", "cuda", "mps"):
         raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, mps")
     if name == "cpu" or (name == "auto" and not _accelerator_possible()):
         return "cpu"
-    cuda = mps = False
     try:
+        import pytorch_msssim  # noqa: F401  (TorchScorer's; torch alone cannot score)
         import torch
-    except ImportError:
-        pass  # a CPU-only install: no accelerator
-    else:
-        cuda = torch.cuda.is_available()
-        mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    except ImportError:  # installed without the gpu extra: the CPU engine is all there is
+        if name == "auto":
+            log.debug("torch or pytorch_msssim is not installed: scoring on the CPU")
+            return "cpu"
+        # From the clone: the "screenrecord" on PyPI is another project.
+        raise UsageError(
+            f"device {name!r} needs the gpu extra (torch, pytorch-msssim): in screenrecord's"
+            " clone, pip install '.[gpu]' (or pipx install --force '.[gpu]');"
+            ' or use device = "auto" or "cpu"'
+        ) from None
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
