@@ -17,7 +17,7 @@ from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.models import Record
 from screenrecord.service import Installed
-from screenrecord.units import duration, score, size
+from screenrecord.units import count, duration, score, size
 
 ERROR_WINDOW = timedelta(days=7)
 """How far back status looks for the last error: older ones are history, not state."""
@@ -182,8 +182,9 @@ def format_status(s: Status) -> str:
     if s.today is not None:
         t = s.today
         near = f" ({t.near} near)" if t.near else ""
-        errors = f", {t.errors} error{'s' if t.errors != 1 else ''}" if t.errors else ""
-        lines.append(f"today       kept {t.written}{near}, skipped {t.duplicate} repeats{errors}")
+        errors = f", {count(t.errors, 'error')}" if t.errors else ""
+        skipped = count(t.duplicate, "repeat")
+        lines.append(f"today       kept {t.written}{near}, skipped {skipped}{errors}")
     for r in s.latest:
         lines.append(f"monitor {r.monitor:<3} {describe(r, s.now)}")
     if s.last_error is not None:
