@@ -258,10 +258,7 @@ def main() -> None:
         cwd = Path(tmp)  # not a source tree: `python -m` puts the working directory first
         results: dict[str, dict[str, dict[str, str]]] = {}
         for case in a.cases:
-            if case == "daemon":
-                arch = None
-            else:
-                arch = make(root, case, a.corpus)
+            arch = None if case == "daemon" else make(root, case, a.corpus)
             for t in trees:
                 if arch is None:
                     row = run_daemon(t, cwd, a.corpus, a.ticks)
