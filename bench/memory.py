@@ -1,6 +1,6 @@
 """Benchmark: memory of the rings, for 1080p, 4K and 5K streams, rings of 100 and 1,000, and the daemon.
 
-    .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 100] [--keep DIR]
+    .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 500] [--keep DIR]
 
 Cases, each in its own process so that its peak RSS is its own (os.wait4's ru_maxrss):
 - `dedup-1080p`, `dedup-4k`, `dedup-5k`: a dry-run `python -m screenrecord dedup -v` of a
@@ -195,6 +195,8 @@ def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str
     if rc != 0 or not line:
         sys.exit(f"daemon on {tree}: exit {rc}\n{text[-3000:]}")
     row = json.loads(line[-1][4:])
+    if not row["where"].startswith(str(tree)):
+        sys.exit(f"daemon on {tree} imported {row['where']}")
     ring_mib = float(row["ring MiB"])
     return {
         "peak RSS": f"{peak:,.0f} MB",
@@ -205,6 +207,7 @@ def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str
         "decisions": f"unchanged tick {row['unchanged CPU ms']} ms CPU, changed {row['changed CPU ms']} ms",
         "RSS@100 ticks": f"{float(row['RSS@100 MiB']) * 2**20 / 1e6:,.0f} MB",
         f"RSS@{ticks} ticks": f"{float(row[f'RSS@{ticks} MiB']) * 2**20 / 1e6:,.0f} MB",
+        f"growth 100->{ticks}": row["growth"],
     }
 
 
@@ -243,15 +246,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", type=Path, action="append", help="source tree (repeatable)")
     ap.add_argument("--cases", nargs="+", choices=ALL, default=ALL)
-    ap.add_argument("--ticks", type=int, default=100, help="daemon ticks after the warm-up")
+    ap.add_argument("--ticks", type=int, default=500, help="daemon ticks after the warm-up (> 100)")
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--keep", type=Path, help="write (and reuse) the archives here")
     a = ap.parse_args()
+    if a.ticks <= 100:
+        ap.error("--ticks must be more than 100 (RSS is read after 100 ticks and at the end)")
     trees = [t.resolve() for t in (a.tree or [ROOT])]
     for t in trees:
         if not (t / "screenrecord" / "__init__.py").exists():
             sys.exit(f"{t}: not a screenrecord source tree")
     start = time.perf_counter()
+    for t in trees:  # PYTHONPATH must win over the venv's editable install
+        code = "import screenrecord; print(screenrecord.__file__)"
+        where, *_ = child([sys.executable, "-c", code], t, Path(tempfile.gettempdir()))
+        if not where.strip().startswith(str(t)):
+            sys.exit(f"PYTHONPATH={t} imports {where.strip()}")
     print(f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}, trees: {trees}")
     with tempfile.TemporaryDirectory(prefix="membench-") as tmp:
         root = a.keep or Path(tmp)
