@@ -228,8 +228,10 @@ def show(results: dict[str, dict[str, dict[str, str]]], trees: list[Path]) -> No
             ratios = []
             for c in cells[1:]:
                 a, b = number(cells[0]), number(c)
-                ok = a and b is not None and key not in ("decisions",)
-                ratios.append(f"{b / a:.2f}x" if ok else "")
+                if key == "decisions":
+                    ratios.append("same" if c == cells[0] else "DIFFER")
+                else:
+                    ratios.append(f"{b / a:.2f}x" if a and b is not None else "")
             rows.append([case, key, *cells, *ratios])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
