@@ -204,7 +204,7 @@ def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str
         "ring MB": f"{ring_mib * 2**20 / 1e6:,.0f} MB",
         "ring bytes/frame": f"{ring_mib * 2**20 / 200 / 1e3:,.0f} KB",
         "bytes/px/frame": f"{ring_mib * 2**20 / 200 / (1920 * 1080):.3f}",
-        "decisions": f"unchanged tick {row['unchanged CPU ms']} ms CPU, changed {row['changed CPU ms']} ms",
+        "tick CPU": f"unchanged {row['unchanged CPU ms']} ms, changed {row['changed CPU ms']} ms",
         "RSS@100 ticks": f"{float(row['RSS@100 MiB']) * 2**20 / 1e6:,.0f} MB",
         f"RSS@{ticks} ticks": f"{float(row[f'RSS@{ticks} MiB']) * 2**20 / 1e6:,.0f} MB",
         f"growth 100->{ticks}": row["growth"],
