@@ -19,7 +19,8 @@ reused by every --tree; `--keep DIR` keeps (and reuses) them there across runs.
 
 `--tree PATH` (repeatable) runs every case with PYTHONPATH=PATH, so that two source trees are
 measured in the same run; the table then has one column per tree and ratios against the first.
-Ring bytes per frame: the `rings: N streams, X MB of frames` log line of `dedup -v` divided by
+RSS is in MiB (2**20 bytes, as ru_maxrss and bench/tick.py count it); ring sizes are in MB and
+KB (10**6, 10**3 bytes, as the `dedup -v` log line counts them). Ring bytes per frame: the `rings: N streams, X MB of frames` log line of `dedup -v` divided by
 the frames the rings hold; for the daemon, Pipeline.ring_bytes() over the 200 ring entries.
 Needs (daemon case): xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils imagemagick.
 """
@@ -132,7 +133,7 @@ def make(root: Path, case: str, corpus: Path) -> Path:
 
 
 def child(cmd: list[str], tree: Path, cwd: Path) -> tuple[str, float, float, int]:
-    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MB, exit status)."""
+    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MiB, exit status)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
@@ -165,7 +166,7 @@ def run_dedup(case: str, arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
     per = f"{float(r.group(2)) * 1e6 / held / 1e3:,.0f} KB" if r and held else "?"
     ppx = f"{float(r.group(2)) * 1e6 / held / (w * h):.3f}" if r and held else "?"
     return {
-        "peak RSS": f"{peak:,.0f} MB",
+        "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
         "ring MB": f"{float(r.group(2)):,.0f} MB" if r else "?",
         "ring bytes/frame": per,
@@ -199,14 +200,14 @@ def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str
         sys.exit(f"daemon on {tree} imported {row['where']}")
     ring_mib = float(row["ring MiB"])
     return {
-        "peak RSS": f"{peak:,.0f} MB",
+        "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
         "ring MB": f"{ring_mib * 2**20 / 1e6:,.0f} MB",
         "ring bytes/frame": f"{ring_mib * 2**20 / 200 / 1e3:,.0f} KB",
         "bytes/px/frame": f"{ring_mib * 2**20 / 200 / (1920 * 1080):.3f}",
         "tick CPU": f"unchanged {row['unchanged CPU ms']} ms, changed {row['changed CPU ms']} ms",
-        "RSS@100 ticks": f"{float(row['RSS@100 MiB']) * 2**20 / 1e6:,.0f} MB",
-        f"RSS@{ticks} ticks": f"{float(row[f'RSS@{ticks} MiB']) * 2**20 / 1e6:,.0f} MB",
+        "RSS@100 ticks": f"{float(row['RSS@100 MiB']):,.0f} MiB",
+        f"RSS@{ticks} ticks": f"{float(row[f'RSS@{ticks} MiB']):,.0f} MiB",
         f"growth 100->{ticks}": row["growth"],
     }
 
