@@ -84,13 +84,14 @@ def sources(
     paths: Iterable[Path], since: datetime | None = None, until: datetime | None = None
 ) -> list[Source]:
     """Frame files under `paths` taken in [since, until), in capture order (names only, no decoding)."""
+    period = Period(since, until)
     found = []
     for p in store.walk(paths):
         parsed = store.parse_name(p.name)
         if parsed is None:
             continue
         taken, monitor = parsed
-        if (since is None or taken >= since) and (until is None or taken < until):
+        if taken in period:
             found.append(Source(p, taken, monitor))
     found.sort(key=lambda s: (s.taken, s.monitor, s.path.name))
     return found

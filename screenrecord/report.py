@@ -109,11 +109,12 @@ def captures(
     root: Path, since: datetime | None, until: datetime | None
 ) -> tuple[str, list[Capture]]:
     """Decisions in [since, until) from ROOT's catalog, or kept files where there is no catalog."""
+    period = Period(since, until)
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
             rows = [
                 Capture(r.taken, r.monitor, r.decision.value, r.path, r.bytes)
-                for r in cat.rows(Period(since, until))
+                for r in cat.rows(period)
             ]
         return "catalog", rows
     found = []
@@ -122,7 +123,7 @@ def captures(
         if parsed is None:
             continue
         taken, monitor = parsed
-        if (since is None or taken >= since) and (until is None or taken < until):
+        if taken in period:
             found.append(
                 Capture(taken, monitor, "kept", p.relative_to(root).as_posix(), p.stat().st_size)
             )
