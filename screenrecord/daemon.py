@@ -86,9 +86,11 @@ class Recorder:
                 log.warning("%s: removed, left by a write that was cut short", tmp)
             self.catalog = self._open_catalog()
             self.pipeline = Pipeline(
-                cfg.dedup_settings(), keep_policy(cfg), ArchiveWriter(self.root, cfg.storage)
+                cfg.dedup_settings(),
+                keep_policy(cfg),
+                ArchiveWriter(self.root, cfg.storage),
+                self.catalog,
             )
-            self.pipeline.catalog = self.catalog
             self._record_unrecorded()
         except BaseException:
             lock.release(self.root)
@@ -236,6 +238,33 @@ class Recorder:
         return records
 
 
+def start(cfg: Config, environ: Mapping[str, str], warn_missing: bool = False) -> Recorder:
+    """A Recorder for `cfg`, its rings refilled for the monitors attached now; fails early,
+    with what to do, where no screen can be captured. `warn_missing`: say which configured
+    monitors are not attached (the daemon captures them once they appear)."""
+    capture.check_session(environ)
+    monitors = capture.monitors(environ)
+    missing = sorted(set(cfg.wanted or ()) - {m.number for m in monitors})
+    if warn_missing and missing:
+        log.warning("monitors %s are not attached now; they are captured once they appear", missing)
+    recorder = Recorder(cfg, environ)
+    try:
+        recorder.warm_up(monitors)
+    except BaseException:
+        recorder.close()
+        raise
+    return recorder
+
+
+def once(cfg: Config, environ: Mapping[str, str], now: datetime) -> list[Record]:
+    """Capture every wanted monitor once (`screenrecord once`): start, one tick, close."""
+    recorder = start(cfg, environ)
+    try:
+        return recorder.tick(now)
+    finally:
+        recorder.close()
+
+
 def keep_policy(cfg: Config) -> KeepPolicy:
     return KeepPolicy(cfg.dedup.near_action, cfg.keep_at_least_every)
 
@@ -329,20 +358,7 @@ class Daemon:
         self.wake.set()
 
     def _start(self, cfg: Config) -> Recorder:
-        capture.check_session(self.environ)
-        monitors = capture.monitors(self.environ)
-        missing = sorted(set(cfg.wanted or ()) - {m.number for m in monitors})
-        if missing:
-            log.warning(
-                "monitors %s are not attached now; they are captured once they appear", missing
-            )
-        recorder = Recorder(cfg, self.environ)
-        try:
-            recorder.warm_up(monitors)
-        except BaseException:
-            recorder.close()
-            raise
-        return recorder
+        return start(cfg, self.environ, warn_missing=True)
 
     def _tick(self) -> None:
         assert self.recorder is not None
