@@ -227,17 +227,22 @@ def _add_period(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_highlights(sub: Subparsers, shared: _Shared) -> None:
-    h = sub.add_parser(
-        "highlights", help="the most unusual frames of a period", parents=[shared.config]
-    )
-    h.add_argument(
+def _add_archive_path(p: argparse.ArgumentParser, what: str) -> None:
+    """The optional PATH of the commands that read an archive (`_archive` resolves it)."""
+    p.add_argument(
         "path",
         nargs="?",
         default=None,
         metavar="PATH",
-        help="archive root, or any folder of frames (default: the configured root)",
+        help=f"{what} (default: the configured root)",
     )
+
+
+def _add_highlights(sub: Subparsers, shared: _Shared) -> None:
+    h = sub.add_parser(
+        "highlights", help="the most unusual frames of a period", parents=[shared.config]
+    )
+    _add_archive_path(h, "archive root, or any folder of frames")
     _add_period(h)
     h.add_argument("-n", type=int, default=20, metavar="N", help="how many frames (default 20)")
     h.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
@@ -251,13 +256,7 @@ def _add_report(sub: Subparsers, shared: _Shared) -> None:
         help="where the time went: active and unchanged time, per hour",
         parents=[shared.config],
     )
-    r.add_argument(
-        "path",
-        nargs="?",
-        default=None,
-        metavar="PATH",
-        help="archive root (default: the configured root)",
-    )
+    _add_archive_path(r, "archive root")
     r.add_argument(
         "--day", default=None, metavar="DATE", help="one day (default: the last with captures)"
     )
@@ -492,21 +491,14 @@ def _once(args: argparse.Namespace) -> int:
     import os
     from datetime import datetime
 
-    from screenrecord import capture, daemon, pause
+    from screenrecord import daemon, pause
 
     cfg = _load_config(args.config)
     paused = pause.state(cfg.root)
     if paused[0]:
         print(f"{pause.describe(*paused)}: nothing captured (`screenrecord resume` to capture)")
         return 0
-    capture.check_session(os.environ)
-    monitors = capture.monitors(os.environ)
-    recorder = daemon.Recorder(cfg, os.environ)
-    try:
-        recorder.warm_up(monitors)
-        records = recorder.tick(datetime.now())
-    finally:
-        recorder.close()
+    records = daemon.once(cfg, os.environ, datetime.now())
     if not records:
         print("no monitor to capture (check `monitors` in the config)")
     for r in records:
