@@ -13,7 +13,7 @@ LAYERS = [
     {"errors", "models", "ring", "halfres", "session", "units", "progress"},
     {"config", "store", "catalog", "lock"},
     {"images", "journal", "pause"},
-    {"similarity", "capture"},
+    {"similarity", "capture", "activity", "privacy"},
     {"pipeline"},
     {"daemon", "dedup", "report", "highlights", "why", "service"},
     {"dayview", "status"},
