@@ -635,7 +635,9 @@ def _report(args: argparse.Namespace) -> int:
         until = since + timedelta(days=1)
     if since >= until:
         raise UsageError(f"--since {args.since} is not before --until {args.until}")
-    rep = report.build(root, since, until)
+    # idle_after from --config, else the platform's config file, else the default
+    idle_after = _load_config(args.config).activity.idle_after.total_seconds()
+    rep = report.build(root, since, until, idle_after)
     if args.json:
         print(json.dumps(report.to_json(rep)))
     else:

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
     {"errors", "models", "ring", "halfres", "session", "units", "progress"},
-    {"config", "store", "catalog", "lock"},
+    {"config", "store", "catalog", "lock", "usage"},
     {"images", "journal", "pause"},
     {"similarity", "capture", "activity", "privacy"},
     {"pipeline"},
