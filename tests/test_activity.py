@@ -101,6 +101,16 @@ def test_daemon_records_the_focused_app_and_title_per_tick(xvfb_display, tmp_pat
     assert seen[0] == ("Editor", "xterm", "notes.txt - editor", 1)
     assert seen[-1] == ("Buildterm", "xterm", "build log", 1)
     assert all(r["idle_s"] is not None and r["excluded"] is None for r in rows(root))
+    # `why` tells the app and title of a kept frame, `status` what the last tick saw.
+    first = root / rows(root)[0]["path"]
+    why = screenrecord("why", str(first), "--config", str(cfg))
+    assert why.returncode == 0, why.stderr
+    assert "window    Editor (xterm): notes.txt - editor; idle " in why.stdout
+    status = screenrecord("status", "--config", str(cfg))
+    assert status.returncode == 0, status.stderr
+    [line] = [x for x in status.stdout.splitlines() if x.startswith("activity")]
+    assert line.startswith('activity    Buildterm "build log" on monitor 1, idle ')
+    assert line.endswith(", lock unknown") or line.endswith(", not locked")
 
 
 @pytest.mark.parametrize(
