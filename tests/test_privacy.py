@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 from xscreen import screenrecord
 
 from screenrecord import config, privacy
@@ -88,7 +87,7 @@ def test_only_the_focused_window_known_means_the_tick_is_skipped() -> None:
     assert not privacy.skip_whole_tick(listed)
 
 
-def test_defaults_and_the_commented_suggestions() -> None:
+def test_defaults_and_the_commented_suggestions(tmp_path: Path) -> None:
     cfg = config.Config()
     assert cfg.activity == config.ActivityConfig(True, timedelta(minutes=5), False, True)
     assert cfg.privacy == config.PrivacyConfig((), ())
@@ -113,7 +112,8 @@ def test_defaults_and_the_commented_suggestions() -> None:
         .replace("exclude_apps = []\n", "")
         .replace("exclude_titles = []\n", "")
     )
-    p = config.parse(tomllib.loads(suggested), None).privacy
+    (tmp_path / "c.toml").write_text(suggested)
+    p = config.load(tmp_path / "c.toml").privacy
     assert "KeePassXC" in p.exclude_apps and "incognito" in p.exclude_titles
 
 
