@@ -3,6 +3,7 @@ daemon as a subprocess, real SQLite files and the frames it stores."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bus import logind
 from desktop import Windows, focus, openbox, touch
 from PIL import Image
 from procs import running, stop
@@ -61,8 +63,6 @@ def test_x11_reader_follows_focus_and_idle(xvfb_display):
             assert first is not None and later is not None and later >= first + 1.2
             touch(d)
             assert reader.read().idle_s < 1.0
-            # No logind on the bus this test can reach: the lock is unknown, not an error.
-            assert reader.read().locked in (None, False)
         finally:
             reader.close()
 
@@ -207,6 +207,52 @@ def test_skip_when_idle_takes_no_screenshot_until_input(xvfb_display, tmp_path):
     assert all(r["path"] is None and r["idle_s"] >= 2 for r in idle)
     assert "no input for activity.idle_after: no screenshots" in err
     assert "input again: capturing again" in err
+
+
+def test_a_locked_screen_takes_no_screenshot_and_counts_as_locked(xvfb_display, tmp_path):
+    d = xvfb_display
+    root = tmp_path / "archive"
+    cfg = write_config(tmp_path / "c.toml", root)
+    with openbox(d), Windows(d) as w, logind(tmp_path) as bus:
+        focus(d, w.xterm("work", "Work", "80x24+20+20"))
+        env = {"DBUS_SYSTEM_BUS_ADDRESS": bus.address}
+        with running(start_daemon(d, cfg, env=env)) as proc:
+            wait_rows(root, 2, proc)
+            bus.lock(True)
+            w.xterm("seen while locked", "Work", "40x10+600+400")  # the screen changes meanwhile
+            deadline = time.monotonic() + 20
+            while sum(r["decision"] == "locked" for r in rows(root)) < 3:
+                assert time.monotonic() < deadline, "no locked ticks"
+                wait_ticks(root, 1, 1, proc)
+            kept_while_locked = len(frames(root))
+            bus.lock(False)
+            n = len(rows(root))
+            wait_rows(root, n + 2, proc)
+            code, err = stop(proc)
+    assert code == 0, err
+    recorded = rows(root)
+    assert recorded[0]["locked"] == 0 and recorded[0]["decision"] == "new"
+    locked = [r for r in recorded if r["decision"] == "locked"]
+    assert all(r["path"] is None and r["locked"] == 1 for r in locked)
+    assert kept_while_locked == 1  # the first frame only: nothing was grabbed while locked
+    assert recorded[-1]["decision"] != "locked" and len(frames(root)) == 2
+    assert "the screen is locked: no screenshots" in err and "the screen is unlocked" in err
+    r = screenrecord("report", str(root), "--json")
+    assert r.returncode == 0, r.stderr
+    (day,) = json.loads(r.stdout)["days"]
+    assert day["usage"]["locked_seconds"] >= 2
+    assert day["usage"]["apps"][0]["app"] == "Work"
+
+
+def test_without_a_system_bus_the_lock_is_unknown(xvfb_display, tmp_path):
+    reader = open_reader(
+        {"DISPLAY": xvfb_display, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/none"}, "linux"
+    )
+    try:
+        a = reader.read()
+    finally:
+        reader.close()
+    assert a.locked is None and a.idle_s is not None
 
 
 def _env(d: str) -> dict[str, str]:
