@@ -212,7 +212,8 @@ class Recorder:
         """Read what the user is doing, then grab every wanted monitor once (unless the screen is
         locked, the user idle or an excluded window focused where windows cannot be painted),
         paint excluded windows over and put each frame through the pipeline."""
-        seen = privacy.judge(self.reader.read(), self.rules, self.cfg.activity.record_titles)
+        seen = self.reader.read(windows=bool(self.rules))  # the list only matters for rules
+        seen = privacy.judge(seen, self.rules, self.cfg.activity.record_titles)
         skip = self._skip(seen)
         self._log_skip(skip)
         try:

@@ -53,6 +53,9 @@ def test_x11_reader_follows_focus_and_idle(xvfb_display):
             # Both windows are listed, bottom to top, with their frames on the screen.
             listed = [(x.title, x.focused) for x in a.windows]
             assert listed == [("notes.txt - editor", False), ("build log", True)]
+            # Without exclusion rules only the focused window is read (cheaper per tick).
+            only = reader.read(windows=False)
+            assert [x.title for x in only.windows] == ["build log"] and not only.lists_windows
             top = a.windows[-1]
             assert top.left <= 500 and top.top <= 300 and top.width > 400 and top.height > 300
             # Idle grows without input and drops with a pointer move.

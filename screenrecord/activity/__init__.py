@@ -24,8 +24,13 @@ class Reader(ABC):
     """Shown by `status` and the bench: x11, macos, windows, none."""
 
     @abstractmethod
-    def read(self) -> Activity:
-        """What the session shows now; never raises (unknown parts are None)."""
+    def read(self, windows: bool = True) -> Activity:
+        """What the session shows now; never raises (unknown parts are None).
+
+        `windows`: list every visible window, which only exclusion rules need; a reader for which
+        that costs more than the focused window alone (X11: several requests per window) may
+        then leave the list out.
+        """
 
     def close(self) -> None:  # noqa: B027 - a reader that holds nothing needs no clean-up
         """Release what the reader holds (a display connection)."""
@@ -37,7 +42,7 @@ class NullReader(Reader):
     def __init__(self, why: str = "") -> None:
         self.why = why
 
-    def read(self) -> Activity:
+    def read(self, windows: bool = True) -> Activity:
         return Activity()
 
 

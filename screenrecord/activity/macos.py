@@ -86,22 +86,22 @@ class MacReader(Reader):
         except (OSError, AttributeError) as e:
             log.warning("cannot read the active window: CoreGraphics not usable (%s)", e)
 
-    def read(self) -> Activity:
+    def read(self, windows: bool = True) -> Activity:
         lib = self.lib
         if lib is None:
             return Activity()
         infos = lib.window_list()
         pids = {i.get("kCGWindowOwnerPID") for i in infos}
         paths = {p: path for p in pids if isinstance(p, int) and (path := lib.pidpath(p))}
-        windows = parse_windows(infos, paths)
-        focused = next((w for w in windows if w.focused), None)
+        listed = parse_windows(infos, paths)  # one call gives all: `windows` changes nothing
+        focused = next((w for w in listed if w.focused), None)
         return Activity(
             app=focused.app if focused else None,
             executable=focused.executable if focused else None,
             title=focused.title if focused else None,
             idle_s=lib.idle(),
             locked=parse_locked(lib.session()),
-            windows=windows,
+            windows=listed,
             lists_windows=True,
         )
 

@@ -77,7 +77,7 @@ def parse(
 class WindowsReader(Reader):
     name = "windows"
 
-    def read(self) -> Activity:
+    def read(self, windows: bool = True) -> Activity:
         if sys.platform != "win32":  # pragma: no cover - only reached on Windows
             return Activity()
         user32, kernel32 = ctypes.WinDLL("user32"), ctypes.WinDLL("kernel32")

@@ -42,11 +42,11 @@ class X11Reader(Reader):
             self.display = display.Display(self.environ.get("DISPLAY") or None)
         return self.display
 
-    def read(self) -> Activity:
+    def read(self, windows: bool = True) -> Activity:
         locked = logind.locked(self.environ)
         try:
             d = self._open()
-            found = _read(d)
+            found = _read(d, windows)
         except (error.DisplayError, error.ConnectionClosedError, error.XError, OSError) as e:
             if not self.down:
                 log.warning("cannot read the active window from the X display (%s)", e)
@@ -61,7 +61,7 @@ class X11Reader(Reader):
             idle_s=found.idle_s,
             locked=locked,
             windows=found.windows,
-            lists_windows=True,
+            lists_windows=windows,
         )
 
     def close(self) -> None:
@@ -82,14 +82,15 @@ class _Found:
         self.windows: tuple[Window, ...] = ()
 
 
-def _read(d: display.Display) -> _Found:
+def _read(d: display.Display, listed: bool) -> _Found:
+    """The focused window, idle time and, if `listed`, every visible window."""
     root = d.screen().root
     atoms = _Atoms(d)
     found = _Found()
     if d.has_extension("MIT-SCREEN-SAVER"):
         found.idle_s = root.screensaver_query_info().idle / 1000
     active = _window_prop(root, atoms.active)
-    stacking = _windows_prop(root, atoms.stacking)
+    stacking = _windows_prop(root, atoms.stacking) if listed else []
     if stacking is None:  # no EWMH window manager: top-level windows are the root's children
         stacking = [w.id for w in root.query_tree().children]
     windows = []
@@ -110,6 +111,8 @@ def _read(d: display.Display) -> _Found:
             )
         except error.BadWindow:
             focused = None
+        if focused is not None and not listed:  # its rectangle tells the monitor it is on
+            found.windows = (focused,)
     if focused is not None:
         found.app, found.executable, found.title = focused.app, focused.executable, focused.title
     return found
