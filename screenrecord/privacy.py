@@ -64,13 +64,18 @@ class Rules:
 
 
 def judge(seen: Activity, rules: Rules, record_titles: bool) -> Activity:
-    """What of `seen` may be stored: an excluded focused window keeps only the rule's name."""
+    """What of `seen` may be stored: an excluded focused window keeps only the rule's name.
+
+    A kept title has its control characters (a newline in a window title) made spaces, so that
+    every line that shows it stays one line.
+    """
     rule = rules.match(seen.app, seen.executable, seen.title)
     if rule is not None:
         return dataclasses.replace(seen, app=None, executable=None, title=None, excluded=rule)
-    if not record_titles:
+    if not record_titles or seen.title is None:
         return dataclasses.replace(seen, title=None)
-    return seen
+    title = "".join(c if c.isprintable() else " " for c in seen.title)
+    return seen if title == seen.title else dataclasses.replace(seen, title=title)
 
 
 def mask(

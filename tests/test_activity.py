@@ -154,6 +154,7 @@ def test_an_excluded_window_never_reaches_a_stored_frame(xvfb_display, tmp_path,
     assert any(r["title"] == "plain work" for r in recorded)
     db = b"".join(p.read_bytes() for p in root.glob("screenrecord.sqlite*"))
     assert b"my secret vault - passwords" not in db
+    assert "my secret vault" not in err  # nor in the log
 
 
 def test_a_monitor_covered_by_an_excluded_window_keeps_no_frame(xvfb_display, tmp_path):

@@ -51,6 +51,8 @@ def test_judge_keeps_no_title_of_an_excluded_window_and_none_without_titles() ->
     assert privacy.judge(plain, r, record_titles=True) == plain
     assert privacy.judge(plain, r, record_titles=False).title is None
     assert privacy.judge(plain, r, record_titles=False).app == "Editor"
+    two_lines = Activity("Editor", "vim", "line one\nline\ttwo")
+    assert privacy.judge(two_lines, r, record_titles=True).title == "line one line two"
 
 
 def frame(w: int, h: int) -> Frame:
