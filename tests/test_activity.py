@@ -15,10 +15,20 @@ from bus import logind
 from desktop import Windows, focus, openbox, touch
 from PIL import Image
 from procs import running, stop
-from xscreen import frames, rows, screenrecord, start_daemon, wait_rows, wait_ticks, write_config
+from xscreen import (
+    frames,
+    recorder,
+    rows,
+    screenrecord,
+    start_daemon,
+    wait_rows,
+    wait_ticks,
+    write_config,
+)
 
-from screenrecord import capture
+from screenrecord import capture, config
 from screenrecord.activity import open_reader
+from screenrecord.models import Kind
 
 EXCLUDED_BG = "#ff00ff"
 EXCLUDED_RGB = (255, 0, 255)
@@ -155,6 +165,28 @@ def test_an_excluded_window_never_reaches_a_stored_frame(xvfb_display, tmp_path,
     db = b"".join(p.read_bytes() for p in root.glob("screenrecord.sqlite*"))
     assert b"my secret vault - passwords" not in db
     assert "my secret vault" not in err  # nor in the log
+
+
+def test_a_reloaded_config_paints_a_window_it_now_excludes(xvfb_display, tmp_path):
+    d = xvfb_display
+    with openbox(d), Windows(d) as w:
+        focus(d, w.xterm("diary", "Diary", "60x20+40+40", bg=EXCLUDED_BG))
+        rec = recorder(tmp_path, d)
+        try:
+            [before] = rec.tick(datetime(2026, 3, 10, 9, 0))
+            cfg = write_config(
+                tmp_path / "c.toml", tmp_path / "archive", privacy__exclude_apps='["diary"]'
+            )
+            rec.reconfigure(config.load(cfg))  # what SIGHUP does with an unchanged root
+            [after] = rec.tick(datetime(2026, 3, 10, 9, 3))
+        finally:
+            rec.close()
+    root = tmp_path / "archive"
+    assert before.activity is not None and before.activity.title == "diary"
+    assert pixels_of(root / before.path, EXCLUDED_RGB) > 10_000
+    # The painted screen differs from the ring's frame: it is new, and shows no window.
+    assert after.decision is Kind.NEW and pixels_of(root / after.path, EXCLUDED_RGB) == 0
+    assert after.activity is not None and after.activity.excluded == 'exclude_apps "diary"'
 
 
 def test_a_monitor_covered_by_an_excluded_window_keeps_no_frame(xvfb_display, tmp_path):
