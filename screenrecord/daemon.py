@@ -216,27 +216,7 @@ class Recorder:
         seen = privacy.judge(seen, self.rules, self.cfg.activity.record_titles)
         skip = self._skip(seen)
         self._log_skip(skip)
-        try:
-            if skip is not None:
-                shots: list[capture.Shot] = []
-                failures: list[capture.Failure] = []
-                wanted = [m for m in capture.monitors(self.environ) if self.cfg.wants(m.number)]
-            else:
-                shots, failures = capture.grab(
-                    self.environ, now, self.cfg.wanted, self.cfg.storage.ext
-                )
-                wanted = [s.monitor for s in shots] + [f.monitor for f in failures]
-                if capture.looks_unpermitted(shots):
-                    raise CaptureError(
-                        "every monitor came back black: allow Screen Recording for screenrecord in "
-                        "System Settings > Privacy & Security > Screen Recording"
-                    )
-        except CaptureError as e:
-            self.capture_down = str(e)  # the caller says it once: at start it is fatal
-            raise
-        if self.capture_down is not None:
-            log.warning("capturing again after: %s", self.capture_down)
-            self.capture_down = None
+        shots, failures, wanted = self._grab(now, skip is None)
         seen = _on_monitor(seen, wanted)
         records = []
         if skip is not None:
@@ -268,6 +248,36 @@ class Recorder:
         del shots  # the frames' pixels, before handing freed memory back
         _release_memory()
         return records
+
+    def _grab(
+        self, now: datetime, grab: bool
+    ) -> tuple[list[capture.Shot], list[capture.Failure], list[capture.Monitor]]:
+        """Grab every wanted monitor (or, when not `grab`, only list them); also the monitors.
+
+        Raises CaptureError where the screen cannot be read, and says once when it can again.
+        """
+        shots: list[capture.Shot] = []
+        failures: list[capture.Failure] = []
+        try:
+            if grab:
+                shots, failures = capture.grab(
+                    self.environ, now, self.cfg.wanted, self.cfg.storage.ext
+                )
+                wanted = [s.monitor for s in shots] + [f.monitor for f in failures]
+            else:
+                wanted = [m for m in capture.monitors(self.environ) if self.cfg.wants(m.number)]
+            if capture.looks_unpermitted(shots):
+                raise CaptureError(
+                    "every monitor came back black: allow Screen Recording for screenrecord in "
+                    "System Settings > Privacy & Security > Screen Recording"
+                )
+        except CaptureError as e:
+            self.capture_down = str(e)  # the caller says it once: at start it is fatal
+            raise
+        if self.capture_down is not None:
+            log.warning("capturing again after: %s", self.capture_down)
+            self.capture_down = None
+        return shots, failures, wanted
 
     def _skip(self, seen: Activity) -> Kind | None:
         """Why this tick takes no screenshot at all, or None to take one."""
