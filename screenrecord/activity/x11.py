@@ -15,6 +15,7 @@ One connection is kept between ticks and opened again after the display went awa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -45,8 +46,7 @@ class X11Reader(Reader):
     def read(self, windows: bool = True) -> Activity:
         locked = logind.locked(self.environ)
         try:
-            d = self._open()
-            found = _read(d, windows)
+            found = _read(self._open(), windows)
         except (error.DisplayError, error.ConnectionClosedError, error.XError, OSError) as e:
             if not self.down:
                 log.warning("cannot read the active window from the X display (%s)", e)
@@ -54,15 +54,7 @@ class X11Reader(Reader):
             self.close()
             return Activity(locked=locked)
         self.down = False
-        return Activity(
-            app=found.app,
-            executable=found.executable,
-            title=found.title,
-            idle_s=found.idle_s,
-            locked=locked,
-            windows=found.windows,
-            lists_windows=windows,
-        )
+        return dataclasses.replace(found, locked=locked)
 
     def close(self) -> None:
         if self.display is not None:
@@ -71,24 +63,13 @@ class X11Reader(Reader):
                 d.close()
 
 
-class _Found:
-    """What one read of the display gave."""
-
-    def __init__(self) -> None:
-        self.app: str | None = None
-        self.executable: str | None = None
-        self.title: str | None = None
-        self.idle_s: float | None = None
-        self.windows: tuple[Window, ...] = ()
-
-
-def _read(d: display.Display, listed: bool) -> _Found:
-    """The focused window, idle time and, if `listed`, every visible window."""
+def _read(d: display.Display, listed: bool) -> Activity:
+    """The focused window, idle time and, if `listed`, every visible window (no lock)."""
     root = d.screen().root
     atoms = _Atoms(d)
-    found = _Found()
+    idle_s = None
     if d.has_extension("MIT-SCREEN-SAVER"):
-        found.idle_s = root.screensaver_query_info().idle / 1000
+        idle_s = root.screensaver_query_info().idle / 1000
     active = _window_prop(root, atoms.active)
     stacking = _windows_prop(root, atoms.stacking) if listed else []
     if stacking is None:  # no EWMH window manager: top-level windows are the root's children
@@ -97,25 +78,28 @@ def _read(d: display.Display, listed: bool) -> _Found:
     for wid in stacking:
         w = d.create_resource_object("window", wid)
         try:
-            win = _window(d, root, w, atoms, focused=wid == active)
+            win = _window(root, w, atoms, focused=wid == active)
         except error.BadWindow:  # closed since the list was read
             continue
         if win is not None:
             windows.append(win)
-    found.windows = tuple(windows)
     focused = next((w for w in windows if w.focused), None)
     if focused is None and active:  # focused but not listed (another desktop's, unmapped)
         try:
-            focused = _window(
-                d, root, d.create_resource_object("window", active), atoms, True, any_state=True
-            )
+            w = d.create_resource_object("window", active)
+            focused = _window(root, w, atoms, True, any_state=True)
         except error.BadWindow:
             focused = None
         if focused is not None and not listed:  # its rectangle tells the monitor it is on
-            found.windows = (focused,)
-    if focused is not None:
-        found.app, found.executable, found.title = focused.app, focused.executable, focused.title
-    return found
+            windows = [focused]
+    return Activity(
+        app=focused.app if focused else None,
+        executable=focused.executable if focused else None,
+        title=focused.title if focused else None,
+        idle_s=idle_s,
+        windows=tuple(windows),
+        lists_windows=listed,
+    )
 
 
 class _Atoms:
@@ -128,7 +112,6 @@ class _Atoms:
 
 
 def _window(
-    d: display.Display,
     root: XWindow,
     w: XWindow,
     atoms: _Atoms,
