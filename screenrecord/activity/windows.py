@@ -77,11 +77,13 @@ def parse(
 class WindowsReader(Reader):
     name = "windows"
 
+    def __init__(self) -> None:
+        self.dlls = _load() if sys.platform == "win32" else None
+
     def read(self, windows: bool = True) -> Activity:
-        if sys.platform != "win32":  # pragma: no cover - only reached on Windows
+        if self.dlls is None:  # pragma: no cover - only reached off Windows
             return Activity()
-        user32, kernel32 = ctypes.WinDLL("user32"), ctypes.WinDLL("kernel32")
-        kernel32.GetTickCount64.restype = ctypes.c_ulonglong
+        user32, kernel32 = self.dlls
         info = _LastInput(ctypes.sizeof(_LastInput), 0)
         idle = (
             idle_seconds(kernel32.GetTickCount64(), info.dwTime)
@@ -106,6 +108,36 @@ class WindowsReader(Reader):
         pid = wintypes.DWORD()
         user32.GetWindowThreadProcessId(hwnd, ctypes.byref(pid))
         return parse(hwnd, buf.value, _image(kernel32, pid.value), rect, idle, bool(desk))
+
+
+def _load() -> tuple[Any, Any]:
+    """user32 and kernel32 with the prototypes used: handles are pointer-sized, not ints."""
+    if sys.platform != "win32":  # only Windows' ctypes has WinDLL (and mypy knows it)
+        raise OSError("user32 and kernel32 exist only on Windows")
+    user32, kernel32 = ctypes.WinDLL("user32"), ctypes.WinDLL("kernel32")
+    w = wintypes
+    for dll, name, res, args in [
+        (user32, "GetForegroundWindow", w.HWND, []),
+        (user32, "GetWindowTextLengthW", ctypes.c_int, [w.HWND]),
+        (user32, "GetWindowTextW", ctypes.c_int, [w.HWND, w.LPWSTR, ctypes.c_int]),
+        (user32, "GetWindowRect", w.BOOL, [w.HWND, ctypes.POINTER(w.RECT)]),
+        (user32, "GetWindowThreadProcessId", w.DWORD, [w.HWND, ctypes.POINTER(w.DWORD)]),
+        (user32, "GetLastInputInfo", w.BOOL, [ctypes.c_void_p]),
+        (user32, "OpenInputDesktop", w.HANDLE, [w.DWORD, w.BOOL, w.DWORD]),
+        (user32, "CloseDesktop", w.BOOL, [w.HANDLE]),
+        (kernel32, "GetTickCount64", ctypes.c_ulonglong, []),
+        (kernel32, "OpenProcess", w.HANDLE, [w.DWORD, w.BOOL, w.DWORD]),
+        (
+            kernel32,
+            "QueryFullProcessImageNameW",
+            w.BOOL,
+            [w.HANDLE, w.DWORD, w.LPWSTR, ctypes.POINTER(w.DWORD)],
+        ),
+        (kernel32, "CloseHandle", w.BOOL, [w.HANDLE]),
+    ]:
+        fn = getattr(dll, name)
+        fn.restype, fn.argtypes = res, args
+    return user32, kernel32
 
 
 class _LastInput(ctypes.Structure):
