@@ -17,10 +17,11 @@ from datetime import datetime
 from pathlib import Path
 
 from screenrecord.errors import StoreError
-from screenrecord.models import Kind, Period, Record
+from screenrecord.models import Activity, Kind, Period, Record
 
 FILE_NAME = "screenrecord.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: decisions; 2: what each tick saw (the activity columns), added in place to a 1."""
 DAMAGED = ".corrupt-"
 """A damaged catalog is kept as `screenrecord.sqlite.corrupt-YYYYMMDD-HHMMSS` (its -wal, -shm too)."""
 _DAMAGE_CODES = {11, 26}
@@ -48,11 +49,29 @@ CREATE TABLE IF NOT EXISTS decisions (
     capture_ms REAL,
     compare_ms REAL,
     write_ms REAL,
-    error TEXT                    -- one-line reason when decision = 'error' or the write failed
+    error TEXT,                   -- one-line reason when decision = 'error' or the write failed
+    app TEXT,                     -- the focused window's application, as the tick saw it
+    executable TEXT,              -- its executable's file name
+    title TEXT,                   -- its title, NULL when excluded or record_titles = false
+    focus_monitor INTEGER,        -- the monitor the focused window is on
+    idle_s REAL,                  -- seconds since the last keyboard or mouse input
+    locked INTEGER,               -- 1 locked, 0 not, NULL not known
+    excluded TEXT                 -- the rule that excluded the focused window
 );
 CREATE INDEX IF NOT EXISTS decisions_taken ON decisions (taken);
 CREATE INDEX IF NOT EXISTS decisions_path ON decisions (path);
 """
+
+ACTIVITY_COLUMNS = {
+    "app": "TEXT",
+    "executable": "TEXT",
+    "title": "TEXT",
+    "focus_monitor": "INTEGER",
+    "idle_s": "REAL",
+    "locked": "INTEGER",
+    "excluded": "TEXT",
+}
+"""Columns schema 2 added; a catalog of schema 1 gets them in place (NULL for its old rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +146,11 @@ class Catalog:
         values = [getattr(rec, c) for c in _COLUMNS]
         values[0] = _stamp(rec.taken)
         values[4] = rec.decision.value
+        a = rec.activity or Activity()
+        values += [a.app, a.executable, a.title, a.monitor, a.idle_s, a.locked, a.excluded]
+        columns = [*_COLUMNS, *ACTIVITY_COLUMNS]
         cur = self.conn.execute(
-            f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            f"INSERT INTO decisions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             values,
         )
         assert cur.lastrowid is not None
@@ -302,12 +324,30 @@ def _connect(path: Path, create: bool, check: bool) -> sqlite3.Connection:
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError(f"quick_check: {problems[0]}")
         if version < SCHEMA_VERSION:
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            _upgrade(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a new or older catalog to SCHEMA_VERSION in one transaction: create what is missing,
+    add the columns a schema 1 catalog lacks (its rows keep their values, NULL in the new ones)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+        for name, kind in ACTIVITY_COLUMNS.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE decisions ADD COLUMN {name} {kind}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def set_aside(root: Path, now: datetime) -> Path:
@@ -370,4 +410,9 @@ def _row(r: sqlite3.Row) -> Record:
     d = dict(r)
     d["taken"] = datetime.fromisoformat(d["taken"])
     d["decision"] = Kind(d["decision"])
-    return Record(**d)
+    seen = {k: d.pop(k, None) for k in ACTIVITY_COLUMNS}
+    seen["monitor"] = seen.pop("focus_monitor")
+    if seen["locked"] is not None:
+        seen["locked"] = bool(seen["locked"])
+    activity = Activity(**seen)
+    return Record(**d, activity=activity if activity.known else None)

@@ -544,9 +544,12 @@ def _config_check(args: argparse.Namespace) -> int:
     cfg = config.load(path)
     monitors = "all" if cfg.monitors == "all" else ", ".join(map(str, cfg.monitors))
     every = cfg.keep_at_least_every or "off"
+    p = cfg.privacy
     print(
         f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
-        f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every})"
+        f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every}, "
+        f"excluding {count(len(p.exclude_apps), 'app')} and "
+        f"{count(len(p.exclude_titles), 'title pattern')})"
     )
     return 0
 
@@ -635,7 +638,9 @@ def _report(args: argparse.Namespace) -> int:
         until = since + timedelta(days=1)
     if since >= until:
         raise UsageError(f"--since {args.since} is not before --until {args.until}")
-    rep = report.build(root, since, until)
+    # idle_after from --config, else the platform's config file, else the default
+    idle_after = _load_config(args.config).activity.idle_after.total_seconds()
+    rep = report.build(root, since, until, idle_after)
     if args.json:
         print(json.dumps(report.to_json(rep)))
     else:

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from platformdirs import user_config_dir
 
@@ -63,6 +63,29 @@ format = "png"
 # PNG zlib level 0-9. 6 was chosen by measurement (bench/tick.py on real screenshots):
 # 27% smaller than level 1 for ~25 ms more per 1080p kept frame; 8 and 9 cost 2-6x the time for <8%.
 compress_level = 6
+
+[activity]
+# Each tick records the focused window's application, executable and title, the idle time and
+# whether the screen is locked, where the platform tells (README: "What you were doing").
+# false: store the application name only, never window titles.
+record_titles = true
+# No keyboard or mouse input for this long counts as idle in reports: "5m", "90s", "1h".
+idle_after = "5m"
+# true: take no screenshot at all while idle (saves the grab).
+skip_when_idle = false
+# Take no screenshot while the screen is locked, where that can be told.
+skip_when_locked = true
+
+[privacy]
+# Windows matching a rule are painted over in every frame before it is compared or stored, and
+# their titles are never stored (Windows: no screenshot while such a window is focused).
+# Application or executable names, case-insensitive.
+exclude_apps = []
+# exclude_apps = ["KeePassXC", "KeePass", "1Password", "Bitwarden", "Enpass", "Dashlane",
+#                 "LastPass", "Keychain Access", "Seahorse", "gnome-keyring"]
+# Regular expressions, case-insensitive, searched in window titles.
+exclude_titles = []
+# exclude_titles = ["private browsing", "incognito", "inprivate"]
 """
 
 
@@ -86,6 +109,22 @@ class StorageConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityConfig:
+    record_titles: bool = True
+    idle_after: timedelta = timedelta(minutes=5)
+    skip_when_idle: bool = False
+    skip_when_locked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    exclude_apps: tuple[str, ...] = ()
+    """Application or executable names, matched case-insensitively."""
+    exclude_titles: tuple[str, ...] = ()
+    """Regular expressions, searched case-insensitively in window titles (checked to compile)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A validated configuration; `source` is the file it came from (None: built-in defaults)."""
 
@@ -95,6 +134,8 @@ class Config:
     keep_at_least_every: timedelta | None = None
     dedup: DedupConfig = field(default_factory=DedupConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    activity: ActivityConfig = field(default_factory=ActivityConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     source: Path | None = None
 
     def dedup_settings(self) -> DedupSettings:
@@ -154,12 +195,23 @@ def load(path: Path | None = None) -> Config:
 
 KEYS: dict[str, frozenset[str]] = {
     "": frozenset(
-        {"root", "interval_seconds", "monitors", "keep_at_least_every", "dedup", "storage"}
+        {
+            "root",
+            "interval_seconds",
+            "monitors",
+            "keep_at_least_every",
+            "dedup",
+            "storage",
+            "activity",
+            "privacy",
+        }
     ),
     "dedup": frozenset(
         {"duplicate_threshold", "near_threshold", "near_action", "ring_size", "device"}
     ),
     "storage": frozenset({"format", "compress_level"}),
+    "activity": frozenset({"record_titles", "idle_after", "skip_when_idle", "skip_when_locked"}),
+    "privacy": frozenset({"exclude_apps", "exclude_titles"}),
 }
 """The settings each table knows ("" is the top level)."""
 
@@ -170,7 +222,11 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
     top = v.table(data, "")
     dedup = v.table(top.get("dedup", {}), "dedup")
     storage = v.table(top.get("storage", {}), "storage")
-    v.unknown_keys({"": top, "dedup": dedup, "storage": storage})
+    activity = v.table(top.get("activity", {}), "activity")
+    privacy = v.table(top.get("privacy", {}), "privacy")
+    v.unknown_keys(
+        {"": top, "dedup": dedup, "storage": storage, "activity": activity, "privacy": privacy}
+    )
 
     d = DedupConfig()
     dup = v.number(dedup, "dedup.duplicate_threshold", d.duplicate_threshold, 0.0, 1.0)
@@ -192,6 +248,20 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
         format=v.choice(storage, "storage.format", s.format, FORMATS),
         compress_level=v.integer(storage, "storage.compress_level", s.compress_level, 0, 9),
     )
+    a = ActivityConfig()
+    idle_after = v.duration(activity, "activity.idle_after", "5m")
+    if idle_after is None:
+        v.fail("activity.idle_after", 'must be a duration like "5m", not "off"')
+    a = ActivityConfig(
+        record_titles=v.boolean(activity, "activity.record_titles", a.record_titles),
+        idle_after=idle_after,
+        skip_when_idle=v.boolean(activity, "activity.skip_when_idle", a.skip_when_idle),
+        skip_when_locked=v.boolean(activity, "activity.skip_when_locked", a.skip_when_locked),
+    )
+    p = PrivacyConfig(
+        exclude_apps=v.strings(privacy, "privacy.exclude_apps"),
+        exclude_titles=v.patterns(privacy, "privacy.exclude_titles"),
+    )
     return Config(
         root=v.root(top),
         interval_seconds=v.number(top, "interval_seconds", 180, 1.0, 7 * 86400),
@@ -199,6 +269,8 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
         keep_at_least_every=v.duration(top, "keep_at_least_every"),
         dedup=d,
         storage=s,
+        activity=a,
+        privacy=p,
         source=source,
     )
 
@@ -230,7 +302,7 @@ class _Validator:
         self.where = str(source) if source else "built-in defaults"
         self.base = source.parent if source else Path.cwd()
 
-    def fail(self, key: str, problem: str) -> None:
+    def fail(self, key: str, problem: str) -> NoReturn:
         message = f"{self.where}: {key}: {problem}"
         # one line, whatever the file holds: a key may contain a newline
         raise ConfigError(message.replace("\r", "\\r").replace("\n", "\\n"))
@@ -318,8 +390,39 @@ class _Validator:
             self.fail("monitors", f"lists a monitor twice: {value}")
         return tuple(value)
 
-    def duration(self, table: dict[str, Any], key: str) -> timedelta | None:
-        value = table.get(key, "off")
+    def boolean(self, table: dict[str, Any], key: str, default: bool) -> bool:
+        value = self._get(table, key, default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
+    def strings(self, table: dict[str, Any], key: str) -> tuple[str, ...]:
+        value = self._get(table, key, [])
+        if not isinstance(value, list) or any(
+            not isinstance(s, str) or not s.strip() for s in value
+        ):
+            self.fail(key, f'must be a list of names, e.g. ["KeePassXC"], got {_show(value)}')
+        return tuple(value)
+
+    def patterns(self, table: dict[str, Any], key: str) -> tuple[str, ...]:
+        """A list of regular expressions, each of which must compile."""
+        value = self._get(table, key, [])
+        if not isinstance(value, list) or any(not isinstance(s, str) or not s for s in value):
+            self.fail(
+                key,
+                f'must be a list of regular expressions, e.g. ["incognito"], got {_show(value)}',
+            )
+        for pattern in value:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                self.fail(
+                    key, f"{pattern!r} is not a regular expression ({e}); fix it or remove it"
+                )
+        return tuple(value)
+
+    def duration(self, table: dict[str, Any], key: str, default: str = "off") -> timedelta | None:
+        value = self._get(table, key, default)
         if value is False:
             return None
         if not isinstance(value, str):

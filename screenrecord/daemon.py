@@ -8,6 +8,7 @@ archive's catalog. Only this module reads the clock.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import itertools
 import logging
 import signal
@@ -20,12 +21,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from screenrecord import capture, catalog, images, lock, pause, store, units
+from screenrecord import activity, capture, catalog, images, lock, pause, privacy, store, units
 from screenrecord import config as configmod
 from screenrecord.catalog import Catalog, CatalogDamaged
 from screenrecord.config import Config, StorageConfig
 from screenrecord.errors import CaptureError, ConfigError, ImageError, ScreenrecordError, StoreError
-from screenrecord.models import Frame, Kind, Placement, Record
+from screenrecord.models import NO_FRAME, Activity, Frame, Kind, Placement, Record
 from screenrecord.pipeline import KeepPolicy, Pipeline, Stored
 
 if TYPE_CHECKING:
@@ -96,15 +97,21 @@ class Recorder:
             lock.release(self.root)
             raise
         self.capture_down: str | None = None
+        self.reader = activity.open_reader(environ)
+        self.rules = privacy.Rules.of(cfg)
+        self.skipping: Kind | None = None
+        """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
 
     def reconfigure(self, cfg: Config) -> None:
         """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
         self.cfg = cfg
         self.pipeline.policy = keep_policy(cfg)
         self.pipeline.sink = ArchiveWriter(self.root, cfg.storage)
+        self.rules = privacy.Rules.of(cfg)
 
     def close(self) -> None:
         try:
+            self.reader.close()
             self.catalog.close()
         finally:
             lock.release(self.root)
@@ -202,24 +209,29 @@ class Recorder:
         return n
 
     def tick(self, now: datetime) -> list[Record]:
-        """Grab every wanted monitor once and put each frame through the pipeline."""
-        try:
-            shots, failures = capture.grab(self.environ, now, self.cfg.wanted, self.cfg.storage.ext)
-            if capture.looks_unpermitted(shots):
-                raise CaptureError(
-                    "every monitor came back black: allow Screen Recording for screenrecord in "
-                    "System Settings > Privacy & Security > Screen Recording"
+        """Read what the user is doing, then grab every wanted monitor once (unless the screen is
+        locked, the user idle or an excluded window focused where windows cannot be painted),
+        paint excluded windows over and put each frame through the pipeline."""
+        seen = self.reader.read(windows=bool(self.rules))  # the list only matters for rules
+        seen = privacy.judge(seen, self.rules, self.cfg.activity.record_titles)
+        skip = self._skip(seen)
+        self._log_skip(skip)
+        shots, failures, wanted = self._grab(now, skip is None)
+        seen = _on_monitor(seen, wanted)
+        records = []
+        if skip is not None:
+            records = [self.pipeline.record(_no_frame(now, m, skip, seen)) for m in wanted]
+        for s in shots:
+            m = s.monitor
+            frame, gone = privacy.mask(s.frame, m.left, m.top, m.width, m.height, seen, self.rules)
+            if gone:  # nothing of the monitor is left to keep
+                records.append(
+                    self.pipeline.record(_no_frame(now, m, Kind.EXCLUDED, seen, s.capture_ms))
                 )
-        except CaptureError as e:
-            self.capture_down = str(e)  # the caller says it once: at start it is fatal
-            raise
-        if self.capture_down is not None:
-            log.warning("capturing again after: %s", self.capture_down)
-            self.capture_down = None
-        records = [
-            self.pipeline.process(s.frame, monitor=s.monitor, capture_ms=s.capture_ms)
-            for s in shots
-        ]
+            else:
+                records.append(
+                    self.pipeline.process(frame, monitor=m, capture_ms=s.capture_ms, activity=seen)
+                )
         for fail in failures:
             m = fail.monitor
             log.error("monitor %d: grab failed (%s)", m.number, fail.error)
@@ -236,6 +248,96 @@ class Recorder:
         del shots  # the frames' pixels, before handing freed memory back
         _release_memory()
         return records
+
+    def _grab(
+        self, now: datetime, grab: bool
+    ) -> tuple[list[capture.Shot], list[capture.Failure], list[capture.Monitor]]:
+        """Grab every wanted monitor (or, when not `grab`, only list them); also the monitors.
+
+        Raises CaptureError where the screen cannot be read, and says once when it can again.
+        """
+        shots: list[capture.Shot] = []
+        failures: list[capture.Failure] = []
+        try:
+            if grab:
+                shots, failures = capture.grab(
+                    self.environ, now, self.cfg.wanted, self.cfg.storage.ext
+                )
+                wanted = [s.monitor for s in shots] + [f.monitor for f in failures]
+            else:
+                wanted = [m for m in capture.monitors(self.environ) if self.cfg.wants(m.number)]
+            if capture.looks_unpermitted(shots):
+                raise CaptureError(
+                    "every monitor came back black: allow Screen Recording for screenrecord in "
+                    "System Settings > Privacy & Security > Screen Recording"
+                )
+        except CaptureError as e:
+            self.capture_down = str(e)  # the caller says it once: at start it is fatal
+            raise
+        if self.capture_down is not None:
+            log.warning("capturing again after: %s", self.capture_down)
+            self.capture_down = None
+        return shots, failures, wanted
+
+    def _skip(self, seen: Activity) -> Kind | None:
+        """Why this tick takes no screenshot at all, or None to take one."""
+        a = self.cfg.activity
+        if a.skip_when_locked and seen.locked:
+            return Kind.LOCKED
+        if privacy.skip_whole_tick(seen):
+            return Kind.EXCLUDED
+        if (
+            a.skip_when_idle
+            and seen.idle_s is not None
+            and seen.idle_s >= a.idle_after.total_seconds()
+        ):
+            return Kind.IDLE
+        return None
+
+    def _log_skip(self, skip: Kind | None) -> None:
+        """One line when ticks start or stop taking no screenshot, not one per tick."""
+        if skip == self.skipping:
+            return
+        if skip is not None:
+            log.info("%s: no screenshots until that changes", _SKIP_REASONS[skip][0])
+        elif self.skipping is not None:
+            log.info("%s: capturing again", _SKIP_REASONS[self.skipping][1])
+        self.skipping = skip
+
+
+_SKIP_REASONS = {
+    Kind.LOCKED: ("the screen is locked", "the screen is unlocked"),
+    Kind.IDLE: ("no input for activity.idle_after", "input again"),
+    Kind.EXCLUDED: ("an excluded window is focused", "no excluded window is focused"),
+}
+"""Why ticks take no screenshot, and what ends it: for the log."""
+
+
+def _no_frame(
+    now: datetime,
+    m: capture.Monitor,
+    kind: Kind,
+    seen: Activity,
+    capture_ms: float | None = None,
+) -> Record:
+    """The record of a monitor whose pixels were kept out on purpose (locked, idle, excluded)."""
+    assert kind in NO_FRAME
+    ms = None if capture_ms is None else round(capture_ms, 3)
+    return Record(
+        now, m.number, m.width, m.height, kind, x=m.left, y=m.top, capture_ms=ms, activity=seen
+    )
+
+
+def _on_monitor(seen: Activity, monitors: list[capture.Monitor]) -> Activity:
+    """`seen` with the number of the monitor that holds the focused window's centre."""
+    focused = next((w for w in seen.windows if w.focused), None)
+    if focused is None:
+        return seen
+    cx, cy = focused.left + focused.width // 2, focused.top + focused.height // 2
+    for m in monitors:
+        if m.left <= cx < m.left + m.width and m.top <= cy < m.top + m.height:
+            return dataclasses.replace(seen, monitor=m.number)
+    return seen
 
 
 def start(cfg: Config, environ: Mapping[str, str], warn_missing: bool = False) -> Recorder:
@@ -298,6 +400,8 @@ def describe(r: Record, root: Path | None = None) -> str:
 
     With `root`, the path is given in full (for `once`, whose reader opens it).
     """
+    if r.decision in NO_FRAME:
+        return f"{r.decision.value}, no screenshot kept"
     score = units.score(r.score)
     what = r.decision.value + (" (keep_at_least_every)" if r.heartbeat else "")
     if r.path:

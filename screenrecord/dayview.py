@@ -46,6 +46,11 @@ figure { margin: 0; width: 400px; background: #fff; border: 1px solid #ddd; bord
 figure img { display: block; width: 100%; border-bottom: 1px solid #ddd; }
 figcaption { padding: 6px 8px; font-size: 13px; color: #444; }
 .empty { color: #888; }
+table.apps { border-collapse: collapse; }
+.apps td, .apps th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
+.apps th { font-weight: 500; color: #666; }
+.apps .t { color: #555; font-size: 13px; }
+.timeline .app { font-size: 11px; color: #333; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 84px; }
 """
 
 
@@ -78,6 +83,11 @@ def render(
         ("kept", f"{count(day.kept, 'frame')}, {size(day.kept_bytes)}"),
         ("skipped", "unknown" if day.skipped is None else count(day.skipped, "frame")),
     ]
+    u = day.usage
+    if u is not None:
+        summary += [("idle", duration(u.idle_seconds)), ("locked", duration(u.locked_seconds))]
+        if u.excluded_seconds:
+            summary.append(("excluded", duration(u.excluded_seconds)))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -87,6 +97,8 @@ def render(
         '<p class="summary">'
         + "".join(f"<span>{e(k)} <b>{e(v)}</b></span>" for k, v in summary)
         + "</p>",
+        "<h2>Applications</h2>",
+        _apps(day),
         "<h2>Hour by hour</h2>",
         _timeline(day, caps, root, out),
         "<h2>Highlights</h2>",
@@ -143,6 +155,32 @@ def _timeline(day: Day, caps: Sequence[Capture], root: Path, out: Path) -> str:
             cell += f'<div class="n">{x.kept} kept</div>'
             cells.append(f"<td>{cell}</td>")
         rows.append(f"<tr><th>monitor {m}</th>" + "".join(cells) + "</tr>")
+    if day.usage is not None and day.usage.apps:
+        leading = [html.escape(day.usage.hour_apps[h] or "") for h in span]
+        rows.append(
+            "<tr><th>leading app</th>"
+            + "".join(f'<td><div class="app" title="{a}">{a}</div></td>' for a in leading)
+            + "</tr>"
+        )
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _apps(day: Day) -> str:
+    """Time per application (in front, neither idle nor locked) and its most seen titles."""
+    u = day.usage
+    if u is None:
+        return '<p class="empty">unknown: no catalog, only the kept files</p>'
+    if not u.apps:
+        return '<p class="empty">no focused window recorded</p>'
+    e = html.escape
+    rows = ['<table class="apps"><tr><th>application</th><th>time</th><th>top titles</th></tr>']
+    for a in u.apps:
+        titles = "<br>".join(f"{e(t.title)} &middot; {e(duration(t.seconds))}" for t in a.titles)
+        rows.append(
+            f"<tr><td>{e(a.app)}</td><td>{e(duration(a.seconds))}</td>"
+            f'<td class="t">{titles}</td></tr>'
+        )
     rows.append("</table>")
     return "\n".join(rows)
 

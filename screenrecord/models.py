@@ -19,6 +19,17 @@ class Kind(str, Enum):
     DUPLICATE = "duplicate"
     ERROR = "error"
     """No decision: the frame could not be grabbed or read (never returned by the engine)."""
+    LOCKED = "locked"
+    """No screenshot: the screen was locked (`activity.skip_when_locked`)."""
+    IDLE = "idle"
+    """No screenshot: the user was idle (`activity.skip_when_idle`)."""
+    EXCLUDED = "excluded"
+    """No pixels kept: excluded windows covered the whole monitor, or (where visible windows
+    cannot be listed) an excluded window was focused."""
+
+
+NO_FRAME = (Kind.LOCKED, Kind.IDLE, Kind.EXCLUDED)
+"""Decisions of a tick that kept no pixels of the monitor on purpose (never an engine verdict)."""
 
 
 class Placement(str, Enum):
@@ -68,6 +79,57 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """A visible top-level window: who owns it, its title, where it is on the virtual screen
+    (its frame and decorations included, in the capture backend's coordinates)."""
+
+    app: str | None
+    """The application: X11's WM_CLASS class, macOS's owner name, Windows' executable stem."""
+    executable: str | None
+    """The executable's file name (not its folder), where it can be told."""
+    title: str | None
+    left: int
+    top: int
+    width: int
+    height: int
+    focused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What the user was doing at one tick: the focused window, idle time, lock.
+
+    A reader (screenrecord.activity) fills it from the platform; `privacy.judge` then drops what
+    must not be stored (titles of excluded windows, every title with `record_titles = false`)
+    and names the rule that excluded the focused window. None means "not known here".
+    """
+
+    app: str | None = None
+    executable: str | None = None
+    title: str | None = None
+    monitor: int | None = None
+    """The monitor the focused window is on (its centre), numbered as the capture backend does."""
+    idle_s: float | None = None
+    """Seconds since the last keyboard or mouse input."""
+    locked: bool | None = None
+    excluded: str | None = None
+    """The rule that matched the focused window (e.g. `exclude_apps "KeePassXC"`); its title
+    and app are then not stored."""
+    windows: tuple[Window, ...] = field(default=(), compare=False, repr=False)
+    """Visible windows, bottom to top, for painting excluded ones (never stored)."""
+    lists_windows: bool = field(default=False, compare=False, repr=False)
+    """Whether `windows` is the full list of visible windows (X11, macOS) or the platform
+    tells only the focused one (Windows): then an excluded focused window skips the tick."""
+
+    @property
+    def known(self) -> bool:
+        """Whether the platform told anything at all."""
+        return any(
+            v is not None for v in (self.app, self.title, self.idle_s, self.locked, self.excluded)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """What happened to one frame: the one per-frame result.
 
@@ -103,6 +165,8 @@ class Record:
     """The file the frame was read from (`dedup`); None for a capture."""
     compared: int | None = field(default=None, compare=False)
     """How many exact SSIM comparisons the decision needed (not stored in the catalog)."""
+    activity: Activity | None = None
+    """What the tick saw (the same for every monitor of a tick); None for `dedup`."""
 
     @property
     def heartbeat(self) -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from screenrecord import similarity
 from screenrecord.errors import StoreError
-from screenrecord.models import DedupSettings, Frame, Kind, Placement, Record
+from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
 from screenrecord.ring import Ring
 
 if TYPE_CHECKING:
@@ -148,11 +148,13 @@ class Pipeline:
         prepared: similarity.Prepared | None = None,
         monitor: Monitor | None = None,
         capture_ms: float | None = None,
+        activity: Activity | None = None,
     ) -> Record:
         """Decide, place, store, remember and record one frame; returns its record.
 
         `monitor` is where the frame was grabbed (its geometry goes into the record);
-        without it the frame's own size is recorded.
+        without it the frame's own size is recorded. `activity`, what the tick saw, is recorded
+        with it.
         """
         start = time.perf_counter()
         if prepared is None:
@@ -191,6 +193,7 @@ class Pipeline:
                 error=error,
                 source=None if frame.path is None else str(frame.path),
                 compared=decision.compared,
+                activity=activity,
             )
         )
 

@@ -9,6 +9,9 @@ a night of sleep is not counted at all.
 
 Without a catalog only kept frames exist, as files: every tick with a file is active, and
 unchanged time and skipped frames are unknown (None).
+
+What the user was doing (see usage.py) splits the same spans by application, idle, locked and
+excluded time; a catalog without activity (or an archive without catalog) has none of it.
 """
 
 from __future__ import annotations
@@ -24,14 +27,19 @@ from typing import Any
 from screenrecord import store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
-from screenrecord.models import Period
+from screenrecord.models import NO_FRAME, Activity, Period
 from screenrecord.units import count, duration, nouns, size
+from screenrecord.usage import Tally, Usage
 
 TICK_WINDOW = timedelta(seconds=5)
 """Frames of different monitors taken this close together belong to one tick."""
 DEFAULT_INTERVAL = 180.0
 """Seconds a tick stands for when the period has a single tick (the daemon's default interval)."""
 CHANGED = ("new", "near")
+NOT_GRABBED = tuple(k.value for k in NO_FRAME)
+"""Decisions of monitors that took no screenshot on purpose: not skipped frames."""
+IDLE_AFTER = 300.0
+"""Seconds without input that count as idle when the caller does not say (the config default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class Capture:
     path: str | None = None
     """Archive-relative path of the written frame, None when nothing was written."""
     bytes: int | None = None
+    activity: Activity | None = None
+    """What the tick saw, where the catalog recorded it."""
 
 
 @dataclass
@@ -80,6 +90,8 @@ class Day:
     decisions: dict[str, int] = field(default_factory=dict)
     monitors: dict[int, list[Hour]] = field(default_factory=dict)
     """Per monitor, 24 hours."""
+    usage: Usage | None = None
+    """Time by application, idle, locked and excluded; None without a catalog."""
 
 
 @dataclass
@@ -91,6 +103,7 @@ class Report:
     until: datetime
     interval_seconds: float
     days: list[Day]
+    idle_after_seconds: float = IDLE_AFTER
 
 
 def parse_when(text: str, end: bool = False) -> datetime:
@@ -113,7 +126,7 @@ def captures(
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
             rows = [
-                Capture(r.taken, r.monitor, r.decision.value, r.path, r.bytes)
+                Capture(r.taken, r.monitor, r.decision.value, r.path, r.bytes, r.activity)
                 for r in cat.rows(period)
             ]
         return "catalog", rows
@@ -149,8 +162,8 @@ def ticks(caps: Iterable[Capture]) -> list[list[Capture]]:
     return out
 
 
-def build(root: Path, since: datetime, until: datetime) -> Report:
-    """The report of [since, until)."""
+def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE_AFTER) -> Report:
+    """The report of [since, until); `idle_after`: seconds without input that count as idle."""
     source, caps = captures(root, since, until)
     groups = ticks(caps)
     gaps = [
@@ -163,6 +176,7 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
     unchanged_ticks: dict[date, int] = defaultdict(int)
     unchanged_seconds: dict[date, float] = defaultdict(float)
     skipped: dict[date, int] = defaultdict(int)
+    tallies: dict[date, Tally] = defaultdict(Tally)
     prev: datetime | None = None
     for t in groups:
         when = t[0].taken
@@ -177,6 +191,13 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
             d = days[when.date()] = Day(when.date(), when, when)
         d.last = max(d.last, max(c.taken for c in t))
         d.ticks += 1
+        start = when if fresh else when - timedelta(seconds=span)
+        tallies[d.day].add(
+            next((c.activity for c in t if c.activity is not None), None),
+            (c.decision for c in t),
+            idle_after,
+            list(_by_hour(start, start + timedelta(seconds=span), when.date())),
+        )
         active = source == "files" or any(c.decision in CHANGED for c in t)
         if active:
             d.active_ticks += 1
@@ -195,7 +216,7 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
                 hour.kept += 1
                 d.kept += 1
                 d.kept_bytes += c.bytes or 0
-            elif source == "catalog" and c.decision != "error":
+            elif source == "catalog" and c.decision not in ("error", *NOT_GRABBED):
                 skipped[d.day] += 1
             if active and (source == "files" or c.decision in CHANGED):
                 start = c.taken if fresh else c.taken - timedelta(seconds=span)
@@ -209,7 +230,9 @@ def build(root: Path, since: datetime, until: datetime) -> Report:
             d.unchanged_seconds = unchanged_seconds[d.day]
             d.skipped = skipped[d.day]
             d.skipped_bytes_estimate = _skipped_bytes(caps, d.day)
-    return Report(source, root, since, until, interval, sorted(days.values(), key=lambda d: d.day))
+            d.usage = tallies[d.day].usage()
+    days_ = sorted(days.values(), key=lambda d: d.day)
+    return Report(source, root, since, until, interval, days_, idle_after)
 
 
 def _by_hour(start: datetime, end: datetime, day: date) -> Iterable[tuple[int, float]]:
@@ -280,9 +303,16 @@ def format_text(report: Report) -> str:
             )
         if d.errors:
             lines.append(f"  errors     {d.errors:>{COLUMN}}")
-        hours = [h for h in range(24) if any(sum(_count(x[h])) for x in d.monitors.values())]
+        lines += _usage_lines(d.usage, report.idle_after_seconds)
+        u = d.usage
+        hours = [
+            h
+            for h in range(24)
+            if any(sum(_count(x[h])) for x in d.monitors.values()) or (u and u.hour_apps[h])
+        ]
         mons = sorted(d.monitors)
-        lines.append("  hour  " + "".join(f"monitor {m:<23}" for m in mons))
+        app_column = " leading app" if u and u.apps else ""
+        lines.append(("  hour  " + "".join(f"monitor {m:<23}" for m in mons) + app_column).rstrip())
         for h in range(min(hours), max(hours) + 1) if hours else []:
             cells = []
             for m in mons:
@@ -291,8 +321,40 @@ def format_text(report: Report) -> str:
                 cells.append(
                     f"{bar:<10} {duration(x.active_seconds) if x.active_seconds else '':>6} {x.kept:>3} kept "
                 )
-            lines.append(f"  {h:02d}    " + "".join(f"{c:<31}" for c in cells).rstrip())
+            app = (u.hour_apps[h] or "") if app_column and u else ""
+            lines.append((f"  {h:02d}    " + "".join(f"{c:<31}" for c in cells) + app).rstrip())
     return "\n".join(lines)
+
+
+TITLE_WIDTH = 40
+"""Window titles are cut to this many characters in the text report."""
+
+
+def _usage_lines(u: Usage | None, idle_after: float) -> list[str]:
+    """Idle, locked and excluded time, then each application's time and top titles."""
+    if u is None:
+        return [f"  apps       {'-':>{COLUMN}}  unknown: no catalog, only the kept files"]
+    lines = [
+        f"  idle       {duration(u.idle_seconds):>{COLUMN}}  (no input for {duration(idle_after)} or more)",
+        f"  locked     {duration(u.locked_seconds):>{COLUMN}}  (the screen was locked)",
+    ]
+    if u.excluded_seconds:
+        lines.append(
+            f"  excluded   {duration(u.excluded_seconds):>{COLUMN}}  (an excluded window was in front)"
+        )
+    if not u.apps:
+        lines.append(f"  apps       {'-':>{COLUMN}}  no focused window recorded")
+        return lines
+    lines.append("  time by application (in front, neither idle nor locked)")
+    width = max(len(a.app) for a in u.apps)
+    for a in u.apps:
+        titles = "; ".join(f"{_cut(t.title)} {duration(t.seconds)}" for t in a.titles)
+        lines.append(f"    {a.app:<{width}}  {duration(a.seconds):>{COLUMN}}  {titles}".rstrip())
+    return lines
+
+
+def _cut(title: str) -> str:
+    return title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 3] + "..."
 
 
 def _n(v: int | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from screenrecord import catalog, config, lock, pause, service
 from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
-from screenrecord.models import Record
+from screenrecord.models import Activity, Record
 from screenrecord.service import Installed
 from screenrecord.units import count, duration, score, size
 
@@ -187,6 +187,9 @@ def format_status(s: Status) -> str:
         lines.append(f"today       kept {t.written}{near}, skipped {skipped}{errors}")
     for r in s.latest:
         lines.append(f"monitor {r.monitor:<3} {describe(r, s.now)}")
+    if s.latest:
+        newest = max(s.latest, key=lambda r: r.taken)
+        lines.append(f"activity    {seen(newest.activity)}")
     if s.last_error is not None:
         e = s.last_error
         lines.append(
@@ -207,6 +210,26 @@ def describe(r: Record, now: datetime) -> str:
     if r.error:
         text += f"  error: {r.error}"
     return text
+
+
+def seen(a: Activity | None) -> str:
+    """What the last tick saw, in one line: the focused app and title, idle, lock, exclusion."""
+    if a is None:
+        return "not known (no EWMH window manager, a Wayland session, or an older capture)"
+    if a.excluded:
+        front = f"an excluded window ({a.excluded})"
+    elif a.app:
+        title = f' "{_cut(a.title)}"' if a.title else ""
+        front = f"{a.app}{title}" + (f" on monitor {a.monitor}" if a.monitor else "")
+    else:
+        front = "no focused window"
+    idle = "idle unknown" if a.idle_s is None else f"idle {duration(a.idle_s)}"
+    lock = {True: "locked", False: "not locked", None: "lock unknown"}[a.locked]
+    return f"{front}, {idle}, {lock}"
+
+
+def _cut(title: str, width: int = 50) -> str:
+    return title if len(title) <= width else title[: width - 3] + "..."
 
 
 def stamp(t: datetime, now: datetime) -> str:

@@ -9,7 +9,7 @@ from screenrecord import catalog, store, units
 from screenrecord.catalog import Catalog
 from screenrecord.config import Config
 from screenrecord.errors import ScreenrecordError, UsageError
-from screenrecord.models import Record
+from screenrecord.models import Kind, Record
 
 
 def find_root(path: Path) -> Path | None:
@@ -70,9 +70,30 @@ def _describe(cat: Catalog, root: Path, row: Record) -> str:
         why = f"duplicate: score {score} against {row.match}, which stands for it"
         if row.path:
             why += "; written anyway (keep_at_least_every)"
+    elif row.decision is Kind.LOCKED:
+        why = "locked: the screen was locked, no screenshot taken (activity.skip_when_locked)"
+    elif row.decision is Kind.IDLE:
+        why = (
+            "idle: no input for activity.idle_after, no screenshot taken (activity.skip_when_idle)"
+        )
+    elif row.decision is Kind.EXCLUDED:
+        why = "excluded: nothing of the monitor was left outside excluded windows, no pixels kept"
     else:
         why = f"error: {row.error}"
     lines.append(f"decision  {why}")
+    a = row.activity
+    if a is not None:
+        if a.excluded:
+            front = f"an excluded window ({a.excluded}): its title is not recorded"
+        elif a.app:
+            exe = f" ({a.executable})" if a.executable and a.executable != a.app else ""
+            title = f": {a.title}" if a.title else ""
+            front = f"{a.app}{exe}{title}"
+        else:
+            front = "no focused window"
+        idle = "" if a.idle_s is None else f"; idle {units.duration(a.idle_s)}"
+        lock = {True: "; screen locked", False: "", None: ""}[a.locked]
+        lines.append(f"window    {front}{idle}{lock}")
     if row.path:
         size = f" ({row.bytes:,} bytes)" if row.bytes is not None else ""
         lines.append(f"written   {root / row.path}{size}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import stat
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from screenrecord.catalog import FILE_NAME, SCHEMA_VERSION, Catalog
 from screenrecord.errors import StoreError
-from screenrecord.models import Kind, Period, Record
+from screenrecord.models import Activity, Kind, Period, Record
 
 T = datetime(2026, 3, 10, 9, 0)
 
@@ -93,3 +94,37 @@ def test_a_newer_schema_or_a_broken_file_is_refused_and_left_alone(tmp_path: Pat
     assert (broken / FILE_NAME).read_bytes() == b"not a database at all" * 100
     with pytest.raises(StoreError, match="no catalog here"):
         Catalog.open(tmp_path / "none", create=False)
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_a_schema_1_catalog_is_upgraded_in_place_keeping_its_rows(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(DATA / "catalog-v1.sqlite", tmp_path / FILE_NAME)
+    conn = sqlite3.connect(tmp_path / FILE_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    with Catalog.open(tmp_path, check=True) as cat:
+        old = list(cat.rows())
+        seen = Activity(app="Editor", executable="xterm", title="notes", monitor=1, idle_s=2.5)
+        cat.record(
+            rec(60, Kind.NEW, path="d.png", activity=dataclasses.replace(seen, locked=False))
+        )
+        cat.record(rec(63, Kind.LOCKED, activity=Activity(locked=True, idle_s=400.0)))
+    assert [(r.decision, r.path, r.error, r.activity) for r in old] == [
+        (Kind.NEW, "2026-03/2026-03-10/2026-03-10_09.00.00.000000_1.png", None, None),
+        (Kind.DUPLICATE, None, None, None),
+        (Kind.ERROR, None, "grab failed: XGetImage() failed", None),
+    ]
+    with Catalog.open(tmp_path, create=False) as cat:
+        back = list(cat.rows())
+    assert len(back) == 5 and back[:3] == old
+    assert back[3].activity == Activity("Editor", "xterm", "notes", 1, 2.5, False)
+    assert back[4].decision is Kind.LOCKED and back[4].activity == Activity(
+        idle_s=400.0, locked=True
+    )
+    conn = sqlite3.connect(tmp_path / FILE_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()

@@ -11,9 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
     {"errors", "models", "ring", "halfres", "session", "units", "progress"},
-    {"config", "store", "catalog", "lock"},
+    {"config", "store", "catalog", "lock", "usage"},
     {"images", "journal", "pause"},
-    {"similarity", "capture"},
+    {"similarity", "capture", "activity", "privacy"},
     {"pipeline"},
     {"daemon", "dedup", "report", "highlights", "why", "service"},
     {"dayview", "status"},

@@ -104,8 +104,11 @@ def test_status_on_a_real_catalog(root: Path) -> None:
     assert lines[6] == (
         "monitor 2   2560x1440  14:28:00 (2 min ago)  near 0.960 -> 2024-05/2024-05-02/2024-05-02_14.28.00.000000_2.png"
     )
-    assert lines[7] == "last error  09:04:00 (5 h 26 min ago) monitor 2: No space left on device"
-    assert len(lines) == 8
+    assert lines[7] == (
+        "activity    not known (no EWMH window manager, a Wayland session, or an older capture)"
+    )
+    assert lines[8] == "last error  09:04:00 (5 h 26 min ago) monitor 2: No space left on device"
+    assert len(lines) == 9
 
 
 def test_status_says_when_capturing_stopped(root: Path) -> None:
