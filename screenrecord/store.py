@@ -29,6 +29,9 @@ SIMILAR = "similar"
 """Subfolder of a day (or any folder, for `dedup`) that holds its near-duplicates."""
 SET_ASIDE = (DEDUP, SIMILAR)
 """Subfolders that hold frames already set aside: never walked as folders of their own."""
+SITE_MARK = ".screenrecord-site"
+"""A file in the folder `browse` writes its site into. The walker never enters a folder holding
+it: the site's thumbnails are named like the frames they show, and are not frames."""
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -267,7 +270,7 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
         if e.is_symlink():
             continue
         if e.is_dir():
-            if e.name in SET_ASIDE or e.name.startswith("."):
+            if e.name in SET_ASIDE or e.name.startswith(".") or is_site(Path(e.path)):
                 continue
             if dated_only and (depth >= len(_DATED) or not _DATED[depth].match(e.name)):
                 continue
@@ -289,6 +292,11 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
     yield Folder(folder, files, similar)
     for sub in subfolders:
         yield from _folders(sub, depth + 1, newest_first, dated_only)
+
+
+def is_site(folder: Path) -> bool:
+    """Whether `folder` is a site written by `browse` (see SITE_MARK)."""
+    return (folder / SITE_MARK).is_file()
 
 
 def _capture_order(f: ArchiveFile) -> tuple[datetime, int, str]:
