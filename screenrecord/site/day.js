@@ -106,7 +106,7 @@
   function jump(seconds, held) {
     if ((held && !ready) || idx < 0) return;
     const arr = list();
-    let i = atOrBefore(arr, arr[idx][0] + seconds);
+    let i = atOrBefore(arr, arr[idx][0] + seconds + 0.0005); // times are to the millisecond
     if (seconds > 0 && i <= idx) i = idx + 1; // nothing within reach: the next frame
     show(Math.max(i, 0));
   }
