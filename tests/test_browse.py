@@ -281,3 +281,20 @@ def test_lanes_follow_the_gaps_between_decisions() -> None:
         ],
         2: [(86340, 86400, "error")],
     }
+
+
+def test_a_folder_named_like_a_day_that_is_no_date_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "archive"
+    make(root)
+    odd = root / "2026-02" / "2026-02-30"
+    odd.mkdir(parents=True)
+    (odd / "2026-02-30_10.00.00.000000_1.png").write_bytes(b"not a frame either")
+    code, out, _ = browse(str(root), "--no-open", capsys=capsys)
+    assert code == 0 and out == [str(root / "site" / "days" / "2026-03-10.html")]
+    assert "2026-02-30: not a date, left out of the site" in caplog.text
+    assert sorted(p.name for p in (root / "site" / "days").iterdir()) == [
+        "2026-03-09.html",
+        "2026-03-10.html",
+    ]

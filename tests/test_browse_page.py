@@ -264,9 +264,14 @@ def test_highlights_and_the_shortcut_list(archive: Archive, tab: Watched) -> Non
     page = open_page(tab, archive.page(DAY))
     marks = page.evaluate("JSON.parse(document.getElementById('data').textContent).highlights")
     assert marks and page.locator("#marks span").count() == len(marks)
+    start = page.evaluate("JSON.parse(document.getElementById('data').textContent).shots[0][0]")
+    later = [m for m in marks if m[0] > start]
     page.keyboard.press("h")
     frame, hash_ = shown(page)
-    assert [frame, hash_.split("&m=")[1]] == [marks[0][2], str(marks[0][1])]
+    assert [frame, hash_.split("&m=")[1]] == [later[0][2], str(later[0][1])]
+    page.keyboard.press("h")
+    page.keyboard.press("H")
+    assert shown(page)[0] == later[0][2]
     assert page.locator("#help").is_hidden()
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
@@ -275,6 +280,23 @@ def test_highlights_and_the_shortcut_list(archive: Archive, tab: Watched) -> Non
         assert key in listed
     page.keyboard.press("?")
     assert page.locator("#help").is_hidden()
+
+
+def test_a_site_elsewhere_finds_an_archive_whose_path_has_spaces_and_accents(
+    tmp_path: Path, tab: Watched
+) -> None:
+    root = tmp_path / "my archive ü"
+    sitearchive.fill(root, sitearchive.ticks(DAY, time(9), timedelta(minutes=3), 4))
+    out = tmp_path / "another place" / "site"
+    assert cli.main(["browse", str(root), "--out", str(out), "--no-open"]) == 0
+    page = open_page(tab, (out / "days" / f"{DAY}.html").as_uri())
+    assert page.evaluate("document.getElementById('frame').naturalWidth") == 320
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(
+        "[...document.querySelectorAll('#strip img')].filter(i => i.src).every(i => i.naturalWidth > 0)"
+    )
+    assert tab.problems == []
+    assert tab.outside(root, out) == []
 
 
 def test_the_page_can_make_no_network_request(archive: Archive, tab: Watched) -> None:

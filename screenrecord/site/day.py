@@ -64,20 +64,6 @@ class Day:
     totals: Totals | None = None
 
 
-def shots(folder: Path) -> list[Shot]:
-    """The frames of a day folder and its `similar/`, in capture order (names only, no decoding)."""
-    found: list[Shot] = []
-    listing = next(store.folders([folder], dated_only=True), None)
-    if listing is None:
-        return found
-    for a in listing.files:
-        found.append(Shot(a.taken, a.monitor, a.path.name))
-    for a in listing.similar:
-        found.append(Shot(a.taken, a.monitor, f"{store.SIMILAR}/{a.path.name}"))
-    found.sort(key=lambda s: (s.taken, s.monitor, s.rel))
-    return found
-
-
 def fingerprint(version: str, day: date, found: Sequence[Shot], digest: str | None) -> str:
     """A digest of what the page is made from: the frame names and the catalog's day digest."""
     h = hashlib.sha256(f"{version}\n{day}\n{digest}\n".encode())

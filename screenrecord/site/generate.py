@@ -61,7 +61,11 @@ def discover(root: Path) -> dict[date, list[Shot]]:
         rel = folder.path.relative_to(root).parts
         if len(rel) != 2:
             continue  # the root, or a month
-        day = date.fromisoformat(rel[1])
+        try:
+            day = date.fromisoformat(rel[1])
+        except ValueError:  # named like a day, but no date (2026-02-30)
+            log.warning("%s: not a date, left out of the site", folder.path)
+            continue
         shots = [Shot(f.taken, f.monitor, f.path.name) for f in folder.files]
         shots += [
             Shot(f.taken, f.monitor, f"{store.SIMILAR}/{f.path.name}") for f in folder.similar
