@@ -89,15 +89,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     _publish(path, data, replace=False)
 
 
-def replace_atomic(path: Path, data: bytes) -> None:
+def replace_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Write `data` to `path` (owner-only), replacing what was there: temp file, fsync, rename.
 
     For small files that are meant to change (an HTML page, the pause file), never for frames.
+    `durable=False` skips both fsyncs, for files that can be made again (the site's thumbnails:
+    the fsyncs cost as much as making one): still complete or absent while the system runs,
+    but a power cut may leave the latest ones empty.
     """
-    _publish(path, data, replace=True)
+    _publish(path, data, replace=True, durable=durable)
 
 
-def _publish(path: Path, data: bytes, replace: bool) -> None:
+def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> None:
     """Temp file in the same folder, written and fsynced, owner-only, then put in place."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
@@ -105,7 +108,8 @@ def _publish(path: Path, data: bytes, replace: bool) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, FILE_MODE)
         if replace:
             os.replace(tmp, path)
@@ -118,7 +122,8 @@ def _publish(path: Path, data: bytes, replace: bool) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 TEMP_PREFIX = ".tmp-"

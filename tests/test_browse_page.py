@@ -175,7 +175,29 @@ def test_space_plays_and_pauses(archive: Archive, tab: Watched) -> None:
     page.wait_for_timeout(700)
     assert shown(page)[0] == paused
     assert "6 fps" in page.inner_text("#speed")
+    # the button plays too, and leaves Space to the page: the next Space pauses, once
+    page.click("#play")
+    assert page.inner_text("#play") == "❚❚ pause"
+    page.keyboard.press("Space")
+    assert page.inner_text("#play") == "▶ play"
     assert tab.problems == []
+
+
+def test_the_strip_follows_and_its_thumbnails_can_be_clicked(
+    archive: Archive, tab: Watched
+) -> None:
+    page = open_page(tab, archive.page(DAY))
+    kept = archive.kept(1)
+    page.keyboard.press("End")
+    current = page.locator("#strip a.current")
+    assert current.inner_text() == clock(kept[-1].taken)
+    slots = page.locator("#strip a")
+    labels = [slots.nth(k).inner_text() for k in range(slots.count())]
+    before = labels.index(clock(kept[-1].taken)) - 2
+    assert labels[before] == clock(kept[-3].taken)
+    slots.nth(before).click()
+    assert shown(page)[0] == rel(kept[-3])
+    assert page.locator("#strip a.current").inner_text() == clock(kept[-3].taken)
 
 
 def test_a_held_key_waits_for_each_frame_to_load(archive: Archive, tab: Watched) -> None:

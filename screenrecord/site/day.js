@@ -265,7 +265,11 @@
       const label = document.createElement("span");
       a.append(img, label);
       a.href = "#";
-      a.addEventListener("click", (e) => { e.preventDefault(); show(Number(a.dataset.index)); });
+      a.addEventListener("click", (e) => {
+        e.preventDefault();
+        a.blur();
+        show(Number(a.dataset.index));
+      });
       strip.appendChild(a);
       slots.push({ a, img, label });
     }
@@ -312,8 +316,9 @@
     }
     e.preventDefault();
   });
-  playBtn.addEventListener("click", () => play(!playing));
-  helpBtn.addEventListener("click", () => toggleHelp());
+  // a focused button would take the next Space as a click of its own: give the keys back
+  playBtn.addEventListener("click", () => { play(!playing); playBtn.blur(); });
+  helpBtn.addEventListener("click", () => { toggleHelp(); helpBtn.blur(); });
   window.addEventListener("hashchange", () => { const i = fromHash(); idx = -1; show(i); drawLanes(); });
   window.addEventListener("resize", () => { drawLanes(); buildStrip(); });
 

@@ -40,7 +40,8 @@ def make(source: Path, dest: Path) -> bool:
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=QUALITY)
     try:
-        store.replace_atomic(dest, buf.getvalue())
+        # no fsync: a thumbnail left empty by a power cut is made again when its day changes
+        store.replace_atomic(dest, buf.getvalue(), durable=False)
     except StoreError as e:
         log.warning("%s", e)
         return False
@@ -52,7 +53,8 @@ def update(folder: Path, out: Path, rels: Sequence[str], workers: int) -> int:
     threads (decoding and resizing release the GIL); remove those of frames no longer there.
     Returns how many were made."""
     wanted = {name(r): r for r in rels}
-    todo = [(folder / r, out / t) for t, r in wanted.items() if not (out / t).is_file()]
+    # missing, or left empty by a power cut (thumbnails are written without fsync)
+    todo = [(folder / r, out / t) for t, r in wanted.items() if not store.file_size(out / t)]
     made = 0
     if todo:
         with ThreadPoolExecutor(max(1, workers)) as pool:
