@@ -298,3 +298,20 @@ def test_a_folder_named_like_a_day_that_is_no_date_is_left_out(
         "2026-03-09.html",
         "2026-03-10.html",
     ]
+
+
+def test_a_day_of_repeats_only_has_a_page_of_lanes_and_no_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The catalog knows a day whose screens never changed: no frame on disk, still a page."""
+    root = tmp_path / "archive"
+    make(root)
+    quiet = sitearchive.ticks(date(2026, 3, 11), time(9), timedelta(minutes=3), 5)
+    sitearchive.fill(root, quiet, duplicate_every=1)
+    assert not (root / "2026-03" / "2026-03-11").exists()
+    code, out, _ = browse(str(root), "--no-open", "--day", "2026-03-11", capsys=capsys)
+    assert code == 0
+    data = json.loads(re.search(r'id="data">(.*?)</script>', Path(out[-1]).read_text())[1])
+    assert data["shots"] == [] and data["highlights"] == []
+    assert {s for runs in data["lanes"].values() for _, _, s in runs} == {"unchanged"}
+    assert data["prev"] == "2026-03-10.html"

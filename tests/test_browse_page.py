@@ -321,6 +321,23 @@ def test_a_site_elsewhere_finds_an_archive_whose_path_has_spaces_and_accents(
     assert tab.outside(root, out) == []
 
 
+def test_a_day_without_a_kept_frame_says_so(tmp_path: Path, tab: Watched) -> None:
+    root = tmp_path / "archive"
+    sitearchive.fill(
+        root, sitearchive.ticks(DAY, time(9), timedelta(minutes=3), 5), duplicate_every=1
+    )
+    assert cli.main(["browse", str(root), "--no-open"]) == 0
+    page = tab.page
+    page.goto((root / "site" / "days" / f"{DAY}.html").as_uri())
+    assert page.locator("#empty").is_visible()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")
+    page.keyboard.press("m")
+    assert "no kept frame" in page.inner_text("#where")
+    assert page.locator("#legend").inner_text() == "unchanged"
+    assert tab.problems == []
+
+
 def test_the_page_can_make_no_network_request(archive: Archive, tab: Watched) -> None:
     page = open_page(tab, archive.page(DAY))
     blocked = page.evaluate("""() => new Promise(done => {

@@ -8,7 +8,6 @@ full frames, which are then decoded once per site instead of twice.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 from collections.abc import Sequence
@@ -33,17 +32,11 @@ def name(rel: str) -> str:
 def make(source: Path, dest: Path) -> bool:
     """Write the thumbnail of `source` to `dest`; False (logged) when the frame cannot be read."""
     try:
-        small = images.thumbnail(source, WIDTH)
-    except ImageError as e:
-        log.warning("%s, no thumbnail", e)
-        return False
-    buf = io.BytesIO()
-    small.save(buf, "JPEG", quality=QUALITY)
-    try:
+        jpeg = images.jpeg_thumbnail(source, WIDTH, QUALITY)
         # no fsync: a thumbnail left empty by a power cut is made again when its day changes
-        store.replace_atomic(dest, buf.getvalue(), durable=False)
-    except StoreError as e:
-        log.warning("%s", e)
+        store.replace_atomic(dest, jpeg, durable=False)
+    except (ImageError, StoreError) as e:
+        log.warning("%s, no thumbnail", e)
         return False
     return True
 
