@@ -293,6 +293,18 @@ class Catalog:
         r = self.conn.execute(sql + " ORDER BY taken DESC, id DESC LIMIT 1", args).fetchone()
         return _row(r) if r else None
 
+    def day_digests(self) -> dict[str, str]:
+        """Per capture day (`YYYY-MM-DD`), a short digest of its rows that changes when a row
+        is added or a file it names moves (`browse` redoes a day's page only then).
+
+        One pass over the table in SQLite, without building a Record per row.
+        """
+        sql = (
+            "SELECT substr(taken, 1, 10), COUNT(*), MAX(id), TOTAL(id), COUNT(path),"
+            " TOTAL(length(path)), TOTAL(length(match)) FROM decisions GROUP BY 1"
+        )
+        return {r[0]: "/".join(str(v) for v in tuple(r)[1:]) for r in self.conn.execute(sql)}
+
     def close(self) -> None:
         self.conn.close()
 

@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_resume,
         _add_why,
         _add_report,
+        _add_browse,
         _add_highlights,
         _add_config,
         _add_dedup,
@@ -266,6 +267,28 @@ def _add_report(sub: Subparsers, shared: _Shared) -> None:
         "--html", default=None, metavar="OUT", help="write one HTML page per day into folder OUT"
     )
     r.set_defaults(func=_report)
+
+
+def _add_browse(sub: Subparsers, shared: _Shared) -> None:
+    b = sub.add_parser(
+        "browse",
+        help="write or update the archive's site and open a day that plays in the browser",
+        parents=[shared.config],
+    )
+    _add_archive_path(b, "archive root")
+    b.add_argument(
+        "--day",
+        default=None,
+        metavar="DATE",
+        help="the day to open, YYYY-MM-DD (default: today, else the last with captures)",
+    )
+    b.add_argument(
+        "--out", default=None, metavar="DIR", help="the site's folder (default: ROOT/site)"
+    )
+    b.add_argument(
+        "--no-open", action="store_true", help="only write the site; do not start a browser"
+    )
+    b.set_defaults(func=_browse)
 
 
 def _add_pause(sub: Subparsers, shared: _Shared) -> None:
@@ -654,6 +677,27 @@ def _report(args: argparse.Namespace) -> int:
             written = dayview.pages(rep, Path(args.html).expanduser(), on_progress=bar)
         for page in written:
             print(f"wrote {page}", file=sys.stderr)
+    return 0
+
+
+def _browse(args: argparse.Namespace) -> int:
+    import webbrowser
+    from datetime import date
+
+    from screenrecord import site
+
+    root = _archive(args.path, args.config)
+    day = None
+    if args.day is not None:
+        try:
+            day = date.fromisoformat(args.day)
+        except ValueError:
+            raise UsageError(f"--day {args.day!r}: not a date; use YYYY-MM-DD") from None
+    out = Path(args.out).expanduser() if args.out else None
+    page = site.browse(root, out, day, date.today(), workers=min(2, os.cpu_count() or 1))
+    if not args.no_open:
+        webbrowser.open(page.absolute().as_uri())
+    print(page)
     return 0
 
 

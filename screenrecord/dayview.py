@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import os
 from collections.abc import Sequence
@@ -57,13 +56,11 @@ table.apps { border-collapse: collapse; }
 def thumbnail_uri(path: Path, width: int) -> str | None:
     """A `data:` URI of a JPEG thumbnail of `path`, or None if it cannot be read."""
     try:
-        small = images.thumbnail(path, width)
+        jpeg = images.jpeg_thumbnail(path, width, quality=80)
     except ImageError as e:
         log.warning("%s, no thumbnail", e)
         return None
-    buf = io.BytesIO()
-    small.save(buf, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def _link(target: Path, out: Path) -> str:

@@ -90,6 +90,13 @@ def thumbnail(path: Path, width: int, gray: bool = False, min_height: int = 1) -
         raise _error(path, e) from None
 
 
+def jpeg_thumbnail(path: Path, width: int, quality: int) -> bytes:
+    """A `width`-wide thumbnail of an image file (see `thumbnail`), encoded as JPEG."""
+    buf = io.BytesIO()
+    thumbnail(path, width).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
 @contextlib.contextmanager
 def _bombs_refused() -> Iterator[None]:
     """PIL's decompression-bomb warning as an error, so that such a file is refused, not read."""

@@ -29,6 +29,9 @@ SIMILAR = "similar"
 """Subfolder of a day (or any folder, for `dedup`) that holds its near-duplicates."""
 SET_ASIDE = (DEDUP, SIMILAR)
 """Subfolders that hold frames already set aside: never walked as folders of their own."""
+SITE_MARK = ".screenrecord-site"
+"""A file in the folder `browse` writes its site into. The walker never enters a folder holding
+it: the site's thumbnails are named like the frames they show, and are not frames."""
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -86,15 +89,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     _publish(path, data, replace=False)
 
 
-def replace_atomic(path: Path, data: bytes) -> None:
+def replace_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Write `data` to `path` (owner-only), replacing what was there: temp file, fsync, rename.
 
     For small files that are meant to change (an HTML page, the pause file), never for frames.
+    `durable=False` skips both fsyncs, for files that can be made again (the site's thumbnails:
+    the fsyncs cost as much as making one): still complete or absent while the system runs,
+    but a power cut may leave the latest ones empty.
     """
-    _publish(path, data, replace=True)
+    _publish(path, data, replace=True, durable=durable)
 
 
-def _publish(path: Path, data: bytes, replace: bool) -> None:
+def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> None:
     """Temp file in the same folder, written and fsynced, owner-only, then put in place."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
@@ -102,7 +108,8 @@ def _publish(path: Path, data: bytes, replace: bool) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, FILE_MODE)
         if replace:
             os.replace(tmp, path)
@@ -115,7 +122,8 @@ def _publish(path: Path, data: bytes, replace: bool) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 TEMP_PREFIX = ".tmp-"
@@ -267,7 +275,7 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
         if e.is_symlink():
             continue
         if e.is_dir():
-            if e.name in SET_ASIDE or e.name.startswith("."):
+            if e.name in SET_ASIDE or e.name.startswith(".") or is_site(Path(e.path)):
                 continue
             if dated_only and (depth >= len(_DATED) or not _DATED[depth].match(e.name)):
                 continue
@@ -289,6 +297,11 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
     yield Folder(folder, files, similar)
     for sub in subfolders:
         yield from _folders(sub, depth + 1, newest_first, dated_only)
+
+
+def is_site(folder: Path) -> bool:
+    """Whether `folder` is a site written by `browse` (see SITE_MARK)."""
+    return (folder / SITE_MARK).is_file()
 
 
 def _capture_order(f: ArchiveFile) -> tuple[datetime, int, str]:

@@ -84,7 +84,7 @@ def test_highlights_defaults_to_the_configured_root(archive: tuple[Path, Path], 
 
 def test_report_without_an_archive_names_the_configured_root(tmp_path: Path, home: Path) -> None:
     config = write_config(tmp_path / "c.toml", tmp_path / "nothing-yet")
-    for command in ("report", "highlights"):
+    for command in ("report", "highlights", "browse"):
         r = screenrecord(command, "--config", str(config), env=env(home))
         assert r.returncode == 2, r.stderr
         [line] = lines(r.stderr)
@@ -130,7 +130,7 @@ def test_command_list_starts_with_what_people_use_most(home: Path) -> None:
     commands = re.findall(r"^    (\w+) ", r.stdout, re.MULTILINE)
     assert commands[:4] == ["run", "once", "status", "service"]
     assert sorted(commands) == sorted(
-        ["run", "once", "status", "service", "pause", "resume", "why", "report"]
+        ["run", "once", "status", "service", "pause", "resume", "why", "report", "browse"]
         + ["highlights", "config", "dedup", "undo", "compare"]
     )
 

@@ -16,7 +16,7 @@ LAYERS = [
     {"similarity", "capture", "activity", "privacy"},
     {"pipeline"},
     {"daemon", "dedup", "report", "highlights", "why", "service"},
-    {"dayview", "status"},
+    {"dayview", "status", "site"},
     {"cli"},
     {"__main__"},
 ]

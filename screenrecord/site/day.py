@@ -1,0 +1,150 @@
+"""What one day's page shows: its kept frames on disk, each monitor's activity lane, its totals.
+
+Frames are the files of the day folder and its `similar/` (what is on disk is what can be shown);
+lanes come from the catalog's decisions (every tick, kept or not), or from the frames alone in an
+archive without a catalog. Each decision stands for the time since the monitor's previous one
+when that gap is at most twice the capture interval, else for one interval from its own time,
+as `report` counts time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from screenrecord import report, store
+from screenrecord.catalog import FILE_NAME, Catalog
+from screenrecord.models import Kind, Period, Record
+
+ACTIVITY_STATES = ("excluded", "locked", "idle")
+"""States the activity issue adds to a decision; read from a Record field of that name when the
+catalog has one (a truthy value), so this page shows them as soon as they are recorded."""
+STATES = ("active", "similar", "unchanged", "error", *ACTIVITY_STATES)
+"""Every lane state, in the order of the page's legend."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """One kept frame on disk."""
+
+    taken: datetime
+    monitor: int
+    rel: str
+    """Path relative to the day folder: the file name, or `similar/` and the name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The day's numbers, as the index and the page header show them."""
+
+    kept: int
+    active_seconds: float
+    unchanged_seconds: float | None
+    first: str
+    last: str
+    apps: tuple[str, ...] = ()
+    """The leading applications, once the catalog records them (the activity issue)."""
+
+
+@dataclass
+class Day:
+    """Everything the day's page is made of."""
+
+    day: date
+    folder: Path
+    shots: list[Shot]
+    fingerprint: str
+    """Changes when the day's frames or catalog rows change."""
+    lanes: dict[int, list[tuple[float, float, str]]] = field(default_factory=dict)
+    """Per monitor, (start, end, state) in seconds since midnight, touching runs merged."""
+    totals: Totals | None = None
+
+
+def fingerprint(version: str, day: date, found: Sequence[Shot], digest: str | None) -> str:
+    """A digest of what the page is made from: the frame names and the catalog's day digest."""
+    h = hashlib.sha256(f"{version}\n{day}\n{digest}\n".encode())
+    for s in found:
+        h.update(s.rel.encode() + b"\n")
+    return h.hexdigest()[:32]
+
+
+def state(rec: Record) -> str:
+    """The lane state of one decision.
+
+    The activity issue's states (ACTIVITY_STATES) win when the record carries them; otherwise a
+    new frame is active, a near one similar, a duplicate unchanged.
+    """
+    for name in ACTIVITY_STATES:
+        if getattr(rec, name, None):
+            return name
+    if rec.decision is Kind.ERROR:
+        return "error"
+    if rec.decision is Kind.DUPLICATE:
+        return "unchanged"
+    if rec.decision is Kind.NEAR:
+        return "similar"
+    return "active"
+
+
+def lanes(
+    events: Iterable[tuple[datetime, int, str]], day: date, interval: float
+) -> dict[int, list[tuple[float, float, str]]]:
+    """Each monitor's (start, end, state) runs from its (taken, monitor, state) events."""
+    midnight = datetime.combine(day, time())
+    per: dict[int, list[tuple[float, str]]] = {}
+    for taken, monitor, st in events:
+        per.setdefault(monitor, []).append(((taken - midnight).total_seconds(), st))
+    out: dict[int, list[tuple[float, float, str]]] = {}
+    for monitor, evs in sorted(per.items()):
+        evs.sort()
+        runs: list[tuple[float, float, str]] = []
+        prev: float | None = None
+        for t, st in evs:
+            if prev is not None and t - prev <= 2 * interval:
+                start, end = prev, t
+            else:
+                start, end = t, t + interval
+            start, end = max(0.0, start), min(86400.0, end)
+            prev = t
+            if runs and runs[-1][2] == st and runs[-1][1] >= start:
+                runs[-1] = (runs[-1][0], max(runs[-1][1], end), st)
+            elif end > start:
+                runs.append((round(start, 3), round(end, 3), st))
+        out[monitor] = [(round(a, 3), round(b, 3), s) for a, b, s in runs]
+    return out
+
+
+def collect(root: Path, day: date, found: list[Shot], fp: str) -> Day:
+    """The lanes and totals of `day` (frames `found`), from the catalog where there is one."""
+    folder = store.day_folder(root, datetime.combine(day, time()))
+    since = datetime.combine(day, time())
+    until = since + timedelta(days=1)
+    has_catalog = (root / FILE_NAME).exists()
+    # without a catalog report reads file names; the day folder alone holds this day's
+    rep = report.build(root if has_catalog else folder, since, until)
+    interval = rep.interval_seconds
+    apps: Counter[str] = Counter()
+    if has_catalog:
+        with Catalog.open(root, create=False) as cat:
+            rows = list(cat.rows(Period(since, until)))
+        events = [(r.taken, r.monitor, state(r)) for r in rows]
+        for r in rows:
+            app = getattr(r, "app", None)
+            if isinstance(app, str) and app and state(r) in ("active", "similar"):
+                apps[app] += 1
+    else:
+        events = [(s.taken, s.monitor, "active") for s in found]
+    d = rep.days[0] if rep.days else None
+    totals = Totals(
+        kept=len(found),
+        active_seconds=d.active_seconds if d else 0.0,
+        unchanged_seconds=d.unchanged_seconds if d else None,
+        first=f"{d.first:%H:%M}" if d else "",
+        last=f"{d.last:%H:%M}" if d else "",
+        apps=tuple(a for a, _ in apps.most_common(3)),
+    )
+    return Day(day, folder, found, fp, lanes(events, day, interval), totals)
