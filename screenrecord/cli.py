@@ -694,7 +694,10 @@ def _browse(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--day {args.day!r}: not a date; use YYYY-MM-DD") from None
     out = Path(args.out).expanduser() if args.out else None
-    page = site.browse(root, out, day, date.today(), workers=min(2, os.cpu_count() or 1))
+    # idle_after from --config, else the platform's config file, else the default, as report
+    idle_after = _load_config(args.config).activity.idle_after.total_seconds()
+    workers = min(2, os.cpu_count() or 1)
+    page = site.browse(root, out, day, date.today(), workers, idle_after)
     if not args.no_open:
         webbrowser.open(page.absolute().as_uri())
     print(page)

@@ -1,6 +1,7 @@
 "use strict";
 // The day page: plays the day's kept frames, one monitor at a time. Its data is the JSON in
-// #data (render.py): shots [seconds since midnight, monitor, path in the day folder], lanes per
+// #data (render.py): shots [seconds since midnight, monitor, path in the day folder, what its
+// tick saw (app and title) or null], lanes per
 // monitor [start, end, state], highlights [seconds, monitor, path, novelty].
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
@@ -9,7 +10,7 @@
   const SPEEDS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30];
   const LOOKAHEAD = 3; // frames loaded ahead of the shown one, in the direction of travel
   const $ = (id) => document.getElementById(id);
-  const frame = $("frame"), where = $("where"), speedEl = $("speed"), playBtn = $("play");
+  const frame = $("frame"), where = $("where"), seen = $("seen"), speedEl = $("speed"), playBtn = $("play");
   const canvas = $("lanes"), track = $("track"), cursor = $("cursor"), strip = $("strip");
   const empty = $("empty"), open = $("open"), help = $("help"), helpBtn = $("help-button");
 
@@ -76,6 +77,7 @@
       ? `${clock(s[0])} · monitor ${mon} (${k} of ${playable.length}) · frame ${idx + 1} of ${arr.length}` +
         (s[2].startsWith("similar/") ? " · similar" : "")
       : `monitor ${mon}: no kept frame`;
+    seen.textContent = s && s[3] ? s[3] : "";
     if (s) open.href = url(s[2]);
     cursor.style.left = (100 * now() / DAY) + "%";
     speedEl.textContent = SPEEDS[speed] + " fps";

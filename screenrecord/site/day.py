@@ -4,27 +4,30 @@ Frames are the files of the day folder and its `similar/` (what is on disk is wh
 lanes come from the catalog's decisions (every tick, kept or not), or from the frames alone in an
 archive without a catalog. Each decision stands for the time since the monitor's previous one
 when that gap is at most twice the capture interval, else for one interval from its own time,
-as `report` counts time.
+as `report` counts time. Idle, locked and excluded time, the leading applications and what each
+kept frame's tick saw come from the activity the catalog recorded, judged as `report` judges it
+(usage.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from screenrecord import report, store
+from screenrecord import report, store, usage
 from screenrecord.catalog import FILE_NAME, Catalog
-from screenrecord.models import Kind, Period, Record
+from screenrecord.models import NO_FRAME, Activity, Kind, Period, Record
 
-ACTIVITY_STATES = ("excluded", "locked", "idle")
-"""States the activity issue adds to a decision; read from a Record field of that name when the
-catalog has one (a truthy value), so this page shows them as soon as they are recorded."""
+ACTIVITY_STATES = tuple(k.value for k in NO_FRAME)
+"""What the user was doing, over what was captured: a tick that took no screenshot on purpose
+(locked, idle, excluded), or one whose activity `report` counts as such."""
 STATES = ("active", "similar", "unchanged", "error", *ACTIVITY_STATES)
 """Every lane state, in the order of the page's legend."""
+LEADING = 3
+"""Applications named per day: those with the most time in front (`report`'s time by app)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ class Totals:
     first: str
     last: str
     apps: tuple[str, ...] = ()
-    """The leading applications, once the catalog records them (the activity issue)."""
+    """The leading applications (most time in front first), where the catalog recorded them."""
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Day:
     lanes: dict[int, list[tuple[float, float, str]]] = field(default_factory=dict)
     """Per monitor, (start, end, state) in seconds since midnight, touching runs merged."""
     totals: Totals | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+    """Per kept frame (its `Shot.rel`), what its tick saw: the application and window title."""
 
 
 def fingerprint(version: str, day: date, found: Sequence[Shot], digest: str | None) -> str:
@@ -72,15 +77,16 @@ def fingerprint(version: str, day: date, found: Sequence[Shot], digest: str | No
     return h.hexdigest()[:32]
 
 
-def state(rec: Record) -> str:
+def state(rec: Record, idle_after: float = report.IDLE_AFTER) -> str:
     """The lane state of one decision.
 
-    The activity issue's states (ACTIVITY_STATES) win when the record carries them; otherwise a
-    new frame is active, a near one similar, a duplicate unchanged.
+    Locked, idle and excluded (ACTIVITY_STATES) win, as `report` counts them: a tick that took
+    no screenshot for it, or one whose activity says so (`idle_after` seconds without input is
+    idle); otherwise a new frame is active, a near one similar, a duplicate unchanged.
     """
-    for name in ACTIVITY_STATES:
-        if getattr(rec, name, None):
-            return name
+    what = usage.state(rec.activity, (rec.decision.value,), idle_after)
+    if what in ACTIVITY_STATES:
+        return what
     if rec.decision is Kind.ERROR:
         return "error"
     if rec.decision is Kind.DUPLICATE:
@@ -118,24 +124,38 @@ def lanes(
     return out
 
 
-def collect(root: Path, day: date, found: list[Shot], fp: str) -> Day:
-    """The lanes and totals of `day` (frames `found`), from the catalog where there is one."""
+def label(seen: Activity) -> str | None:
+    """What a tick saw, as the page shows it next to its frame: `app · title`, only `app`
+    without titles; an excluded window is named as such (its app and title are not stored)."""
+    if seen.excluded:
+        return "an excluded window"
+    if not seen.app:
+        return None
+    return f"{seen.app} · {seen.title}" if seen.title else seen.app
+
+
+def collect(
+    root: Path, day: date, found: list[Shot], fp: str, idle_after: float = report.IDLE_AFTER
+) -> Day:
+    """The lanes and totals of `day` (frames `found`), from the catalog where there is one;
+    `idle_after`: seconds without input that count as idle."""
     folder = store.day_folder(root, datetime.combine(day, time()))
     since = datetime.combine(day, time())
     until = since + timedelta(days=1)
     has_catalog = (root / FILE_NAME).exists()
     # without a catalog report reads file names; the day folder alone holds this day's
-    rep = report.build(root if has_catalog else folder, since, until)
+    rep = report.build(root if has_catalog else folder, since, until, idle_after)
     interval = rep.interval_seconds
-    apps: Counter[str] = Counter()
+    seen: dict[str, str] = {}
     if has_catalog:
         with Catalog.open(root, create=False) as cat:
             rows = list(cat.rows(Period(since, until)))
-        events = [(r.taken, r.monitor, state(r)) for r in rows]
+        events = [(r.taken, r.monitor, state(r, idle_after)) for r in rows]
+        base = folder.relative_to(root).as_posix() + "/"
         for r in rows:
-            app = getattr(r, "app", None)
-            if isinstance(app, str) and app and state(r) in ("active", "similar"):
-                apps[app] += 1
+            text = label(r.activity) if r.activity and r.path else None
+            if text and r.path and r.path.startswith(base):
+                seen[r.path.removeprefix(base)] = text
     else:
         events = [(s.taken, s.monitor, "active") for s in found]
     d = rep.days[0] if rep.days else None
@@ -145,6 +165,6 @@ def collect(root: Path, day: date, found: list[Shot], fp: str) -> Day:
         unchanged_seconds=d.unchanged_seconds if d else None,
         first=f"{d.first:%H:%M}" if d else "",
         last=f"{d.last:%H:%M}" if d else "",
-        apps=tuple(a for a, _ in apps.most_common(3)),
+        apps=tuple(a.app for a in d.usage.apps[:LEADING]) if d and d.usage else (),
     )
-    return Day(day, folder, found, fp, lanes(events, day, interval), totals)
+    return Day(day, folder, found, fp, lanes(events, day, interval), totals, seen)

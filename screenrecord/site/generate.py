@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from screenrecord import highlights, store
+from screenrecord import highlights, report, store
 from screenrecord.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
 from screenrecord.site import render, thumbs
@@ -28,7 +28,7 @@ from screenrecord.site.day import Shot, Totals, collect, fingerprint
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"
+VERSION = "2"
 """The pages' shape: bumping it redoes every page (not the thumbnails) at the next run."""
 HIGHLIGHTS = 8
 """Highlights marked per day."""
@@ -116,8 +116,11 @@ class Archive:
         return sorted(set(self.found) | {date.fromisoformat(d) for d in self.digests})
 
 
-def build(archive: Archive, out: Path, workers: int = 2) -> Site:
-    """Write or update the site of `archive` in `out`; returns what is where."""
+def build(
+    archive: Archive, out: Path, workers: int = 2, idle_after: float = report.IDLE_AFTER
+) -> Site:
+    """Write or update the site of `archive` in `out`; returns what is where. `idle_after`:
+    seconds without input that count as idle (`activity.idle_after`)."""
     days = archive.days
     if not days:
         raise UsageError(
@@ -131,7 +134,7 @@ def build(archive: Archive, out: Path, workers: int = 2) -> Site:
         prev = days[i - 1] if i else None
         nxt = days[i + 1] if i + 1 < len(days) else None
         shots, digest = archive.found.get(day, []), archive.digests.get(str(day))
-        totals = _day(archive.root, site, day, shots, digest, prev, nxt, workers)
+        totals = _day(archive.root, site, day, shots, digest, (prev, nxt), workers, idle_after)
         listed.append((day, totals, f"{DAYS}/{day}.html"))
     _publish(site, site.index, render.index_page(listed))
     _prune(out, set(days))
@@ -153,11 +156,13 @@ def _day(
     day: date,
     shots: list[Shot],
     digest: str | None,
-    prev: date | None,
-    nxt: date | None,
+    around: tuple[date | None, date | None],
     workers: int,
+    idle_after: float,
 ) -> Totals:
-    """Bring one day's page, thumbnails and state up to date; returns the day's totals."""
+    """Bring one day's page, thumbnails and state up to date; returns the day's totals.
+    `around`: the previous and the next day with captures."""
+    prev, nxt = around
     pages = site.out / DAYS
     page = pages / f"{day}.html"
     site.pages[day] = page
@@ -171,13 +176,13 @@ def _day(
         next=f"{nxt}.html" if nxt else None,
     )
     fp = fingerprint(VERSION, day, shots, digest)
-    page_fp = hashlib.sha256(f"{fp}\n{asdict(links)}".encode()).hexdigest()[:32]
+    page_fp = hashlib.sha256(f"{fp}\n{asdict(links)}\n{idle_after}".encode()).hexdigest()[:32]
     state_path = site.out / STATE / f"{day}.json"
     old = _read_state(state_path)
     if old and old.get("page") == page_fp and page.is_file():
         return Totals(**{**old["totals"], "apps": tuple(old["totals"]["apps"])})
     site.thumbnails += thumbs.update(folder, tdir, [s.rel for s in shots], workers)
-    d = collect(root, day, shots, fp)
+    d = collect(root, day, shots, fp, idle_after)
     assert d.totals is not None
     if old and old.get("fingerprint") == fp:
         picks = [tuple(h) for h in old["highlights"]]
@@ -247,7 +252,14 @@ def _prune(out: Path, days: set[date]) -> None:
                 os.unlink(e.path)
 
 
-def browse(root: Path, out: Path | None, day: date | None, today: date, workers: int = 2) -> Path:
+def browse(
+    root: Path,
+    out: Path | None,
+    day: date | None,
+    today: date,
+    workers: int = 2,
+    idle_after: float = report.IDLE_AFTER,
+) -> Path:
     """Update the site of `root` (in `out`, else ROOT/site) and return the page to open: `day`'s,
     else today's, else the last day with captures."""
     archive = Archive.read(root)
@@ -256,7 +268,7 @@ def browse(root: Path, out: Path | None, day: date | None, today: date, workers:
         raise UsageError(
             f"--day {day}: no captures that day in {root} (captures from {days[0]} to {days[-1]})"
         )
-    site = build(archive, out if out is not None else default_out(root), workers)
+    site = build(archive, out if out is not None else default_out(root), workers, idle_after)
     if day is None:
         day = today if today in site.pages else days[-1]
     return site.pages[day]

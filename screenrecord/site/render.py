@@ -113,7 +113,8 @@ def day_page(day: Day, links: Links, highlights: Sequence[tuple[float, int, str,
         "next": links.next,
         "monitors": sorted({s.monitor for s in day.shots} | set(day.lanes)),
         "shots": [
-            [round((s.taken - midnight).total_seconds(), 3), s.monitor, s.rel] for s in day.shots
+            [round((s.taken - midnight).total_seconds(), 3), s.monitor, s.rel, day.seen.get(s.rel)]
+            for s in day.shots
         ],
         "lanes": {str(m): runs for m, runs in day.lanes.items()},
         "highlights": [list(h) for h in highlights],
@@ -137,6 +138,7 @@ def day_page(day: Day, links: Links, highlights: Sequence[tuple[float, int, str,
 <button id="play" type="button">▶ play</button>
 <span id="speed"></span>
 <span id="where"></span>
+<span id="seen"></span>
 <a id="open" href="#">open the frame</a>
 </div>
 <section id="axis" aria-label="the day from 00:00 to 24:00, one lane per monitor">
