@@ -1,13 +1,19 @@
-"""Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py)."""
+"""Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py);
+the system Chromium and a watched tab in it (pages.py) for the browse tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import xserver
 from xscreen import SIZE
+
+if TYPE_CHECKING:  # playwright is imported by the browse tests only
+    from pages import Watched
+    from playwright.sync_api import Browser
 
 MULTIHEAD_GEOMETRY = ((640, 480), (800, 600))
 """Two monitors of different sizes, small so that each decision stays cheap."""
@@ -43,3 +49,22 @@ def multihead_display() -> Iterator[str]:
     """Xorg with the dummy driver showing two monitors, 640x480 and 800x600 side by side."""
     with xserver.start(*MULTIHEAD_GEOMETRY) as x:
         yield x.display
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """The system Chromium, headless, one per test module."""
+    from pages import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Watched]:
+    """A fresh page in its own context, recording its problems and requests."""
+    from pages import watch
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield watch(context.new_page())
+    context.close()

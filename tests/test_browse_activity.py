@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sitearchive
-from pages import Watched, chromium, watch
-from playwright.sync_api import Browser
+from pages import Watched
 
 from screenrecord import cli, store
 from screenrecord.catalog import Catalog
@@ -121,19 +119,6 @@ def test_report_html_still_writes_the_activity_beside_a_site(site: Path, tmp_pat
     # highlights walk the archive's folders: the site's thumbnails (named like frames) are not
     # frames, and the summary counts the archive's 6 kept frames
     assert "kept <b>6 frames" in text and "/site/" not in text
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield watch(context.new_page())
-    context.close()
 
 
 LANE_COLOURS = """ts => {

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time as time_
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 import sitearchive
-from pages import Watched, chromium, watch
+from pages import Watched
 from playwright.sync_api import Browser, Page
 
 from screenrecord import cli
@@ -57,19 +56,6 @@ def clock(t: datetime) -> str:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     return Archive(tmp_path_factory.mktemp("browse") / "archive")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield watch(context.new_page())
-    context.close()
 
 
 def open_page(w: Watched, url: str) -> Page:
