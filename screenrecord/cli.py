@@ -488,6 +488,12 @@ def _load_config(arg: str | None):
     return config.load(Path(arg) if arg else None)
 
 
+def _idle_after(arg: str | None) -> float:
+    """Seconds without input that count as idle (report, browse): `activity.idle_after` from
+    --config, else the platform's config file, else the default."""
+    return float(_load_config(arg).activity.idle_after.total_seconds())
+
+
 def _daemon_logging(verbose: int) -> None:
     """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv).
 
@@ -661,9 +667,7 @@ def _report(args: argparse.Namespace) -> int:
         until = since + timedelta(days=1)
     if since >= until:
         raise UsageError(f"--since {args.since} is not before --until {args.until}")
-    # idle_after from --config, else the platform's config file, else the default
-    idle_after = _load_config(args.config).activity.idle_after.total_seconds()
-    rep = report.build(root, since, until, idle_after)
+    rep = report.build(root, since, until, _idle_after(args.config))
     if args.json:
         print(json.dumps(report.to_json(rep)))
     else:
@@ -694,10 +698,8 @@ def _browse(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--day {args.day!r}: not a date; use YYYY-MM-DD") from None
     out = Path(args.out).expanduser() if args.out else None
-    # idle_after from --config, else the platform's config file, else the default, as report
-    idle_after = _load_config(args.config).activity.idle_after.total_seconds()
     workers = min(2, os.cpu_count() or 1)
-    page = site.browse(root, out, day, date.today(), workers, idle_after)
+    page = site.browse(root, out, day, date.today(), workers, _idle_after(args.config))
     if not args.no_open:
         webbrowser.open(page.absolute().as_uri())
     print(page)
