@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord import similarity
+from screenrecord import similarity, tiles
 from screenrecord.errors import StoreError
 from screenrecord.models import DedupSettings, Frame, Kind, Placement, Record
 from screenrecord.ring import Ring
@@ -122,6 +122,9 @@ class Pipeline:
         self.catalog = catalog
         self.engine = engine or similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
+        self.tiles = tiles.TileStore()
+        """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
+        across monitors too)."""
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
 
@@ -206,7 +209,7 @@ class Pipeline:
     ) -> None:
         """Bring the ring up to date with what was really kept."""
         if placement in (Placement.ARCHIVE, Placement.SIMILAR) and stored is not None:
-            stream.ring.push(stored.path, prepared)
+            self._push(stream, stored.path, prepared)
         elif kind is Kind.DUPLICATE and index is not None:
             stream.ring.touch(index)  # the kept frame it repeats moves to the front
         if placement is not Placement.SKIP and stored is not None:
@@ -215,7 +218,14 @@ class Pipeline:
     def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
         """Put a frame already kept under `frame.name` at the front of its ring, undecided
         (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
-        self._stream(frame).ring.push(frame.name, prepared or self.prepare(frame))
+        self._push(self._stream(frame), frame.name, prepared or self.prepare(frame))
+
+    def _push(self, stream: Stream, name: str, prepared: similarity.Prepared) -> None:
+        """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
+        tiles."""
+        out = stream.ring.push(name, similarity.keep(prepared, self.tiles))
+        if out is not None:
+            similarity.let_go(out.frame, self.tiles)
 
     def failed(
         self,
@@ -252,7 +262,8 @@ class Pipeline:
         return rec
 
     def ring_bytes(self) -> int:
-        """Memory held by all rings, the coarse-pass stacks kept for them included."""
-        return sum(
-            sum(e.frame.nbytes for e in s.ring) + s.coarse.nbytes for s in self.streams.values()
+        """Memory held by all rings: their frames, the tiles they share (each once) and the
+        coarse-pass stacks kept for them."""
+        return self.tiles.nbytes + sum(
+            sum(e.frame.own_nbytes for e in s.ring) + s.coarse.nbytes for s in self.streams.values()
         )

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from screenrecord import halfres
+from screenrecord import halfres, tiles
 from screenrecord.errors import ImageError, UsageError
 from screenrecord.models import Decision, DedupSettings, Kind
 from screenrecord.ring import Ring
@@ -140,19 +140,37 @@ def ssim_many(x: np.ndarray, ys: np.ndarray, chunk: int = 256) -> np.ndarray:
 
 @dataclass(eq=False)
 class Prepared:
-    """A half-size frame ready for comparison: padded planar pixels, block hashes, thumbnail."""
+    """A half-size frame ready for comparison: padded planar pixels, block hashes, thumbnail.
 
-    planes: np.ndarray
-    """(3, rows*TILE, cols*TILE) uint8: R, G, B planes with the frame at the top left, zeros elsewhere."""
+    A frame being decided holds its planes whole; a ring frame holds them compact, as references
+    to the blocks of a shared `tiles.TileStore` (see `keep`)."""
+
+    pixels: np.ndarray | tiles.Compact
+    """(3, rows*TILE, cols*TILE) uint8: R, G, B planes with the frame at the top left, zeros
+    elsewhere; or the same planes as stored blocks."""
     shape: tuple[int, int]
     """(height, width) of the half-size frame."""
     blocks: np.ndarray
-    """(rows, cols) uint64 hash of each TILE x TILE block of `planes`."""
+    """(rows, cols) uint64 hash of each TILE x TILE block of the planes."""
     digest: bytes
     coarse: Coarse | None
     full_blocks: np.ndarray | None = field(default=None, repr=False)
     """Digests of the full-size frame's blocks (halfres.block_hashes), to recognise it later."""
+    refs: list[tiles.Tile | None] | None = field(default=None, repr=False)
+    """For whole planes: stored tiles known to hold the same pixels as each block (None where
+    none is known), so that keeping the frame in a ring neither compresses nor compares those."""
     _device: object = field(default=None, repr=False)
+
+    @property
+    def planes(self) -> np.ndarray:
+        """The padded planes (decompressed whole, for a compact frame)."""
+        if isinstance(self.pixels, np.ndarray):
+            return self.pixels
+        return self.pixels.planes()
+
+    @property
+    def compact(self) -> bool:
+        return not isinstance(self.pixels, np.ndarray)
 
     @property
     def half(self) -> np.ndarray:
@@ -161,18 +179,72 @@ class Prepared:
         return self.planes[:, :h, :w]
 
     @property
-    def nbytes(self) -> int:
+    def own_nbytes(self) -> int:
+        """Bytes it holds, less the shared tiles a compact frame references."""
+        pixels = self.pixels.nbytes if isinstance(self.pixels, np.ndarray) else 0
+        listed = 0 if isinstance(self.pixels, np.ndarray) else self.pixels.own_nbytes
         return (
-            self.planes.nbytes
+            pixels
+            + listed
             + self.blocks.nbytes
             + (self.coarse.nbytes if self.coarse is not None else 0)
             + (self.full_blocks.nbytes if self.full_blocks is not None else 0)
         )
 
     @property
+    def nbytes(self) -> int:
+        """Bytes it holds or references: a compact frame's tiles counted whole, as if it were
+        alone (a ring's tiles are counted once by its store: `Pipeline.ring_bytes`)."""
+        if isinstance(self.pixels, np.ndarray):
+            return self.own_nbytes
+        return self.own_nbytes - self.pixels.own_nbytes + self.pixels.nbytes
+
+    @property
     def windows(self) -> int:
         h, w = self.shape
         return (h - HALO) * (w - HALO)
+
+    def expanded(self) -> Prepared:
+        """This frame with whole planes (itself, if it has them), its tiles as known refs."""
+        if isinstance(self.pixels, np.ndarray):
+            return self
+        return Prepared(
+            self.pixels.planes(),
+            self.shape,
+            self.blocks,
+            self.digest,
+            self.coarse,
+            self.full_blocks,
+            refs=list(self.pixels.tiles),
+        )
+
+
+def keep(p: Prepared, store: tiles.TileStore) -> Prepared:
+    """The compact form of p for a ring, its blocks put in `store` (each push takes a reference,
+    `let_go` gives it back). p learns the tiles that hold its blocks, for the frames prepared
+    from it."""
+    refs = p.pixels.tiles if isinstance(p.pixels, tiles.Compact) else p.refs
+    whole = p.pixels if isinstance(p.pixels, np.ndarray) else None
+    compact = store.add(whole, p.blocks, TILE, refs)
+    if whole is not None:
+        p.refs = list(compact.tiles)
+    return Prepared(compact, p.shape, p.blocks, p.digest, p.coarse, p.full_blocks)
+
+
+def let_go(p: Prepared, store: tiles.TileStore) -> None:
+    """A frame `keep` made has left its ring: its references go back to `store`."""
+    if isinstance(p.pixels, tiles.Compact):
+        store.release(p.pixels)
+
+
+def _inherit(
+    planes: np.ndarray, base: np.ndarray, refs: Sequence[tiles.Tile | None]
+) -> list[tiles.Tile | None]:
+    """Of `refs` (the known tiles of planes `base`, of the same shape), those holding the blocks
+    of `planes` too: at the same place and with equal pixels (compared, not taken from hashes)."""
+    rows, cols = planes.shape[1] // TILE, planes.shape[2] // TILE
+    differ = (planes != base).reshape(3, rows, TILE, cols, TILE).any(axis=(0, 2, 4)).ravel()
+    return [None if d else r for r, d in zip(refs, differ.tolist(), strict=True)]
 
 
 @dataclass(eq=False)
@@ -346,13 +418,21 @@ def prepare_half(
                 for j in range(x0 // TILE, (x1 - 1) // TILE + 1)
             )
         _hash_blocks(planes, blocks, sorted(which))
+        refs = None if prev.refs is None else list(prev.refs)
+        if refs is not None:  # blocks not redone are copies of prev's; the others are compared
+            cols_ = blocks.shape[1]
+            for i, j in which:
+                sl = (slice(None), slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE))
+                if not np.array_equal(planes[sl], prev.planes[sl]):
+                    refs[i * cols_ + j] = None
     else:
         planes = np.zeros((3, rows * TILE, cols * TILE), np.uint8)
         planes[:, :h, :w] = half
         blocks = np.empty((rows, cols), np.uint64)
         _hash_blocks(planes, blocks, None)
+        refs = None
     digest = hashlib.blake2b(blocks.tobytes() + f"{h}x{w}".encode(), digest_size=16).digest()
-    return Prepared(planes, (h, w), blocks, digest, _coarse(half))
+    return Prepared(planes, (h, w), blocks, digest, _coarse(half), refs=refs)
 
 
 def prepare(image: Image.Image | np.ndarray) -> Prepared:
@@ -368,6 +448,32 @@ def _changed_tiles(a: Prepared, b: Prepared) -> np.ndarray:
     return np.argwhere(out)
 
 
+class _Reader:
+    """The planes of a frame as a comparison reads them: a compact frame's blocks are
+    decompressed when first read, into a scratch frame that lives as long as the comparison."""
+
+    def __init__(self, p: Prepared) -> None:
+        self.compact = None if isinstance(p.pixels, np.ndarray) else p.pixels
+        if isinstance(p.pixels, np.ndarray):
+            self.planes = p.pixels
+            self.filled = np.ones(p.blocks.shape, bool)
+        else:
+            rows, cols = p.pixels.grid
+            self.planes = np.empty((3, rows * TILE, cols * TILE), np.uint8)
+            self.filled = np.zeros(p.blocks.shape, bool)
+
+    def read(self, cells: np.ndarray) -> np.ndarray:
+        """The planes, with the blocks the given output tiles read (i..i+1, j..j+1) in place."""
+        if self.compact is not None:
+            need = np.zeros_like(self.filled)
+            i, j = cells[:, 0], cells[:, 1]
+            need[i, j] = need[i + 1, j] = need[i, j + 1] = need[i + 1, j + 1] = True
+            need &= ~self.filled
+            self.compact.fill(self.planes, np.argwhere(need))
+            self.filled |= need
+        return self.planes
+
+
 class Pair:
     """An exact SSIM comparison, computed tile batch by tile batch until it is decided."""
 
@@ -376,6 +482,7 @@ class Pair:
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
         self.a, self.b = a, b
+        self._a, self._b = _Reader(a), _Reader(b)
         h, w = a.shape
         self.total = a.windows
         tiles = _changed_tiles(a, b)
@@ -419,7 +526,9 @@ class Pair:
         """Compute until the score is exact or provably at most `cutoff`; return the bound."""
         while not self.exact and self.bound > cutoff:
             sl = slice(self.done, self.done + self._batch(cutoff))
-            self.sum += _tile_sums(self.a, self.b, self.tiles[sl], self.rows[sl], self.cols[sl])
+            batch = self.tiles[sl]
+            a, b = self._a.read(batch), self._b.read(batch)
+            self.sum += _tile_sums(a, b, batch, self.rows[sl], self.cols[sl])
             self.remaining -= float((self.rows[sl] * self.cols[sl]).sum())
             self.done = min(len(self.tiles), sl.stop)
         return self.bound
@@ -459,9 +568,10 @@ the core the decoder needs, for about 10% less wall time."""
 
 
 def _tile_sums(
-    a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    a: np.ndarray, b: np.ndarray, cells: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> float:
-    """Sum over the given tiles of the SSIM map (mean over channels), valid windows only.
+    """Sum over the given tiles (cells) of the SSIM map (mean over channels), valid windows only, of two
+    frames' padded planes (only the blocks the tiles read need be there).
 
     Filtering (valid region only) is two float32 matrix products with band matrices (BLAS sgemm),
     faster than cv2.sepFilter2D on tiles this small, rows first as pytorch_msssim does. The 4
@@ -469,19 +579,19 @@ def _tile_sums(
     so the row product reads them as they are, (rows, 3 * tiles * (TILE + HALO) columns), and
     gives one line of TILE + HALO columns per (row, channel, tile) for the column product.
     """
-    if len(tiles) > BLAS_TILES:
+    if len(cells) > BLAS_TILES:
         return sum(
             _tile_sums(
-                a, b, tiles[n : n + BLAS_TILES], rows[n : n + BLAS_TILES], cols[n : n + BLAS_TILES]
+                a, b, cells[n : n + BLAS_TILES], rows[n : n + BLAS_TILES], cols[n : n + BLAS_TILES]
             )
-            for n in range(0, len(tiles), BLAS_TILES)
+            for n in range(0, len(cells), BLAS_TILES)
         )
-    k, p = len(tiles), TILE + HALO
+    k, p = len(cells), TILE + HALO
     maps: np.ndarray = np.empty((4, p, 3, k, p), np.float32)
-    for n, (i, j) in enumerate(tiles):
+    for n, (i, j) in enumerate(cells):
         y, x = i * TILE, j * TILE
-        maps[0, :, :, n] = a.planes[:, y : y + p, x : x + p].transpose(1, 0, 2)
-        maps[1, :, :, n] = b.planes[:, y : y + p, x : x + p].transpose(1, 0, 2)
+        maps[0, :, :, n] = a[:, y : y + p, x : x + p].transpose(1, 0, 2)
+        maps[1, :, :, n] = b[:, y : y + p, x : x + p].transpose(1, 0, 2)
     np.multiply(maps[0], maps[1], out=maps[3])
     np.multiply(maps[0], maps[0], out=maps[2])
     maps[2] += maps[1] * maps[1]
@@ -613,8 +723,19 @@ class Engine:
         if changed is None or changed.mean() > halfres.MOSTLY_NEW:
             shape = (full.shape[0] // 2, full.shape[1] // 2)
             base, changed = _recall(shape, hashes, known, base, changed)
+        if base is not None:
+            base = base.expanded()  # a ring frame recalled: its planes whole, its tiles known
         half, rects = halfres.update(full, None if base is None else base.half, changed)
         p = prepare_half(half, base if rects is not None else None, rects)
+        if (
+            p.refs is None
+            and base is not None
+            and base.refs is not None
+            and isinstance(base.pixels, np.ndarray)
+            and isinstance(p.pixels, np.ndarray)
+            and base.pixels.shape == p.pixels.shape
+        ):  # resized whole: blocks equal to the base's still need no compression
+            p.refs = _inherit(p.pixels, base.pixels, base.refs)
         p.full_blocks = hashes
         return p, Previous(full, p)
 

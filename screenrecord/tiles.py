@@ -1,0 +1,183 @@
+"""A store of the blocks of ring frames: each distinct block once, compressed, shared.
+
+A ring frame's half-size planes are cut into the same TILE x TILE blocks the engine hashes
+(`similarity.Prepared.blocks`). Screens repeat themselves, within a frame (flat backgrounds) and
+across a ring (the same desktop, a clock that moved), so a ring frame keeps only references to
+`Tile`s in a store shared by the ring, each distinct block held once, zlib-compressed (level 1,
+raw deflate: on 1080p corpus screenshots ~7x smaller than the raw block, ~35 us a block to
+compress, ~13 us to decompress, on a 2-core CPU). A comparison decompresses only the blocks it
+reads.
+
+Blocks are keyed by their 64-bit hash, and a hash is never taken as proof of equal pixels: a
+block is shared only when its pixels are known equal, by construction (`Prepared.refs`: a block
+copied from a frame whose tiles are known) or by comparing the bytes (the stored block
+decompressed; equal compressed bytes are equal pixels too, as decompression is a function). Blocks
+whose hashes collide are kept side by side under the same key. A tile is reference-counted by the
+ring frames that use it and leaves the store with the last of them.
+
+Only the thread that pushes and evicts ring frames changes the store; a `Tile`'s bytes never
+change, so a frame being read elsewhere (the preparing thread recalling a ring frame) keeps its
+tiles readable even after they leave the store.
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+LEVEL = 1
+WBITS = -15
+"""Raw deflate: no header or checksum (7 bytes a block), equality is checked on the pixels."""
+
+
+@dataclass(eq=False, slots=True)
+class Tile:
+    """One distinct block: (3, size, size) uint8 planes, compressed."""
+
+    key: int
+    """The engine's 64-bit hash of the block."""
+    data: bytes
+    count: int = 0
+    """Ring frames (pushes) that use it."""
+
+    def pixels(self, size: int) -> np.ndarray:
+        return np.frombuffer(zlib.decompress(self.data, WBITS), np.uint8).reshape(3, size, size)
+
+
+def _size_of_empty_tile() -> int:
+    return sys.getsizeof(Tile(0, b"")) + sys.getsizeof(b"")
+
+
+TILE_OVERHEAD = _size_of_empty_tile() + sys.getsizeof([None]) + sys.getsizeof(2**63) + 64
+"""Bytes a stored tile costs besides its compressed data: the Tile and bytes objects, its bucket
+and its key, and its share of the store's dict (counted generously: an estimate, never below)."""
+
+
+def compress(raw: bytes) -> bytes:
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, WBITS)
+    return c.compress(raw) + c.flush()
+
+
+@dataclass(eq=False)
+class Compact:
+    """A frame's planes as references to stored tiles, row-major over its (rows, cols) blocks."""
+
+    tiles: list[Tile]
+    grid: tuple[int, int]
+    size: int
+
+    def block(self, i: int, j: int) -> np.ndarray:
+        return self.tiles[i * self.grid[1] + j].pixels(self.size)
+
+    def fill(self, out: np.ndarray, cells: np.ndarray) -> None:
+        """Decompress the blocks at `cells` ((n, 2) block indices) into `out`, planes shaped."""
+        t = self.size
+        for i, j in cells.tolist():
+            out[:, i * t : (i + 1) * t, j * t : (j + 1) * t] = self.block(i, j)
+
+    def planes(self) -> np.ndarray:
+        """The whole (3, rows*size, cols*size) planes; each distinct tile decompressed once."""
+        rows, cols = self.grid
+        t = self.size
+        out = np.empty((3, rows * t, cols * t), np.uint8)
+        seen: dict[int, np.ndarray] = {}
+        for k, tile in enumerate(self.tiles):
+            px = seen.get(id(tile))
+            if px is None:
+                px = seen[id(tile)] = tile.pixels(t)
+            i, j = divmod(k, cols)
+            out[:, i * t : (i + 1) * t, j * t : (j + 1) * t] = px
+        return out
+
+    @property
+    def own_nbytes(self) -> int:
+        """What the frame holds itself: its list of references."""
+        return sys.getsizeof(self.tiles)
+
+    @property
+    def nbytes(self) -> int:
+        """Everything it references: its list and each distinct tile it uses, whole."""
+        distinct = {id(t): t for t in self.tiles}.values()
+        return self.own_nbytes + sum(len(t.data) + TILE_OVERHEAD for t in distinct)
+
+
+class TileStore:
+    """Distinct blocks of the frames of one or more rings, reference-counted."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[Tile]] = {}
+        self.nbytes = 0
+        """Bytes held: compressed data plus TILE_OVERHEAD per tile."""
+        self.count = 0
+        """Distinct tiles held."""
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(
+        self,
+        planes: np.ndarray | None,
+        blocks: np.ndarray,
+        size: int,
+        refs: Sequence[Tile | None] | None = None,
+    ) -> Compact:
+        """Store the blocks of `planes` ((3, rows*size, cols*size) uint8) hashed in `blocks`
+        ((rows, cols) uint64) and return the frame's references. `refs[k]`, where not None, is
+        a tile known to hold block k's pixels; `planes` is read only for the others."""
+        rows, cols = blocks.shape
+        out: list[Tile] = []
+        for k, key in enumerate(blocks.ravel().tolist()):
+            ref = None if refs is None else refs[k]
+            if ref is not None:
+                out.append(self._take_known(key, ref))
+                continue
+            if planes is None:
+                raise ValueError(f"block {divmod(k, cols)} has neither pixels nor a known tile")
+            i, j = divmod(k, cols)
+            raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
+            out.append(self._take_raw(key, raw))
+        return Compact(out, (rows, cols), size)
+
+    def _take_known(self, key: int, ref: Tile) -> Tile:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            for t in bucket:
+                if t is ref or t.data == ref.data:
+                    t.count += 1
+                    return t
+        return self._insert(key, ref)
+
+    def _take_raw(self, key: int, raw: bytes) -> Tile:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            for t in bucket:
+                if zlib.decompress(t.data, WBITS) == raw:
+                    t.count += 1
+                    return t
+        return self._insert(key, Tile(key, compress(raw)))
+
+    def _insert(self, key: int, tile: Tile) -> Tile:
+        tile.count = 1
+        self._buckets.setdefault(key, []).append(tile)
+        self.nbytes += len(tile.data) + TILE_OVERHEAD
+        self.count += 1
+        return tile
+
+    def release(self, frame: Compact) -> None:
+        """A frame that used these tiles left its ring: tiles no frame uses any more leave."""
+        for t in frame.tiles:
+            t.count -= 1
+            if t.count == 0:
+                bucket = self._buckets[t.key]
+                bucket.remove(t)  # by identity: Tile compares by identity
+                if not bucket:
+                    del self._buckets[t.key]
+                self.nbytes -= len(t.data) + TILE_OVERHEAD
+                self.count -= 1
+
+    def __contains__(self, tile: object) -> bool:
+        return isinstance(tile, Tile) and any(t is tile for t in self._buckets.get(tile.key, ()))
