@@ -423,7 +423,10 @@ def prepare_half(
             cols_ = blocks.shape[1]
             for i, j in which:
                 sl = (slice(None), slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE))
-                if not np.array_equal(planes[sl], prev.planes[sl]):
+                # a different hash is different pixels; an equal one is checked on the pixels
+                if blocks[i, j] != prev.blocks[i, j] or not np.array_equal(
+                    planes[sl], prev.planes[sl]
+                ):
                     refs[i * cols_ + j] = None
     else:
         planes = np.zeros((3, rows * TILE, cols * TILE), np.uint8)
@@ -452,8 +455,16 @@ class _Reader:
     """The planes of a frame as a comparison reads them: a compact frame's blocks are
     decompressed when first read, into a scratch frame that lives as long as the comparison."""
 
-    def __init__(self, p: Prepared) -> None:
+    def __init__(self, p: Prepared, other: Prepared | None = None) -> None:
+        """`other`: the frame p is compared with; where its whole planes hold a block of p's
+        tiles (its `refs` say so), the block is copied from there, not decompressed."""
         self.compact = None if isinstance(p.pixels, np.ndarray) else p.pixels
+        self.other = (
+            other.pixels
+            if other is not None and isinstance(other.pixels, np.ndarray) and other.refs
+            else None
+        )
+        self.other_refs = None if other is None else other.refs
         if isinstance(p.pixels, np.ndarray):
             self.planes = p.pixels
             self.filled = np.ones(p.blocks.shape, bool)
@@ -469,8 +480,17 @@ class _Reader:
             i, j = cells[:, 0], cells[:, 1]
             need[i, j] = need[i + 1, j] = need[i, j + 1] = need[i + 1, j + 1] = True
             need &= ~self.filled
-            self.compact.fill(self.planes, np.argwhere(need))
             self.filled |= need
+            cells = np.argwhere(need)
+            if self.other is not None and self.other_refs is not None:
+                mine, theirs, cols = self.compact.tiles, self.other_refs, self.compact.grid[1]
+                index = (cells[:, 0] * cols + cells[:, 1]).tolist()
+                known = np.array([mine[k] is theirs[k] for k in index], bool)
+                for i, j in cells[known].tolist():
+                    ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
+                    self.planes[:, ys, xs] = self.other[:, ys, xs]
+                cells = cells[~known]
+            self.compact.fill(self.planes, cells)
         return self.planes
 
 
@@ -482,7 +502,7 @@ class Pair:
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
         self.a, self.b = a, b
-        self._a, self._b = _Reader(a), _Reader(b)
+        self._a, self._b = _Reader(a, b), _Reader(b, a)
         h, w = a.shape
         self.total = a.windows
         tiles = _changed_tiles(a, b)
