@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,45 @@ def compress(raw: bytes) -> bytes:
     return c.compress(raw) + c.flush()
 
 
+class BlockCache:
+    """The blocks most recently stored or read, whole, most recent last: consecutive decisions
+    read the same few ring frames (the front, the candidates), so a small cache spares most of
+    their decompression. Keyed by the Tile itself (held, so that its identity stays its own).
+    Used only by the thread that decides."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._blocks: OrderedDict[Tile, np.ndarray] = OrderedDict()
+
+    def put(self, tile: Tile, px: np.ndarray) -> None:
+        self._blocks[tile] = px
+        if len(self._blocks) > self.limit:
+            self._blocks.popitem(last=False)
+
+    def get(self, tile: Tile, size: int) -> np.ndarray:
+        px = self._blocks.get(tile)
+        if px is None:
+            px = tile.pixels(size)
+            self.put(tile, px)
+        else:
+            self._blocks.move_to_end(tile)
+        return px
+
+    def drop(self, tile: Tile) -> None:
+        self._blocks.pop(tile, None)
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def nbytes(self, size: int) -> int:
+        """Bytes it may hold when full (it fills within a few decisions)."""
+        return self.limit * (3 * size * size + sys.getsizeof(np.empty(0)) + 64)
+
+
+CACHE_BLOCKS = 512
+"""Blocks the store's cache holds: 1.6 MB, about 3 frames' worth of changed blocks."""
+
+
 @dataclass(eq=False)
 class Compact:
     """A frame's planes as references to stored tiles, row-major over its (rows, cols) blocks."""
@@ -69,15 +109,19 @@ class Compact:
     tiles: list[Tile]
     grid: tuple[int, int]
     size: int
+    cache: BlockCache | None = None
+    """Where `fill` (the deciding thread's reads) looks first."""
 
     def block(self, i: int, j: int) -> np.ndarray:
         return self.tiles[i * self.grid[1] + j].pixels(self.size)
 
     def fill(self, out: np.ndarray, cells: np.ndarray) -> None:
         """Decompress the blocks at `cells` ((n, 2) block indices) into `out`, planes shaped."""
-        t = self.size
+        t, cols = self.size, self.grid[1]
         for i, j in cells.tolist():
-            out[:, i * t : (i + 1) * t, j * t : (j + 1) * t] = self.block(i, j)
+            tile = self.tiles[i * cols + j]
+            px = tile.pixels(t) if self.cache is None else self.cache.get(tile, t)
+            out[:, i * t : (i + 1) * t, j * t : (j + 1) * t] = px
 
     def planes(self) -> np.ndarray:
         """The whole (3, rows*size, cols*size) planes; each distinct tile decompressed once."""
@@ -108,12 +152,19 @@ class Compact:
 class TileStore:
     """Distinct blocks of the frames of one or more rings, reference-counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_blocks: int = CACHE_BLOCKS) -> None:
         self._buckets: dict[int, list[Tile]] = {}
-        self.nbytes = 0
-        """Bytes held: compressed data plus TILE_OVERHEAD per tile."""
+        self.tile_bytes = 0
+        """Compressed data plus TILE_OVERHEAD per tile."""
         self.count = 0
         """Distinct tiles held."""
+        self.cache = BlockCache(cache_blocks)
+        self._size = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the tiles, and the block cache as if full (it holds only tiles held)."""
+        return self.tile_bytes + (self.cache.nbytes(self._size) if self._size else 0)
 
     def __len__(self) -> int:
         return self.count
@@ -129,6 +180,7 @@ class TileStore:
         ((rows, cols) uint64) and return the frame's references. `refs[k]`, where not None, is
         a tile known to hold block k's pixels; `planes` is read only for the others."""
         rows, cols = blocks.shape
+        self._size = size
         out: list[Tile] = []
         for k, key in enumerate(blocks.ravel().tolist()):
             ref = None if refs is None else refs[k]
@@ -139,8 +191,8 @@ class TileStore:
                 raise ValueError(f"block {divmod(k, cols)} has neither pixels nor a known tile")
             i, j = divmod(k, cols)
             raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
-            out.append(self._take_raw(key, raw))
-        return Compact(out, (rows, cols), size)
+            out.append(self._take_raw(key, raw, size))
+        return Compact(out, (rows, cols), size, self.cache)
 
     def _take_known(self, key: int, ref: Tile) -> Tile:
         bucket = self._buckets.get(key)
@@ -151,19 +203,21 @@ class TileStore:
                     return t
         return self._insert(key, ref)
 
-    def _take_raw(self, key: int, raw: bytes) -> Tile:
+    def _take_raw(self, key: int, raw: bytes, size: int) -> Tile:
         bucket = self._buckets.get(key)
         if bucket is not None:
             for t in bucket:
                 if zlib.decompress(t.data, WBITS) == raw:
                     t.count += 1
                     return t
-        return self._insert(key, Tile(key, compress(raw)))
+        tile = self._insert(key, Tile(key, compress(raw)))
+        self.cache.put(tile, np.frombuffer(raw, np.uint8).reshape(3, size, size))
+        return tile
 
     def _insert(self, key: int, tile: Tile) -> Tile:
         tile.count = 1
         self._buckets.setdefault(key, []).append(tile)
-        self.nbytes += len(tile.data) + TILE_OVERHEAD
+        self.tile_bytes += len(tile.data) + TILE_OVERHEAD
         self.count += 1
         return tile
 
@@ -176,8 +230,9 @@ class TileStore:
                 bucket.remove(t)  # by identity: Tile compares by identity
                 if not bucket:
                     del self._buckets[t.key]
-                self.nbytes -= len(t.data) + TILE_OVERHEAD
+                self.tile_bytes -= len(t.data) + TILE_OVERHEAD
                 self.count -= 1
+                self.cache.drop(t)
 
     def __contains__(self, tile: object) -> bool:
         return isinstance(tile, Tile) and any(t is tile for t in self._buckets.get(tile.key, ()))
