@@ -201,6 +201,8 @@ class TileStore:
                 if t is ref or t.data == ref.data:
                     t.count += 1
                     return t
+        if ref.count:  # held by another store: this one gets its own
+            return self._insert(key, Tile(key, ref.data))
         return self._insert(key, ref)
 
     def _take_raw(self, key: int, raw: bytes, size: int) -> Tile:

@@ -141,3 +141,14 @@ def test_frames_that_leave_the_ring_free_their_tiles():
     (front,) = [e.frame for e in stream.ring]
     assert len(d.tiles) == len({id(t) for t in front.pixels.tiles})
     assert np.array_equal(front.planes, similarity.prepare(arrays[1]).planes)
+
+
+def test_a_frame_kept_in_two_stores_is_counted_by_each():
+    p = similarity.prepare(load(SEQ[2]))
+    one, two = tiles.TileStore(), tiles.TileStore()
+    k1, k2 = similarity.keep(p, one), similarity.keep(p, two)
+    similarity.let_go(k1, one)
+    assert len(one) == 0 and len(two) == len({id(t) for t in k2.pixels.tiles})
+    assert np.array_equal(k2.planes, p.planes)
+    similarity.let_go(k2, two)
+    assert len(two) == 0
