@@ -307,90 +307,128 @@ def _coarse(half: np.ndarray) -> Coarse | None:
 
 
 class CoarseStack:
-    """The thumbnails of one ring side by side, kept between decisions (a ring changes by one
-    frame at a time), so that a coarse pass is one multiply, one filter and a few in-place ops.
+    """The statistics of one ring's thumbnails side by side, kept between decisions (a ring
+    changes by one frame at a time), so that a coarse pass is one multiply, one filter and a few
+    in-place ops per chunk of slots.
 
-    A slot holds a thumbnail and its statistics in float32 (107 KB for 1080p), and the stack keeps
-    its work arrays too (90 KB a slot): the pass runs over arrays of a few MB, and fresh ones can
-    cost more in page faults than the arithmetic done in them. Pixels and means are stored doubled
-    (exact in float32) so that 2 x y and 2 mu1 mu2 cost no extra pass. It grows by doubling, up to
-    `limit` slots (the ring's size).
+    A slot keeps two float32 maps of its thumbnail (2 mu and var + C2: 50 KB for 1080p); the
+    third SSIM term, mu^2 + C1, is (2 mu)^2 / 4 + C1, the same float32 number computed again (a
+    power-of-two scale is exact), and the pixels are read from the thumbnails themselves, which
+    the ring's frames hold anyway (8 KB for 1080p). The pass runs over CHUNK slots at a time, so
+    its work arrays are a fixed 1.5 MB for 1080p, whatever the ring's size; the numbers are those
+    of one pass over the whole stack (a valid window never reads its neighbour's pixels). Means
+    are stored doubled so that 2 mu1 mu2 costs no extra pass; the product 2 x y is exact in
+    float32. It grows by doubling, up to `limit` slots (the ring's size).
     """
+
+    CHUNK = 16
+    """Slots per pass: enough for one filter call to be efficient, few enough for the work
+    arrays to stay a few MB (and in cache, more or less)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.slots: dict[int, int] = {}
-        self.held: dict[int, Coarse] = {}
-        """The thumbnails in the stack, held so that their ids stay theirs while they are."""
+        self.held: list[Coarse | None] = []
+        """The thumbnail in each slot, held so that its id stays its own while it is there."""
         self.cap = 0
 
     def _grow(self, like: Coarse, cap: int) -> None:
         h, w = like.pixels.shape
         hv, wv = h - HALO, w - HALO
-        old = (self.cap, getattr(self, "pixels", None), getattr(self, "stats", None))
-        self.pixels = np.zeros((h, cap, w), np.float32)  # 2 x: the filtered product is 2 x y
-        self.stats = np.zeros((3, hv, cap, wv), np.float32)  # 2 mu, mu^2 + C1, var + C2
+        old = (self.cap, getattr(self, "stats", None))
+        self.stats = np.zeros((2, hv, cap, wv), np.float32)  # 2 mu, var + C2
         # Empty slots hold a black thumbnail's statistics (mu 0, var 0), whose SSIM denominator
         # is at least C1 C2 against any frame. They are scored and never read, and there are
         # some whenever the stack has grown by doubling or the ring holds one frame twice (a
         # screen kept again by keep_at_least_every, which warm-up prepares into one object):
         # zeros there divided by zero where the new frame is black.
-        self.stats[1] = C1
-        self.stats[2] = C2
+        self.stats[1] = C2
         if old[1] is not None:
-            self.pixels[:, : old[0]] = old[1]
-            self.stats[:, :, : old[0]] = old[2]
+            self.stats[:, :, : old[0]] = old[1]
+        self.held += [None] * (cap - self.cap)
         self.cap = cap
-        self._xy = np.empty(h * cap * w, np.float32)
-        self._filtered = np.empty((h, cap * w), np.float32)
-        self._tmp = np.empty((hv, cap, wv), np.float32)
+        chunk = min(cap, self.CHUNK)
+        self._px = np.zeros((h, chunk, w), np.uint8)
+        self._xy = np.empty(h * chunk * w, np.float32)
+        self._filtered = np.empty((h, chunk * w), np.float32)
+        self._tmp = np.empty((hv, chunk, wv), np.float32)
 
     @property
     def nbytes(self) -> int:
+        """Its statistics and work arrays (the thumbnails are their frames')."""
         if not self.cap:
             return 0
-        return sum(a.nbytes for a in (self.pixels, self.stats, self._xy, self._filtered, self._tmp))
+        work = (self.stats, self._px, self._xy, self._filtered, self._tmp)
+        return sum(a.nbytes for a in work) + sys.getsizeof(self.held)
 
     def scores(self, x: Coarse, frames: Sequence[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
-            del self.slots[key], self.held[key]
-        if self.cap < len(frames) or (self.cap and self.pixels.shape[0] != x.pixels.shape[0]):
-            if self.cap and self.pixels.shape[0] != x.pixels.shape[0]:
-                self.slots, self.held, self.cap = {}, {}, 0
+            self.held[self.slots.pop(key)] = None
+        if self.cap < len(frames) or (self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO):
+            if self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO:
+                self.slots, self.held, self.cap = {}, [], 0
             self._grow(x, max(len(frames), min(2 * self.cap, self.limit)))
         free = sorted(set(range(self.cap)) - set(self.slots.values()))
         for f in frames:
             if id(f) not in self.slots:
                 i = self.slots[id(f)] = free.pop(0)
-                self.held[id(f)] = f
-                self.pixels[:, i] = f.pixels * np.float32(2)
-                mu, mu_sq_c1, var_c2 = f.stats()
-                self.stats[:, :, i] = (mu + mu, mu_sq_c1, var_c2)
+                self.held[i] = f
+                mu, _, var_c2 = f.stats()
+                self.stats[:, :, i] = (mu + mu, var_c2)
         x_mu, x_mu_sq_c1, x_var_c2 = x.stats()
-        h, cap, w = self.pixels.shape
+        x2 = x.pixels * np.float32(2)
+        s = np.empty(self.cap)
+        for c in range(0, self.cap, self.CHUNK):
+            s[c : c + self.CHUNK] = self._pass(
+                c, min(self.cap, c + self.CHUNK), x2, x_mu, x_mu_sq_c1, x_var_c2
+            )
+        return np.array([s[self.slots[id(f)]] for f in frames])
+
+    def _pass(
+        self,
+        start: int,
+        stop: int,
+        x2: np.ndarray,
+        x_mu: np.ndarray,
+        x_mu_sq_c1: np.ndarray,
+        x_var_c2: np.ndarray,
+    ) -> np.ndarray:
+        """Mean SSIM of slots start..stop against the thumbnail whose doubled pixels are x2."""
+        m = stop - start
+        h, _, w = self._px.shape
         hv, wv = h - HALO, w - HALO
         r = WIN // 2
-        xy = np.multiply(self.pixels, x.pixels[:, None, :], out=self._xy.reshape(h, cap, w))
+        px = self._px[:, :m]
+        for k, f in enumerate(self.held[start:stop]):
+            px[:, k] = 0 if f is None else f.pixels
+        xy = np.multiply(px, x2[:, None, :], out=self._xy[: h * m * w].reshape(h, m, w))
         filtered: np.ndarray = cv2.sepFilter2D(
-            xy.reshape(h, cap * w), -1, G, G, dst=self._filtered, borderType=cv2.BORDER_CONSTANT
+            xy.reshape(h, m * w),
+            -1,
+            G,
+            G,
+            dst=self._filtered[:, : m * w],
+            borderType=cv2.BORDER_CONSTANT,
         )
-        fxy = filtered.reshape(h, cap, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
-        mu2x2, mu2_sq_c1, var2_c2 = self.stats
-        num = self._xy[: hv * cap * wv].reshape(hv, cap, wv)  # xy is spent once filtered
-        den = self._filtered.reshape(-1)[: hv * cap * wv].reshape(hv, cap, wv)  # f, once used
-        tmp = self._tmp
+        fxy = filtered.reshape(h, m, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
+        mu2x2, var2_c2 = self.stats[:, :, start:stop]
+        num = self._xy[: hv * m * wv].reshape(hv, m, wv)  # xy is spent once filtered
+        den = self._filtered.reshape(-1)[: hv * m * wv].reshape(hv, m, wv)  # f, once used
+        tmp = self._tmp[:, :m]
         np.multiply(mu2x2, x_mu[:, None, :], out=tmp)  # 2 mu1 mu2
         np.subtract(fxy, tmp, out=num)
         num += np.float32(C2)
         tmp += np.float32(C1)
         num *= tmp  # (2 mu1 mu2 + C1) (2 sigma_xy + C2)
-        np.add(mu2_sq_c1, (x_mu_sq_c1 - np.float32(C1))[:, None, :], out=den)
+        np.multiply(mu2x2, mu2x2, out=den)
+        den *= np.float32(0.25)
+        den += np.float32(C1)  # mu2^2 + C1
+        den += (x_mu_sq_c1 - np.float32(C1))[:, None, :]
         np.add(var2_c2, (x_var_c2 - np.float32(C2))[:, None, :], out=tmp)
         den *= tmp
         num /= den
-        s = num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
-        return np.array([s[self.slots[id(f)]] for f in frames])
+        return num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
 
 
 def prepare_half(
