@@ -25,7 +25,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +70,16 @@ class Tile:
 
 
 def _size_of_empty_tile() -> int:
-    return sys.getsizeof(Tile(0, b"")) + sys.getsizeof(b"")
+    return sys.getsizeof(Tile(2**63, b"")) + sys.getsizeof(b"")
 
 
-TILE_OVERHEAD = _size_of_empty_tile() + sys.getsizeof([None]) + sys.getsizeof(2**63) + 64
-"""Bytes a stored tile costs besides its compressed data: the Tile and bytes objects, its bucket
-and its key, and its share of the store's dict (counted generously: an estimate, never below)."""
+DICT_ENTRY = 64
+"""A dict entry's share of its table, counted generously (CPython: 24 bytes an entry and 1-8 an
+index slot, the table at most 2/3 full, grown by doubling)."""
+TILE_OVERHEAD = _size_of_empty_tile() + sys.getsizeof(2**63) + DICT_ENTRY
+"""Bytes a stored tile costs besides its compressed data: the Tile and bytes objects, its key
+(one int object: the tile's and the store's dict's) and its entry in the store's dict. An
+estimate, never below (tests/test_tiles.py checks it against what the process allocates)."""
 
 
 class BlockCache:
@@ -165,10 +169,18 @@ class Compact:
 
 
 class TileStore:
-    """Distinct blocks of the frames of one or more rings, reference-counted."""
+    """Distinct blocks of the frames of one or more rings, reference-counted.
+
+    One dict entry a distinct tile, keyed by its hash; tiles whose hashes collide while their
+    pixels differ (never seen, but never assumed away) wait in a second dict, in a list per key.
+    """
+
+    WHOLE = 0.25
+    """Share of a frame's blocks to store above which the frame is cut into blocks in one pass."""
 
     def __init__(self, cache_blocks: int = CACHE_BLOCKS) -> None:
-        self._buckets: dict[int, list[Tile]] = {}
+        self._tiles: dict[int, Tile] = {}
+        self._collided: dict[int, list[Tile]] = {}
         self.tile_bytes = 0
         """Compressed data plus TILE_OVERHEAD per tile."""
         self.count = 0
@@ -196,44 +208,67 @@ class TileStore:
         a tile known to hold block k's pixels; `planes` is read only for the others."""
         rows, cols = blocks.shape
         self._size = size
+        keys = blocks.ravel().tolist()
+        unknown = [k for k in range(len(keys)) if refs is None or refs[k] is None]
+        if unknown and planes is None:
+            raise ValueError(
+                f"block {divmod(unknown[0], cols)} has neither pixels nor a known tile"
+            )
+        cut = None
+        if planes is not None and len(unknown) > self.WHOLE * len(keys):
+            cut = np.ascontiguousarray(
+                planes.reshape(3, rows, size, cols, size).transpose(1, 3, 0, 2, 4)
+            ).reshape(rows * cols, 3 * size * size)
         out: list[Tile] = []
-        for k, key in enumerate(blocks.ravel().tolist()):
+        for k, key in enumerate(keys):
             ref = None if refs is None else refs[k]
             if ref is not None:
                 out.append(self._take_known(key, ref))
                 continue
-            if planes is None:
-                raise ValueError(f"block {divmod(k, cols)} has neither pixels nor a known tile")
-            i, j = divmod(k, cols)
-            raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
-            out.append(self._take_raw(key, raw, size))
+            assert planes is not None
+            if cut is not None:
+                raw = cut[k]
+            else:
+                i, j = divmod(k, cols)
+                raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size]
+            out.append(self._take_raw(key, np.ascontiguousarray(raw).reshape(3, size, size)))
         return Compact(out, (rows, cols), size, self.cache)
 
+    def _find(self, key: int, same: Callable[[Tile], bool]) -> Tile | None:
+        t = self._tiles.get(key)
+        if t is None:
+            return None
+        if same(t):
+            return t
+        return next((c for c in self._collided.get(key, ()) if same(c)), None)
+
     def _take_known(self, key: int, ref: Tile) -> Tile:
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            for t in bucket:
-                if t is ref or t.data == ref.data:
-                    t.count += 1
-                    return t
+        t = self._find(key, lambda t: t is ref or t.data == ref.data)
+        if t is not None:
+            t.count += 1
+            return t
         if ref.count:  # held by another store: this one gets its own
             return self._insert(key, Tile(key, ref.data))
         return self._insert(key, ref)
 
-    def _take_raw(self, key: int, raw: bytes, size: int) -> Tile:
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            for t in bucket:
-                if decompress(t.data) == raw:
-                    t.count += 1
-                    return t
-        tile = self._insert(key, Tile(key, compress(raw)))
-        self.cache.put(tile, np.frombuffer(raw, np.uint8).reshape(3, size, size))
+    def _take_raw(self, key: int, raw: np.ndarray) -> Tile:
+        """The tile holding `raw` ((3, size, size) uint8, contiguous), stored if new."""
+        flat = raw.reshape(-1).data  # the same bytes, as a 1-D buffer (no copy)
+        t = self._find(key, lambda t: decompress(t.data) == flat)
+        if t is not None:
+            t.count += 1
+            return t
+        tile = self._insert(key, Tile(key, compress(flat)))
+        self.cache.put(tile, raw.copy() if raw.base is not None else raw)
         return tile
 
     def _insert(self, key: int, tile: Tile) -> Tile:
         tile.count = 1
-        self._buckets.setdefault(key, []).append(tile)
+        first = self._tiles.setdefault(key, tile)
+        if first is not tile:
+            self._collided.setdefault(key, []).append(tile)
+        else:
+            tile.key = key  # the dict's int object, held once
         self.tile_bytes += len(tile.data) + TILE_OVERHEAD
         self.count += 1
         return tile
@@ -243,13 +278,25 @@ class TileStore:
         for t in frame.tiles:
             t.count -= 1
             if t.count == 0:
-                bucket = self._buckets[t.key]
-                bucket.remove(t)  # by identity: Tile compares by identity
-                if not bucket:
-                    del self._buckets[t.key]
+                self._remove(t)
                 self.tile_bytes -= len(t.data) + TILE_OVERHEAD
                 self.count -= 1
                 self.cache.drop(t)
 
+    def _remove(self, t: Tile) -> None:
+        others = self._collided.get(t.key)
+        if self._tiles.get(t.key) is t:
+            if others:  # a collided one takes its place
+                self._tiles[t.key] = others.pop(0)
+            else:
+                del self._tiles[t.key]
+        elif others is not None:
+            others.remove(t)  # by identity: Tile compares by identity
+        if others is not None and not others:
+            del self._collided[t.key]
+
     def __contains__(self, tile: object) -> bool:
-        return isinstance(tile, Tile) and any(t is tile for t in self._buckets.get(tile.key, ()))
+        return isinstance(tile, Tile) and (
+            self._tiles.get(tile.key) is tile
+            or any(t is tile for t in self._collided.get(tile.key, ()))
+        )
