@@ -359,7 +359,9 @@ class CoarseStack:
         if not self.cap:
             return 0
         work = (self.stats, self._px, self._xy, self._filtered, self._tmp)
-        return sum(a.nbytes for a in work) + sys.getsizeof(self.held)
+        # an array that owns its data counts it in its size, with its header
+        keys = len(self.slots) * sys.getsizeof(id(self))  # the slots' keys are ids, int objects
+        return sum(map(sys.getsizeof, (*work, self.held, self.slots))) + keys
 
     def scores(self, x: Coarse, frames: Sequence[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}

@@ -47,8 +47,10 @@ class _Codec(threading.local):
 _codec = _Codec()
 
 
-def compress(raw: bytes) -> bytes:
-    return _codec.compressor.compress(raw)
+def compress(raw: bytes | memoryview) -> bytes:
+    """The block compressed, in a bytes object of its own size: zstandard returns one that keeps
+    the whole output bound allocated (3 KB for a 32x32 block whatever it compressed to)."""
+    return bytes(memoryview(_codec.compressor.compress(raw)))
 
 
 def decompress(data: bytes) -> bytes:
@@ -220,10 +222,16 @@ class TileStore:
                 planes.reshape(3, rows, size, cols, size).transpose(1, 3, 0, 2, 4)
             ).reshape(rows * cols, 3 * size * size)
         out: list[Tile] = []
+        held = self._tiles.get
         for k, key in enumerate(keys):
             ref = None if refs is None else refs[k]
             if ref is not None:
-                out.append(self._take_known(key, ref))
+                t = held(key)
+                if t is ref:  # the usual case: a block unchanged since a frame of this ring
+                    t.count += 1
+                    out.append(t)
+                else:
+                    out.append(self._take_known(key, ref))
                 continue
             assert planes is not None
             if cut is not None:

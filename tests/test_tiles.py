@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from frames import SEQ, load
@@ -152,3 +155,42 @@ def test_a_frame_kept_in_two_stores_is_counted_by_each():
     assert np.array_equal(k2.planes, p.planes)
     similarity.let_go(k2, two)
     assert len(two) == 0
+
+
+def traced(snapshot: tracemalloc.Snapshot, module: object) -> int:
+    """Bytes still allocated from the lines of one module."""
+    path = str(Path(str(getattr(module, "__file__", ""))))
+    kept = snapshot.filter_traces([tracemalloc.Filter(True, path)])
+    return sum(s.size for s in kept.statistics("filename"))
+
+
+def test_the_store_reports_at_least_the_memory_the_process_holds_for_it():
+    """Every allocation made by the tile store's code and still live (tiles, their compressed
+    bytes, the dict, the frames' reference lists) is within what it reports. A compressed block
+    whose buffer keeps its 3 KB output bound allocated fails this."""
+    store = tiles.TileStore(cache_blocks=0)  # the cache is counted full: it would hide the rest
+    prepared = [similarity.prepare(edited(load(path), n)) for n, path in enumerate(SEQ[:6])]
+    tracemalloc.start()
+    try:
+        kept = [similarity.keep(p, store) for p in prepared]
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    lists = sum(k.pixels.own_nbytes for k in kept if isinstance(k.pixels, tiles.Compact))
+    assert len(store) > 200
+    assert traced(snapshot, tiles) <= store.nbytes + lists
+
+
+def test_the_coarse_stack_reports_at_least_what_it_allocated():
+    thumbs = [similarity.prepare(edited(load(SEQ[i]), i)).coarse for i in range(6)]
+    assert all(t is not None for t in thumbs)
+    stack = similarity.CoarseStack(limit=5)
+    tracemalloc.start()
+    try:
+        stack.scores(thumbs[5], thumbs[:5])
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert 0 < traced(snapshot, similarity) <= stack.nbytes
