@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from screenrecord import catalog, images, lock, similarity, store
+from screenrecord import catalog, images, lock, similarity, store, units
 from screenrecord.catalog import Catalog
 from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.journal import FILE_NAME as JOURNAL_NAME
@@ -201,12 +201,25 @@ def _run(
             on_record(rec)
         if on_progress is not None:
             on_progress.advance(1)
-    summary.ring_bytes = pipeline.ring_bytes()
+    memory = pipeline.memory()
+    summary.ring_bytes = memory.ring
     log.info(
         "rings: %d streams, %.1f MB of frames (%d at most per stream)",
         len(pipeline.streams),
         summary.ring_bytes / 1e6,
         settings.ring_size,
+    )
+    log.info(
+        "ring memory: %s per frame held (%d frames): tiles %s (%d distinct), block cache %s,"
+        " coarse pass %s, hashes and thumbnails %s; besides the rings, previous frames %s",
+        units.size(memory.ring // max(1, memory.frames)),
+        memory.frames,
+        units.size(memory.tiles),
+        memory.distinct_tiles,
+        units.size(memory.cache),
+        units.size(memory.coarse),
+        units.size(memory.own),
+        units.size(memory.previous),
     )
     if mover is not None:
         summary.moved += mover.apply()

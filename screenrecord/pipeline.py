@@ -115,14 +115,17 @@ class Pipeline:
         sink: Sink | None = None,
         catalog: Catalog | None = None,
         engine: similarity.Engine | None = None,
+        compact: bool = True,
     ) -> None:
+        """`compact=False` keeps ring frames whole, as before the tile store: the same
+        decisions and scores at ~10x the memory (the baseline of tests and bench/)."""
         self.settings = settings or DedupSettings()
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
         self.engine = engine or similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
-        self.tiles = tiles.TileStore()
+        self.tiles = tiles.TileStore() if compact else None
         """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
         across monitors too)."""
         self.last_kept: dict[int, datetime] = {}
@@ -223,6 +226,9 @@ class Pipeline:
     def _push(self, stream: Stream, name: str, prepared: similarity.Prepared) -> None:
         """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
         tiles."""
+        if self.tiles is None:
+            stream.ring.push(name, prepared)
+            return
         out = stream.ring.push(name, similarity.keep(prepared, self.tiles))
         if out is not None:
             similarity.let_go(out.frame, self.tiles)
@@ -261,9 +267,47 @@ class Pipeline:
                 log.error("%s: decision not recorded (%s)", self.catalog.path, e)
         return rec
 
-    def ring_bytes(self) -> int:
-        """Memory held by all rings: their frames, the tiles they share (each once) and the
-        coarse-pass stacks kept for them."""
-        return self.tiles.nbytes + sum(
-            sum(e.frame.own_nbytes for e in s.ring) + s.coarse.nbytes for s in self.streams.values()
+    def memory(self) -> RingMemory:
+        """What the rings hold, term by term (each shared tile once)."""
+        streams = self.streams.values()
+        return RingMemory(
+            frames=sum(len(s.ring) for s in streams),
+            tiles=0 if self.tiles is None else self.tiles.tile_bytes,
+            distinct_tiles=0 if self.tiles is None else len(self.tiles),
+            cache=0 if self.tiles is None else self.tiles.nbytes - self.tiles.tile_bytes,
+            own=sum(e.frame.own_nbytes for s in streams for e in s.ring),
+            coarse=sum(s.coarse.nbytes for s in streams),
+            previous=sum(
+                s.prev.full.nbytes + s.prev.prepared.own_nbytes for s in streams if s.prev
+            ),
         )
+
+    def ring_bytes(self) -> int:
+        """Memory held by all rings: their frames, the tiles they share (each once), the block
+        cache and the coarse-pass stacks kept for them."""
+        return self.memory().ring
+
+
+@dataclass(frozen=True)
+class RingMemory:
+    """Bytes held for the rings of a pipeline, by term."""
+
+    frames: int
+    """Ring entries."""
+    tiles: int
+    """Compressed tiles, each once, with what each costs the store."""
+    distinct_tiles: int
+    cache: int
+    """The tile store's cache of whole blocks, counted full."""
+    own: int
+    """What the ring frames hold themselves: block hashes, thumbnails, tile lists (or, for whole
+    frames, their planes)."""
+    coarse: int
+    """The coarse pass's statistics and work arrays."""
+    previous: int
+    """Each stream's previous frame, full size and prepared: not part of a ring, but held for
+    the next frame's preparation."""
+
+    @property
+    def ring(self) -> int:
+        return self.tiles + self.cache + self.own + self.coarse

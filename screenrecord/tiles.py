@@ -235,11 +235,17 @@ class TileStore:
                 continue
             assert planes is not None
             if cut is not None:
-                raw = cut[k]
+                raw = cut[k].tobytes()
             else:
                 i, j = divmod(k, cols)
-                raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size]
-            out.append(self._take_raw(key, np.ascontiguousarray(raw).reshape(3, size, size)))
+                raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
+            t = held(key)
+            if t is None:  # the usual case for a block not known: a new one
+                t = self._insert(key, Tile(key, compress(raw)))
+                self.cache.put(t, np.frombuffer(raw, np.uint8).reshape(3, size, size))
+            else:
+                t = self._take_raw(key, raw, size)
+            out.append(t)
         return Compact(out, (rows, cols), size, self.cache)
 
     def _find(self, key: int, same: Callable[[Tile], bool]) -> Tile | None:
@@ -259,15 +265,14 @@ class TileStore:
             return self._insert(key, Tile(key, ref.data))
         return self._insert(key, ref)
 
-    def _take_raw(self, key: int, raw: np.ndarray) -> Tile:
-        """The tile holding `raw` ((3, size, size) uint8, contiguous), stored if new."""
-        flat = raw.reshape(-1).data  # the same bytes, as a 1-D buffer (no copy)
-        t = self._find(key, lambda t: decompress(t.data) == flat)
+    def _take_raw(self, key: int, raw: bytes, size: int) -> Tile:
+        """The tile holding the block `raw` (its bytes), stored if new."""
+        t = self._find(key, lambda t: decompress(t.data) == raw)
         if t is not None:
             t.count += 1
             return t
-        tile = self._insert(key, Tile(key, compress(flat)))
-        self.cache.put(tile, raw.copy() if raw.base is not None else raw)
+        tile = self._insert(key, Tile(key, compress(raw)))
+        self.cache.put(tile, np.frombuffer(raw, np.uint8).reshape(3, size, size))
         return tile
 
     def _insert(self, key: int, tile: Tile) -> Tile:

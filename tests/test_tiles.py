@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from frames import SEQ, load
+from frames import SEQ, load, needs_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -194,3 +194,50 @@ def test_the_coarse_stack_reports_at_least_what_it_allocated():
     finally:
         tracemalloc.stop()
     assert 0 < traced(snapshot, similarity) <= stack.nbytes
+
+
+def decided(
+    frames: list[Frame], compact: bool, ring_size: int = 100, cache: bool = True
+) -> list[tuple]:
+    """Each frame's record, through a ring compact or whole (and, without the block cache,
+    every block a comparison reads decompressed)."""
+    d = Pipeline(DedupSettings(device="cpu", ring_size=ring_size), compact=compact)
+    if d.tiles is not None and not cache:
+        d.tiles.cache.limit = 0
+    out = []
+    for f in frames:
+        r = d.process(f)
+        out.append((r.decision, r.score, r.match, r.compared))
+    assert all(e.frame.compact == compact for s in d.streams.values() for e in s.ring)
+    return out
+
+
+def test_compact_rings_decide_and_score_exactly_as_whole_ones():
+    """Real frames, edited and repeated out of order through a ring small enough to evict:
+    every decision, score (to the last bit), match and comparison count is the whole ring's."""
+    base = [load(p) for p in SEQ[:4]]
+    # edits of the same screen score near or over the duplicate threshold: scored exactly
+    arrays = [edited(base[i % 4], i) for i in (0, 1, 4, 2, 8, 5, 3, 12, 9, 0, 6, 16, 13, 7)]
+    frames = [
+        Frame(1, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png") for n, a in enumerate(arrays)
+    ]
+    got = decided(frames, compact=True, ring_size=4)
+    assert got == decided(frames, compact=False, ring_size=4)
+    assert got == decided(frames, compact=True, ring_size=4, cache=False)
+    assert {k.value for k, *_ in got} >= {"new", "near"}
+    assert sum(score is not None and score < 1 for _, score, *_ in got) >= 4
+
+
+@needs_corpus
+def test_corpus_decisions_and_scores_are_the_whole_rings():
+    """The 200 corpus frames in capture order: the compact ring gives the uncompressed ring's
+    records exactly (decision, score to the last bit, match, frames compared)."""
+    from frames import CORPUS, manifest
+
+    frames = [
+        Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"])
+        for r in manifest()
+    ]
+    whole = decided(frames, compact=False)
+    assert decided(frames, compact=True) == whole
+    assert decided(frames, compact=True, cache=False) == whole
