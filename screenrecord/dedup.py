@@ -99,9 +99,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tuple[T, Future[R]]]:
-    """Run fn on items in background threads, a few ahead, yielding (item, future) in order."""
-    depth = 2 * workers + 2
+def prefetch(
+    fn: Callable[[T], R], it: Iterable[T], workers: int, depth: int | None = None
+) -> Iterator[tuple[T, Future[R]]]:
+    """Run fn on items in background threads, `depth` ahead (by default 2 * workers + 2),
+    yielding (item, future) in order."""
+    depth = depth or 2 * workers + 2
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         window: deque[tuple[T, Future[R]]] = deque()
         for x in it:
@@ -112,11 +115,34 @@ def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tu
             yield window.popleft()
 
 
-def _decode(item: Item) -> np.ndarray | ImageError:
-    try:
-        return images.load(item.file.path)
-    except ImageError as e:
-        return e
+class Decoded:
+    """A decoded frame's pixels (or why they could not be read), until the stage that prepares
+    them takes them: a 4K frame is 25 MB, and the futures that carry it live on for a while."""
+
+    def __init__(self, item: Item) -> None:
+        self._pixels: np.ndarray | ImageError | None
+        try:
+            self._pixels = images.load(item.file.path)
+        except ImageError as e:
+            self._pixels = e
+
+    def take(self) -> np.ndarray | ImageError:
+        pixels, self._pixels = self._pixels, None
+        assert pixels is not None, "taken twice"
+        return pixels
+
+
+AHEAD = 2
+"""Frames each stage works ahead of the next: one in hand, one ready. With more, a stream of
+4K frames holds 25 MB more pixels each, for no more speed on two cores."""
+
+
+def _shape_only(frame: Frame) -> Frame:
+    """The frame without its pixels, once prepared: dedup's sinks move files and never read
+    them; a zero-strided view stands in, so that the frame keeps its size."""
+    width, height = frame.size
+    stand_in = np.broadcast_to(np.zeros((), np.uint8), (height, width, 3))
+    return dataclasses.replace(frame, image=stand_in)
 
 
 Ready = tuple[Frame, similarity.Prepared] | ImageError
@@ -167,22 +193,23 @@ def _run(
     sink: Sink = mover if mover is not None else InPlace()
     pipeline = Pipeline(settings, POLICY, sink)
 
-    def prepare(job: tuple[Item, Future[np.ndarray | ImageError]]) -> Ready:
-        """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame."""
+    def prepare(job: tuple[Item, Future[Decoded]]) -> Ready:
+        """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame.
+        Only the stream's previous frame keeps its pixels after this (see Pipeline.prepare)."""
         item, fut = job
-        pixels = fut.result()
+        pixels = fut.result().take()
         if isinstance(pixels, ImageError):
             return pixels
         f = item.file
         frame = Frame(f.monitor, pixels, f.taken, str(f.path), f.path)
         try:
-            return frame, pipeline.prepare(frame)
+            return _shape_only(frame), pipeline.prepare(frame)
         except ImageError as e:
             return e
 
     # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
-    decoded = prefetch(_decode, items(roots, summary), workers=1)
-    for (item, _), fut in prefetch(prepare, decoded, workers=1):
+    decoded = prefetch(Decoded, items(roots, summary), workers=1, depth=AHEAD)
+    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=AHEAD):
         got = fut.result()
         if item.known:
             if not isinstance(got, ImageError):
