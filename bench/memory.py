@@ -8,6 +8,8 @@ Cases, each in its own process so that its peak RSS is its own (os.wait4's ru_ma
   is full when the run ends; all 120 must come out new.
 - `ring1000`: `dedup --ring-size 1000` over 1,000 distinct 1080p frames then 100 late repeats
   of the first 100 (byte-identical copies): 1,000 new and 100 duplicates expected.
+- `warmup`: a daemon's start-up: `Recorder.warm_up` refilling one 1920x1080 monitor's ring from
+  the 100 newest kept frames of a copy of the dedup-1080p archive (its time, its peak RSS).
 - `daemon`: bench/tick.py's two-monitor run (a real X server from tests/multihead-x, rings of
   100 full per monitor, 20 unchanged and 10 changed ticks, then --ticks ticks, one changed in
   ten): RSS after 100 ticks and at the end, and the process's peak.
@@ -55,7 +57,7 @@ CASES: dict[str, tuple[int, int, int, int, int]] = {
     "dedup-5k": (5120, 2880, 120, 0, 100),
     "ring1000": (1920, 1080, 1000, 100, 1000),
 }
-ALL = [*CASES, "daemon"]
+ALL = [*CASES, "warmup", "daemon"]
 
 
 # --- generated archives ---------------------------------------------------------------------
@@ -212,6 +214,50 @@ def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str
     }
 
 
+WARMUP = """
+import json, sys, time
+from pathlib import Path
+import screenrecord
+from screenrecord import config
+from screenrecord.capture import Monitor
+from screenrecord.daemon import Recorder
+cfg_path = Path(sys.argv[2])
+cfg_path.write_text(f'root = "{sys.argv[1]}"\\n[dedup]\\ndevice = "cpu"\\n')
+rec = Recorder(config.load(cfg_path), {})
+t = time.perf_counter()
+n = rec.warm_up([Monitor(1, 0, 0, 1920, 1080)])
+row = {"frames": n, "s": time.perf_counter() - t, "ring": rec.pipeline.ring_bytes()}
+row["where"] = screenrecord.__file__
+print("ROW " + json.dumps(row))
+"""
+
+
+def run_warmup(arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
+    """Refill a ring from a copy of the archive's newest 100 frames (the copy takes the catalog
+    and lock files a daemon writes)."""
+    copy = cwd / "warmup"
+    shutil.rmtree(copy, ignore_errors=True)
+    for f in sorted(arch.rglob("*.png"))[-100:]:
+        dst = copy / f.relative_to(arch)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dst)
+    cmd = [sys.executable, "-c", WARMUP, str(copy), str(cwd / "warmup.toml")]
+    text, wall, peak, rc = child(cmd, tree, cwd)
+    line = [x for x in text.splitlines() if x.startswith("ROW ")]
+    if rc != 0 or not line:
+        sys.exit(f"warmup on {tree}: exit {rc}\n{text[-3000:]}")
+    row = json.loads(line[-1][4:])
+    if not row["where"].startswith(str(tree)):
+        sys.exit(f"warmup on {tree} imported {row['where']}")
+    return {
+        "peak RSS": f"{peak:,.0f} MiB",
+        "wall": f"{wall:.1f} s",
+        "warm-up": f"{row['s']:.1f} s for {row['frames']} frames",
+        "ring MB": f"{row['ring'] / 1e6:,.0f} MB",
+        "ring bytes/frame": f"{row['ring'] / max(1, row['frames']) / 1e3:,.0f} KB",
+    }
+
+
 def number(cell: str) -> float | None:
     m = re.match(r"[\d,.]+", cell)
     return float(m.group(0).replace(",", "")) if m else None
@@ -271,10 +317,13 @@ def main() -> None:
         cwd = Path(tmp)  # not a source tree: `python -m` puts the working directory first
         results: dict[str, dict[str, dict[str, str]]] = {}
         for case in a.cases:
-            arch = None if case == "daemon" else make(root, case, a.corpus)
+            source = "dedup-1080p" if case == "warmup" else case
+            arch = None if case == "daemon" else make(root, source, a.corpus)
             for t in trees:
                 if arch is None:
                     row = run_daemon(t, cwd, a.corpus, a.ticks)
+                elif case == "warmup":
+                    row = run_warmup(arch, t, cwd)
                 else:
                     row = run_dedup(case, arch, t, cwd)
                 results.setdefault(case, {})[str(t)] = row

@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -179,10 +180,13 @@ class Recorder:
 
         Only frames of the monitor's current size count (other sizes are other streams), so a
         restart does not write a repeat of what is already there. Unreadable files are skipped.
+        Frames are picked by their headers and decoded one at a time, oldest first: a ring of
+        100 1080p frames is never 600 MB of pixels at once.
         """
+        start = time.perf_counter()
         sizes = {m.number: (m.width, m.height) for m in monitors if self.cfg.wants(m.number)}
         want = self.cfg.dedup.ring_size
-        picked: dict[int, list[Frame]] = {n: [] for n in sizes}
+        picked: dict[int, list[store.ArchiveFile]] = {n: [] for n in sizes}
         for f in store.newest_frames(self.root, monitors=None):
             self.pipeline.last_kept.setdefault(f.monitor, f.taken)
             if all(len(v) >= want for v in picked.values()):
@@ -192,21 +196,35 @@ class Recorder:
             try:
                 if images.size(f.path) != sizes[f.monitor]:
                     continue
-                pixels = images.load(f.path)
-            except ImageError as e:  # any unreadable image is skipped, never fatal
-                reason = str(e).removeprefix(f"{f.path}: ")
-                log.warning("%s: skipped while refilling the ring (%s)", f.path, reason)
+            except ImageError as e:
+                self._skip_while_refilling(f.path, e)
                 continue
-            name = f.path.relative_to(self.root).as_posix()
-            picked[f.monitor].append(Frame(f.monitor, pixels, f.taken, name, f.path))
+            picked[f.monitor].append(f)
         n = 0
-        for frames in picked.values():
-            for frame in reversed(frames):  # oldest first, so the newest ends in front
-                self.pipeline.remember(frame)
+        for files in picked.values():
+            for f in reversed(files):  # oldest first, so the newest ends in front
+                try:
+                    pixels = images.load(f.path)
+                except ImageError as e:
+                    self._skip_while_refilling(f.path, e)
+                    continue
+                name = f.path.relative_to(self.root).as_posix()
+                self.pipeline.remember(Frame(f.monitor, pixels, f.taken, name, f.path))
                 n += 1
         if n:
-            log.info("refilled the rings with %s from %s", units.count(n, "kept frame"), self.root)
+            log.info(
+                "refilled the rings with %s from %s in %.1f s",
+                units.count(n, "kept frame"),
+                self.root,
+                time.perf_counter() - start,
+            )
         return n
+
+    @staticmethod
+    def _skip_while_refilling(path: Path, e: ImageError) -> None:
+        """Any unreadable image is skipped, never fatal."""
+        reason = str(e).removeprefix(f"{path}: ")
+        log.warning("%s: skipped while refilling the ring (%s)", path, reason)
 
     def tick(self, now: datetime) -> list[Record]:
         """Read what the user is doing, then grab every wanted monitor once (unless the screen is

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from screenrecord import catalog, images, lock, similarity, store
+from screenrecord import catalog, images, lock, similarity, store, units
 from screenrecord.catalog import Catalog
 from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.journal import FILE_NAME as JOURNAL_NAME
@@ -99,9 +99,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tuple[T, Future[R]]]:
-    """Run fn on items in background threads, a few ahead, yielding (item, future) in order."""
-    depth = 2 * workers + 2
+def prefetch(
+    fn: Callable[[T], R], it: Iterable[T], workers: int, depth: int | None = None
+) -> Iterator[tuple[T, Future[R]]]:
+    """Run fn on items in background threads, `depth` ahead (by default 2 * workers + 2),
+    yielding (item, future) in order."""
+    depth = depth or 2 * workers + 2
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         window: deque[tuple[T, Future[R]]] = deque()
         for x in it:
@@ -112,11 +115,34 @@ def prefetch(fn: Callable[[T], R], it: Iterable[T], workers: int) -> Iterator[tu
             yield window.popleft()
 
 
-def _decode(item: Item) -> np.ndarray | ImageError:
-    try:
-        return images.load(item.file.path)
-    except ImageError as e:
-        return e
+class Decoded:
+    """A decoded frame's pixels (or why they could not be read), until the stage that prepares
+    them takes them: a 4K frame is 25 MB, and the futures that carry it live on for a while."""
+
+    def __init__(self, item: Item) -> None:
+        self._pixels: np.ndarray | ImageError | None
+        try:
+            self._pixels = images.load(item.file.path)
+        except ImageError as e:
+            self._pixels = e
+
+    def take(self) -> np.ndarray | ImageError:
+        pixels, self._pixels = self._pixels, None
+        assert pixels is not None, "taken twice"
+        return pixels
+
+
+AHEAD = 2
+"""Frames each stage works ahead of the next: one in hand, one ready. With more, a stream of
+4K frames holds 25 MB more pixels each, for no more speed on two cores."""
+
+
+def _shape_only(frame: Frame) -> Frame:
+    """The frame without its pixels, once prepared: dedup's sinks move files and never read
+    them; a zero-strided view stands in, so that the frame keeps its size."""
+    width, height = frame.size
+    stand_in = np.broadcast_to(np.zeros((), np.uint8), (height, width, 3))
+    return dataclasses.replace(frame, image=stand_in)
 
 
 Ready = tuple[Frame, similarity.Prepared] | ImageError
@@ -167,22 +193,23 @@ def _run(
     sink: Sink = mover if mover is not None else InPlace()
     pipeline = Pipeline(settings, POLICY, sink)
 
-    def prepare(job: tuple[Item, Future[np.ndarray | ImageError]]) -> Ready:
-        """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame."""
+    def prepare(job: tuple[Item, Future[Decoded]]) -> Ready:
+        """Second stage, one thread, capture order: decoded pixels -> frame -> prepared frame.
+        Only the stream's previous frame keeps its pixels after this (see Pipeline.prepare)."""
         item, fut = job
-        pixels = fut.result()
+        pixels = fut.result().take()
         if isinstance(pixels, ImageError):
             return pixels
         f = item.file
         frame = Frame(f.monitor, pixels, f.taken, str(f.path), f.path)
         try:
-            return frame, pipeline.prepare(frame)
+            return _shape_only(frame), pipeline.prepare(frame)
         except ImageError as e:
             return e
 
     # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
-    decoded = prefetch(_decode, items(roots, summary), workers=1)
-    for (item, _), fut in prefetch(prepare, decoded, workers=1):
+    decoded = prefetch(Decoded, items(roots, summary), workers=1, depth=AHEAD)
+    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=AHEAD):
         got = fut.result()
         if item.known:
             if not isinstance(got, ImageError):
@@ -201,12 +228,25 @@ def _run(
             on_record(rec)
         if on_progress is not None:
             on_progress.advance(1)
-    summary.ring_bytes = pipeline.ring_bytes()
+    memory = pipeline.memory()
+    summary.ring_bytes = memory.ring
     log.info(
         "rings: %d streams, %.1f MB of frames (%d at most per stream)",
         len(pipeline.streams),
         summary.ring_bytes / 1e6,
         settings.ring_size,
+    )
+    log.info(
+        "ring memory: %s per frame held (%d frames): tiles %s (%d distinct), block cache %s,"
+        " coarse pass %s, hashes and thumbnails %s; besides the rings, previous frames %s",
+        units.size(memory.ring // max(1, memory.frames)),
+        memory.frames,
+        units.size(memory.tiles),
+        memory.distinct_tiles,
+        units.size(memory.cache),
+        units.size(memory.coarse),
+        units.size(memory.own),
+        units.size(memory.previous),
     )
     if mover is not None:
         summary.moved += mover.apply()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord import similarity
+from screenrecord import similarity, tiles
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
 from screenrecord.ring import Ring
@@ -115,13 +115,19 @@ class Pipeline:
         sink: Sink | None = None,
         catalog: Catalog | None = None,
         engine: similarity.Engine | None = None,
+        compact: bool = True,
     ) -> None:
+        """`compact=False` keeps ring frames whole, as before the tile store: the same
+        decisions and scores at ~10x the memory (the baseline of tests and bench/)."""
         self.settings = settings or DedupSettings()
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
         self.engine = engine or similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
+        self.tiles = tiles.TileStore() if compact else None
+        """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
+        across monitors too)."""
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
 
@@ -209,7 +215,7 @@ class Pipeline:
     ) -> None:
         """Bring the ring up to date with what was really kept."""
         if placement in (Placement.ARCHIVE, Placement.SIMILAR) and stored is not None:
-            stream.ring.push(stored.path, prepared)
+            self._push(stream, stored.path, prepared)
         elif kind is Kind.DUPLICATE and index is not None:
             stream.ring.touch(index)  # the kept frame it repeats moves to the front
         if placement is not Placement.SKIP and stored is not None:
@@ -218,7 +224,17 @@ class Pipeline:
     def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
         """Put a frame already kept under `frame.name` at the front of its ring, undecided
         (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
-        self._stream(frame).ring.push(frame.name, prepared or self.prepare(frame))
+        self._push(self._stream(frame), frame.name, prepared or self.prepare(frame))
+
+    def _push(self, stream: Stream, name: str, prepared: similarity.Prepared) -> None:
+        """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
+        tiles."""
+        if self.tiles is None:
+            stream.ring.push(name, prepared)
+            return
+        out = stream.ring.push(name, similarity.keep(prepared, self.tiles))
+        if out is not None:
+            similarity.let_go(out.frame, self.tiles)
 
     def failed(
         self,
@@ -254,8 +270,47 @@ class Pipeline:
                 log.error("%s: decision not recorded (%s)", self.catalog.path, e)
         return rec
 
-    def ring_bytes(self) -> int:
-        """Memory held by all rings, the coarse-pass stacks kept for them included."""
-        return sum(
-            sum(e.frame.nbytes for e in s.ring) + s.coarse.nbytes for s in self.streams.values()
+    def memory(self) -> RingMemory:
+        """What the rings hold, term by term (each shared tile once)."""
+        streams = self.streams.values()
+        return RingMemory(
+            frames=sum(len(s.ring) for s in streams),
+            tiles=0 if self.tiles is None else self.tiles.tile_bytes,
+            distinct_tiles=0 if self.tiles is None else len(self.tiles),
+            cache=0 if self.tiles is None else self.tiles.nbytes - self.tiles.tile_bytes,
+            own=sum(e.frame.own_nbytes for s in streams for e in s.ring),
+            coarse=sum(s.coarse.nbytes for s in streams),
+            previous=sum(
+                s.prev.full.nbytes + s.prev.prepared.own_nbytes for s in streams if s.prev
+            ),
         )
+
+    def ring_bytes(self) -> int:
+        """Memory held by all rings: their frames, the tiles they share (each once), the block
+        cache and the coarse-pass stacks kept for them."""
+        return self.memory().ring
+
+
+@dataclass(frozen=True)
+class RingMemory:
+    """Bytes held for the rings of a pipeline, by term."""
+
+    frames: int
+    """Ring entries."""
+    tiles: int
+    """Compressed tiles, each once, with what each costs the store."""
+    distinct_tiles: int
+    cache: int
+    """The tile store's cache of whole blocks, counted full."""
+    own: int
+    """What the ring frames hold themselves: block hashes, thumbnails, tile lists (or, for whole
+    frames, their planes)."""
+    coarse: int
+    """The coarse pass's statistics and work arrays."""
+    previous: int
+    """Each stream's previous frame, full size and prepared: not part of a ring, but held for
+    the next frame's preparation."""
+
+    @property
+    def ring(self) -> int:
+        return self.tiles + self.cache + self.own + self.coarse

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from screenrecord import halfres
+from screenrecord import halfres, tiles
 from screenrecord.errors import ImageError, UsageError
 from screenrecord.models import Decision, DedupSettings, Kind
 from screenrecord.ring import Ring
@@ -140,19 +140,37 @@ def ssim_many(x: np.ndarray, ys: np.ndarray, chunk: int = 256) -> np.ndarray:
 
 @dataclass(eq=False)
 class Prepared:
-    """A half-size frame ready for comparison: padded planar pixels, block hashes, thumbnail."""
+    """A half-size frame ready for comparison: padded planar pixels, block hashes, thumbnail.
 
-    planes: np.ndarray
-    """(3, rows*TILE, cols*TILE) uint8: R, G, B planes with the frame at the top left, zeros elsewhere."""
+    A frame being decided holds its planes whole; a ring frame holds them compact, as references
+    to the blocks of a shared `tiles.TileStore` (see `keep`)."""
+
+    pixels: np.ndarray | tiles.Compact
+    """(3, rows*TILE, cols*TILE) uint8: R, G, B planes with the frame at the top left, zeros
+    elsewhere; or the same planes as stored blocks."""
     shape: tuple[int, int]
     """(height, width) of the half-size frame."""
     blocks: np.ndarray
-    """(rows, cols) uint64 hash of each TILE x TILE block of `planes`."""
+    """(rows, cols) uint64 hash of each TILE x TILE block of the planes."""
     digest: bytes
     coarse: Coarse | None
     full_blocks: np.ndarray | None = field(default=None, repr=False)
     """Digests of the full-size frame's blocks (halfres.block_hashes), to recognise it later."""
+    refs: list[tiles.Tile | None] | None = field(default=None, repr=False)
+    """For whole planes: stored tiles known to hold the same pixels as each block (None where
+    none is known), so that keeping the frame in a ring neither compresses nor compares those."""
     _device: object = field(default=None, repr=False)
+
+    @property
+    def planes(self) -> np.ndarray:
+        """The padded planes (decompressed whole, for a compact frame)."""
+        if isinstance(self.pixels, np.ndarray):
+            return self.pixels
+        return self.pixels.planes()
+
+    @property
+    def compact(self) -> bool:
+        return not isinstance(self.pixels, np.ndarray)
 
     @property
     def half(self) -> np.ndarray:
@@ -161,18 +179,72 @@ class Prepared:
         return self.planes[:, :h, :w]
 
     @property
-    def nbytes(self) -> int:
+    def own_nbytes(self) -> int:
+        """Bytes it holds, less the shared tiles a compact frame references."""
+        pixels = self.pixels.nbytes if isinstance(self.pixels, np.ndarray) else 0
+        listed = 0 if isinstance(self.pixels, np.ndarray) else self.pixels.own_nbytes
         return (
-            self.planes.nbytes
+            pixels
+            + listed
             + self.blocks.nbytes
             + (self.coarse.nbytes if self.coarse is not None else 0)
             + (self.full_blocks.nbytes if self.full_blocks is not None else 0)
         )
 
     @property
+    def nbytes(self) -> int:
+        """Bytes it holds or references: a compact frame's tiles counted whole, as if it were
+        alone (a ring's tiles are counted once by its store: `Pipeline.ring_bytes`)."""
+        if isinstance(self.pixels, np.ndarray):
+            return self.own_nbytes
+        return self.own_nbytes - self.pixels.own_nbytes + self.pixels.nbytes
+
+    @property
     def windows(self) -> int:
         h, w = self.shape
         return (h - HALO) * (w - HALO)
+
+    def expanded(self) -> Prepared:
+        """This frame with whole planes (itself, if it has them), its tiles as known refs."""
+        if isinstance(self.pixels, np.ndarray):
+            return self
+        return Prepared(
+            self.pixels.planes(),
+            self.shape,
+            self.blocks,
+            self.digest,
+            self.coarse,
+            self.full_blocks,
+            refs=list(self.pixels.tiles),
+        )
+
+
+def keep(p: Prepared, store: tiles.TileStore) -> Prepared:
+    """The compact form of p for a ring, its blocks put in `store` (each push takes a reference,
+    `let_go` gives it back). p learns the tiles that hold its blocks, for the frames prepared
+    from it."""
+    refs = p.pixels.tiles if isinstance(p.pixels, tiles.Compact) else p.refs
+    whole = p.pixels if isinstance(p.pixels, np.ndarray) else None
+    compact = store.add(whole, p.blocks, TILE, refs)
+    if whole is not None:
+        p.refs = list(compact.tiles)
+    return Prepared(compact, p.shape, p.blocks, p.digest, p.coarse, p.full_blocks)
+
+
+def let_go(p: Prepared, store: tiles.TileStore) -> None:
+    """A frame `keep` made has left its ring: its references go back to `store`."""
+    if isinstance(p.pixels, tiles.Compact):
+        store.release(p.pixels)
+
+
+def _inherit(
+    planes: np.ndarray, base: np.ndarray, refs: Sequence[tiles.Tile | None]
+) -> list[tiles.Tile | None]:
+    """Of `refs` (the known tiles of planes `base`, of the same shape), those holding the blocks
+    of `planes` too: at the same place and with equal pixels (compared, not taken from hashes)."""
+    rows, cols = planes.shape[1] // TILE, planes.shape[2] // TILE
+    differ = (planes != base).reshape(3, rows, TILE, cols, TILE).any(axis=(0, 2, 4)).ravel()
+    return [None if d else r for r, d in zip(refs, differ.tolist(), strict=True)]
 
 
 @dataclass(eq=False)
@@ -235,90 +307,130 @@ def _coarse(half: np.ndarray) -> Coarse | None:
 
 
 class CoarseStack:
-    """The thumbnails of one ring side by side, kept between decisions (a ring changes by one
-    frame at a time), so that a coarse pass is one multiply, one filter and a few in-place ops.
+    """The statistics of one ring's thumbnails side by side, kept between decisions (a ring
+    changes by one frame at a time), so that a coarse pass is one multiply, one filter and a few
+    in-place ops per chunk of slots.
 
-    A slot holds a thumbnail and its statistics in float32 (107 KB for 1080p), and the stack keeps
-    its work arrays too (90 KB a slot): the pass runs over arrays of a few MB, and fresh ones can
-    cost more in page faults than the arithmetic done in them. Pixels and means are stored doubled
-    (exact in float32) so that 2 x y and 2 mu1 mu2 cost no extra pass. It grows by doubling, up to
-    `limit` slots (the ring's size).
+    A slot keeps two float32 maps of its thumbnail (2 mu and var + C2: 50 KB for 1080p); the
+    third SSIM term, mu^2 + C1, is (2 mu)^2 / 4 + C1, the same float32 number computed again (a
+    power-of-two scale is exact), and the pixels are read from the thumbnails themselves, which
+    the ring's frames hold anyway (8 KB for 1080p). The pass runs over CHUNK slots at a time, so
+    its work arrays are a fixed 1.5 MB for 1080p, whatever the ring's size; the numbers are those
+    of one pass over the whole stack (a valid window never reads its neighbour's pixels). Means
+    are stored doubled so that 2 mu1 mu2 costs no extra pass; the product 2 x y is exact in
+    float32. It grows by doubling, up to `limit` slots (the ring's size).
     """
+
+    CHUNK = 16
+    """Slots per pass: enough for one filter call to be efficient, few enough for the work
+    arrays to stay a few MB (and in cache, more or less)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.slots: dict[int, int] = {}
-        self.held: dict[int, Coarse] = {}
-        """The thumbnails in the stack, held so that their ids stay theirs while they are."""
+        self.held: list[Coarse | None] = []
+        """The thumbnail in each slot, held so that its id stays its own while it is there."""
         self.cap = 0
 
     def _grow(self, like: Coarse, cap: int) -> None:
         h, w = like.pixels.shape
         hv, wv = h - HALO, w - HALO
-        old = (self.cap, getattr(self, "pixels", None), getattr(self, "stats", None))
-        self.pixels = np.zeros((h, cap, w), np.float32)  # 2 x: the filtered product is 2 x y
-        self.stats = np.zeros((3, hv, cap, wv), np.float32)  # 2 mu, mu^2 + C1, var + C2
+        old = (self.cap, getattr(self, "stats", None))
+        self.stats = np.zeros((2, hv, cap, wv), np.float32)  # 2 mu, var + C2
         # Empty slots hold a black thumbnail's statistics (mu 0, var 0), whose SSIM denominator
         # is at least C1 C2 against any frame. They are scored and never read, and there are
         # some whenever the stack has grown by doubling or the ring holds one frame twice (a
         # screen kept again by keep_at_least_every, which warm-up prepares into one object):
         # zeros there divided by zero where the new frame is black.
-        self.stats[1] = C1
-        self.stats[2] = C2
+        self.stats[1] = C2
         if old[1] is not None:
-            self.pixels[:, : old[0]] = old[1]
-            self.stats[:, :, : old[0]] = old[2]
+            self.stats[:, :, : old[0]] = old[1]
+        self.held += [None] * (cap - self.cap)
         self.cap = cap
-        self._xy = np.empty(h * cap * w, np.float32)
-        self._filtered = np.empty((h, cap * w), np.float32)
-        self._tmp = np.empty((hv, cap, wv), np.float32)
+        chunk = min(cap, self.CHUNK)
+        self._px = np.zeros((h, chunk, w), np.uint8)
+        self._xy = np.empty(h * chunk * w, np.float32)
+        self._filtered = np.empty((h, chunk * w), np.float32)
+        self._tmp = np.empty((hv, chunk, wv), np.float32)
 
     @property
     def nbytes(self) -> int:
+        """Its statistics and work arrays (the thumbnails are their frames')."""
         if not self.cap:
             return 0
-        return sum(a.nbytes for a in (self.pixels, self.stats, self._xy, self._filtered, self._tmp))
+        work = (self.stats, self._px, self._xy, self._filtered, self._tmp)
+        # an array that owns its data counts it in its size, with its header
+        keys = len(self.slots) * sys.getsizeof(id(self))  # the slots' keys are ids, int objects
+        return sum(map(sys.getsizeof, (*work, self.held, self.slots))) + keys
 
     def scores(self, x: Coarse, frames: Sequence[Coarse]) -> np.ndarray:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
-            del self.slots[key], self.held[key]
-        if self.cap < len(frames) or (self.cap and self.pixels.shape[0] != x.pixels.shape[0]):
-            if self.cap and self.pixels.shape[0] != x.pixels.shape[0]:
-                self.slots, self.held, self.cap = {}, {}, 0
+            self.held[self.slots.pop(key)] = None
+        if self.cap < len(frames) or (self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO):
+            if self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO:
+                self.slots, self.held, self.cap = {}, [], 0
             self._grow(x, max(len(frames), min(2 * self.cap, self.limit)))
         free = sorted(set(range(self.cap)) - set(self.slots.values()))
         for f in frames:
             if id(f) not in self.slots:
                 i = self.slots[id(f)] = free.pop(0)
-                self.held[id(f)] = f
-                self.pixels[:, i] = f.pixels * np.float32(2)
-                mu, mu_sq_c1, var_c2 = f.stats()
-                self.stats[:, :, i] = (mu + mu, mu_sq_c1, var_c2)
+                self.held[i] = f
+                mu, _, var_c2 = f.stats()
+                self.stats[:, :, i] = (mu + mu, var_c2)
         x_mu, x_mu_sq_c1, x_var_c2 = x.stats()
-        h, cap, w = self.pixels.shape
+        x2 = x.pixels * np.float32(2)
+        s = np.empty(self.cap)
+        for c in range(0, self.cap, self.CHUNK):
+            s[c : c + self.CHUNK] = self._pass(
+                c, min(self.cap, c + self.CHUNK), x2, x_mu, x_mu_sq_c1, x_var_c2
+            )
+        return np.array([s[self.slots[id(f)]] for f in frames])
+
+    def _pass(
+        self,
+        start: int,
+        stop: int,
+        x2: np.ndarray,
+        x_mu: np.ndarray,
+        x_mu_sq_c1: np.ndarray,
+        x_var_c2: np.ndarray,
+    ) -> np.ndarray:
+        """Mean SSIM of slots start..stop against the thumbnail whose doubled pixels are x2."""
+        m = stop - start
+        h, _, w = self._px.shape
         hv, wv = h - HALO, w - HALO
         r = WIN // 2
-        xy = np.multiply(self.pixels, x.pixels[:, None, :], out=self._xy.reshape(h, cap, w))
+        px = self._px[:, :m]
+        for k, f in enumerate(self.held[start:stop]):
+            px[:, k] = 0 if f is None else f.pixels
+        xy = np.multiply(px, x2[:, None, :], out=self._xy[: h * m * w].reshape(h, m, w))
         filtered: np.ndarray = cv2.sepFilter2D(
-            xy.reshape(h, cap * w), -1, G, G, dst=self._filtered, borderType=cv2.BORDER_CONSTANT
+            xy.reshape(h, m * w),
+            -1,
+            G,
+            G,
+            dst=self._filtered[:, : m * w],
+            borderType=cv2.BORDER_CONSTANT,
         )
-        fxy = filtered.reshape(h, cap, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
-        mu2x2, mu2_sq_c1, var2_c2 = self.stats
-        num = self._xy[: hv * cap * wv].reshape(hv, cap, wv)  # xy is spent once filtered
-        den = self._filtered.reshape(-1)[: hv * cap * wv].reshape(hv, cap, wv)  # f, once used
-        tmp = self._tmp
+        fxy = filtered.reshape(h, m, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
+        mu2x2, var2_c2 = self.stats[:, :, start:stop]
+        num = self._xy[: hv * m * wv].reshape(hv, m, wv)  # xy is spent once filtered
+        den = self._filtered.reshape(-1)[: hv * m * wv].reshape(hv, m, wv)  # f, once used
+        tmp = self._tmp[:, :m]
         np.multiply(mu2x2, x_mu[:, None, :], out=tmp)  # 2 mu1 mu2
         np.subtract(fxy, tmp, out=num)
         num += np.float32(C2)
         tmp += np.float32(C1)
         num *= tmp  # (2 mu1 mu2 + C1) (2 sigma_xy + C2)
-        np.add(mu2_sq_c1, (x_mu_sq_c1 - np.float32(C1))[:, None, :], out=den)
+        np.multiply(mu2x2, mu2x2, out=den)
+        den *= np.float32(0.25)
+        den += np.float32(C1)  # mu2^2 + C1
+        den += (x_mu_sq_c1 - np.float32(C1))[:, None, :]
         np.add(var2_c2, (x_var_c2 - np.float32(C2))[:, None, :], out=tmp)
         den *= tmp
         num /= den
-        s = num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
-        return np.array([s[self.slots[id(f)]] for f in frames])
+        return num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
 
 
 def prepare_half(
@@ -346,13 +458,24 @@ def prepare_half(
                 for j in range(x0 // TILE, (x1 - 1) // TILE + 1)
             )
         _hash_blocks(planes, blocks, sorted(which))
+        refs = None if prev.refs is None else list(prev.refs)
+        if refs is not None:  # blocks not redone are copies of prev's; the others are compared
+            cols_ = blocks.shape[1]
+            for i, j in which:
+                sl = (slice(None), slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE))
+                # a different hash is different pixels; an equal one is checked on the pixels
+                if blocks[i, j] != prev.blocks[i, j] or not np.array_equal(
+                    planes[sl], prev.planes[sl]
+                ):
+                    refs[i * cols_ + j] = None
     else:
         planes = np.zeros((3, rows * TILE, cols * TILE), np.uint8)
         planes[:, :h, :w] = half
         blocks = np.empty((rows, cols), np.uint64)
         _hash_blocks(planes, blocks, None)
+        refs = None
     digest = hashlib.blake2b(blocks.tobytes() + f"{h}x{w}".encode(), digest_size=16).digest()
-    return Prepared(planes, (h, w), blocks, digest, _coarse(half))
+    return Prepared(planes, (h, w), blocks, digest, _coarse(half), refs=refs)
 
 
 def prepare(image: Image.Image | np.ndarray) -> Prepared:
@@ -368,6 +491,49 @@ def _changed_tiles(a: Prepared, b: Prepared) -> np.ndarray:
     return np.argwhere(out)
 
 
+class _Reader:
+    """The planes of a frame as a comparison reads them: a compact frame's blocks are
+    decompressed when first read, into a scratch frame that lives as long as the comparison."""
+
+    def __init__(self, p: Prepared, other: Prepared | None = None) -> None:
+        """`other`: the frame p is compared with; where its whole planes hold a block of p's
+        tiles (its `refs` say so), the block is copied from there, not decompressed."""
+        self.compact = None if isinstance(p.pixels, np.ndarray) else p.pixels
+        self.other = (
+            other.pixels
+            if other is not None and isinstance(other.pixels, np.ndarray) and other.refs
+            else None
+        )
+        self.other_refs = None if other is None else other.refs
+        if isinstance(p.pixels, np.ndarray):
+            self.planes = p.pixels
+            self.filled = np.ones(p.blocks.shape, bool)
+        else:
+            rows, cols = p.pixels.grid
+            self.planes = np.empty((3, rows * TILE, cols * TILE), np.uint8)
+            self.filled = np.zeros(p.blocks.shape, bool)
+
+    def read(self, cells: np.ndarray) -> np.ndarray:
+        """The planes, with the blocks the given output tiles read (i..i+1, j..j+1) in place."""
+        if self.compact is not None:
+            need = np.zeros_like(self.filled)
+            i, j = cells[:, 0], cells[:, 1]
+            need[i, j] = need[i + 1, j] = need[i, j + 1] = need[i + 1, j + 1] = True
+            need &= ~self.filled
+            self.filled |= need
+            cells = np.argwhere(need)
+            if self.other is not None and self.other_refs is not None:
+                mine, theirs, cols = self.compact.tiles, self.other_refs, self.compact.grid[1]
+                index = (cells[:, 0] * cols + cells[:, 1]).tolist()
+                known = np.array([mine[k] is theirs[k] for k in index], bool)
+                for i, j in cells[known].tolist():
+                    ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
+                    self.planes[:, ys, xs] = self.other[:, ys, xs]
+                cells = cells[~known]
+            self.compact.fill(self.planes, cells)
+        return self.planes
+
+
 class Pair:
     """An exact SSIM comparison, computed tile batch by tile batch until it is decided."""
 
@@ -376,6 +542,7 @@ class Pair:
 
     def __init__(self, a: Prepared, b: Prepared) -> None:
         self.a, self.b = a, b
+        self._a, self._b = _Reader(a, b), _Reader(b, a)
         h, w = a.shape
         self.total = a.windows
         tiles = _changed_tiles(a, b)
@@ -419,7 +586,9 @@ class Pair:
         """Compute until the score is exact or provably at most `cutoff`; return the bound."""
         while not self.exact and self.bound > cutoff:
             sl = slice(self.done, self.done + self._batch(cutoff))
-            self.sum += _tile_sums(self.a, self.b, self.tiles[sl], self.rows[sl], self.cols[sl])
+            batch = self.tiles[sl]
+            a, b = self._a.read(batch), self._b.read(batch)
+            self.sum += _tile_sums(a, b, batch, self.rows[sl], self.cols[sl])
             self.remaining -= float((self.rows[sl] * self.cols[sl]).sum())
             self.done = min(len(self.tiles), sl.stop)
         return self.bound
@@ -459,9 +628,10 @@ the core the decoder needs, for about 10% less wall time."""
 
 
 def _tile_sums(
-    a: Prepared, b: Prepared, tiles: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    a: np.ndarray, b: np.ndarray, cells: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> float:
-    """Sum over the given tiles of the SSIM map (mean over channels), valid windows only.
+    """Sum over the given tiles (cells) of the SSIM map (mean over channels), valid windows only, of two
+    frames' padded planes (only the blocks the tiles read need be there).
 
     Filtering (valid region only) is two float32 matrix products with band matrices (BLAS sgemm),
     faster than cv2.sepFilter2D on tiles this small, rows first as pytorch_msssim does. The 4
@@ -469,19 +639,19 @@ def _tile_sums(
     so the row product reads them as they are, (rows, 3 * tiles * (TILE + HALO) columns), and
     gives one line of TILE + HALO columns per (row, channel, tile) for the column product.
     """
-    if len(tiles) > BLAS_TILES:
+    if len(cells) > BLAS_TILES:
         return sum(
             _tile_sums(
-                a, b, tiles[n : n + BLAS_TILES], rows[n : n + BLAS_TILES], cols[n : n + BLAS_TILES]
+                a, b, cells[n : n + BLAS_TILES], rows[n : n + BLAS_TILES], cols[n : n + BLAS_TILES]
             )
-            for n in range(0, len(tiles), BLAS_TILES)
+            for n in range(0, len(cells), BLAS_TILES)
         )
-    k, p = len(tiles), TILE + HALO
+    k, p = len(cells), TILE + HALO
     maps: np.ndarray = np.empty((4, p, 3, k, p), np.float32)
-    for n, (i, j) in enumerate(tiles):
+    for n, (i, j) in enumerate(cells):
         y, x = i * TILE, j * TILE
-        maps[0, :, :, n] = a.planes[:, y : y + p, x : x + p].transpose(1, 0, 2)
-        maps[1, :, :, n] = b.planes[:, y : y + p, x : x + p].transpose(1, 0, 2)
+        maps[0, :, :, n] = a[:, y : y + p, x : x + p].transpose(1, 0, 2)
+        maps[1, :, :, n] = b[:, y : y + p, x : x + p].transpose(1, 0, 2)
     np.multiply(maps[0], maps[1], out=maps[3])
     np.multiply(maps[0], maps[0], out=maps[2])
     maps[2] += maps[1] * maps[1]
@@ -613,8 +783,19 @@ class Engine:
         if changed is None or changed.mean() > halfres.MOSTLY_NEW:
             shape = (full.shape[0] // 2, full.shape[1] // 2)
             base, changed = _recall(shape, hashes, known, base, changed)
+        if base is not None:
+            base = base.expanded()  # a ring frame recalled: its planes whole, its tiles known
         half, rects = halfres.update(full, None if base is None else base.half, changed)
         p = prepare_half(half, base if rects is not None else None, rects)
+        if (
+            p.refs is None
+            and base is not None
+            and base.refs is not None
+            and isinstance(base.pixels, np.ndarray)
+            and isinstance(p.pixels, np.ndarray)
+            and base.pixels.shape == p.pixels.shape
+        ):  # resized whole: blocks equal to the base's still need no compression
+            p.refs = _inherit(p.pixels, base.pixels, base.refs)
         p.full_blocks = hashes
         return p, Previous(full, p)
 
