@@ -22,7 +22,20 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from screenrecord import activity, capture, catalog, images, lock, pause, privacy, store, units
+import numpy as np
+
+from screenrecord import (
+    activity,
+    ahead,
+    capture,
+    catalog,
+    images,
+    lock,
+    pause,
+    privacy,
+    store,
+    units,
+)
 from screenrecord import config as configmod
 from screenrecord.catalog import Catalog, CatalogDamaged
 from screenrecord.config import Config, StorageConfig
@@ -66,6 +79,14 @@ class ArchiveWriter:
         except OSError as e:  # e.g. the day folder cannot be created on a full disk
             raise StoreError(f"{path}: cannot write ({e.strerror})") from None
         return Stored(path.relative_to(self.root).as_posix(), len(data))
+
+
+def _load(f: store.ArchiveFile) -> np.ndarray | ImageError:
+    """A kept frame's pixels, or why they cannot be read (the warm-up's decoding thread)."""
+    try:
+        return images.load(f.path)
+    except ImageError as e:
+        return e
 
 
 class Recorder:
@@ -180,8 +201,8 @@ class Recorder:
 
         Only frames of the monitor's current size count (other sizes are other streams), so a
         restart does not write a repeat of what is already there. Unreadable files are skipped.
-        Frames are picked by their headers and decoded one at a time, oldest first: a ring of
-        100 1080p frames is never 600 MB of pixels at once.
+        Frames are picked by their headers, then decoded in a second thread, two ahead of the
+        one being prepared: a ring of 100 1080p frames is never 600 MB of pixels at once.
         """
         start = time.perf_counter()
         sizes = {m.number: (m.width, m.height) for m in monitors if self.cfg.wants(m.number)}
@@ -201,16 +222,15 @@ class Recorder:
                 continue
             picked[f.monitor].append(f)
         n = 0
-        for files in picked.values():
-            for f in reversed(files):  # oldest first, so the newest ends in front
-                try:
-                    pixels = images.load(f.path)
-                except ImageError as e:
-                    self._skip_while_refilling(f.path, e)
-                    continue
-                name = f.path.relative_to(self.root).as_posix()
-                self.pipeline.remember(Frame(f.monitor, pixels, f.taken, name, f.path))
-                n += 1
+        oldest_first = [f for files in picked.values() for f in reversed(files)]
+        for f, decoded in ahead.prefetch(_load, oldest_first, depth=2):  # the newest ends in front
+            pixels = decoded.result()
+            if isinstance(pixels, ImageError):
+                self._skip_while_refilling(f.path, pixels)
+                continue
+            name = f.path.relative_to(self.root).as_posix()
+            self.pipeline.remember(Frame(f.monitor, pixels, f.taken, name, f.path))
+            n += 1
         if n:
             log.info(
                 "refilled the rings with %s from %s in %.1f s",

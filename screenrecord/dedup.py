@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import sqlite3
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from screenrecord import catalog, images, lock, similarity, store, units
+from screenrecord.ahead import prefetch
 from screenrecord.catalog import Catalog
 from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.journal import FILE_NAME as JOURNAL_NAME
@@ -95,26 +96,6 @@ def count_frames(roots: Iterable[Path]) -> int:
     return sum(1 for i in items(roots) if not i.known)
 
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def prefetch(
-    fn: Callable[[T], R], it: Iterable[T], workers: int, depth: int | None = None
-) -> Iterator[tuple[T, Future[R]]]:
-    """Run fn on items in background threads, `depth` ahead (by default 2 * workers + 2),
-    yielding (item, future) in order."""
-    depth = depth or 2 * workers + 2
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        window: deque[tuple[T, Future[R]]] = deque()
-        for x in it:
-            window.append((x, pool.submit(fn, x)))
-            if len(window) >= depth:
-                yield window.popleft()
-        while window:
-            yield window.popleft()
-
-
 class Decoded:
     """A decoded frame's pixels (or why they could not be read), until the stage that prepares
     them takes them: a 4K frame is 25 MB, and the futures that carry it live on for a while."""
@@ -132,9 +113,19 @@ class Decoded:
         return pixels
 
 
-AHEAD = 2
-"""Frames each stage works ahead of the next: one in hand, one ready. With more, a stream of
-4K frames holds 25 MB more pixels each, for no more speed on two cores."""
+AHEAD_BYTES = 64_000_000
+"""Decoded pixels each stage may work ahead of the next: four 1920x1080 frames (6.2 MB each;
+with two, `dedup` of the corpus is 10% slower, as frame costs vary), two 3840x2160 ones (25 MB
+each: with four, a 4K stream held 100 MB more at its peak)."""
+
+
+def ahead(first: Item | None) -> int:
+    """Frames each stage works ahead, by the size of the first frame (2 to 4)."""
+    try:
+        w, h = images.size(first.file.path) if first is not None else (1, 1)
+    except ImageError:
+        w, h = 1, 1
+    return max(2, min(4, AHEAD_BYTES // (w * h * 3)))
 
 
 def _shape_only(frame: Frame) -> Frame:
@@ -208,8 +199,12 @@ def _run(
             return e
 
     # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
-    decoded = prefetch(Decoded, items(roots, summary), workers=1, depth=AHEAD)
-    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=AHEAD):
+    listing = items(roots, summary)
+    first = next(listing, None)
+    depth = ahead(first)
+    listing = itertools.chain([] if first is None else [first], listing)
+    decoded = prefetch(Decoded, listing, workers=1, depth=depth)
+    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=depth):
         got = fut.result()
         if item.known:
             if not isinstance(got, ImageError):

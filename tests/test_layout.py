@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
-    {"errors", "models", "ring", "tiles", "halfres", "session", "units", "progress"},
+    {"errors", "models", "ring", "tiles", "halfres", "session", "units", "progress", "ahead"},
     {"config", "store", "catalog", "lock", "usage"},
     {"images", "journal", "pause"},
     {"similarity", "capture", "activity", "privacy"},
