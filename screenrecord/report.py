@@ -11,7 +11,9 @@ Without a catalog only kept frames exist, as files: every tick with a file is ac
 unchanged time and skipped frames are unknown (None).
 
 What the user was doing (see usage.py) splits the same spans by application, idle, locked and
-excluded time; a catalog without activity (or an archive without catalog) has none of it.
+excluded time, each span by what the tick before it saw: a tick's change shows in the time up to
+it, its focused application is taken to stay in front until the next tick. A catalog without
+activity (or an archive without catalog) has none of it.
 """
 
 from __future__ import annotations
@@ -178,6 +180,8 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
     skipped: dict[date, int] = defaultdict(int)
     tallies: dict[date, Tally] = defaultdict(Tally)
     prev: datetime | None = None
+    before: tuple[Activity | None, list[str]] = (None, [])
+    """What the previous tick saw: the span up to a tick is the time after the previous one."""
     for t in groups:
         when = t[0].taken
         gap = (when - prev).total_seconds() if prev else None
@@ -192,9 +196,17 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
         d.last = max(d.last, max(c.taken for c in t))
         d.ticks += 1
         start = when if fresh else when - timedelta(seconds=span)
-        tallies[d.day].add(
+        seen = (
             next((c.activity for c in t if c.activity is not None), None),
-            (c.decision for c in t),
+            [c.decision for c in t],
+        )
+        # each tick stands for the time until the next: a session's first span (counted forward
+        # from it) is its own, any other the previous tick's
+        what, kinds = seen if fresh else before
+        before = seen
+        tallies[d.day].add(
+            what,
+            kinds,
             idle_after,
             list(_by_hour(start, start + timedelta(seconds=span), when.date())),
         )

@@ -275,8 +275,8 @@ def test_lanes_follow_the_gaps_between_decisions() -> None:
     ]
     assert siteday.lanes(events, day, 180) == {
         1: [
-            (9 * 3600, 9 * 3600 + 180, "active"),
-            (9 * 3600 + 180, 9 * 3600 + 540, "unchanged"),
+            (9 * 3600, 9 * 3600 + 360, "active"),  # each tick until the next one
+            (9 * 3600 + 360, 9 * 3600 + 540, "unchanged"),
             (13 * 3600, 13 * 3600 + 180, "active"),
         ],
         2: [(86340, 86400, "error")],

@@ -42,12 +42,12 @@ LABELS = [
 ]
 """What the page says next to each kept frame, in order."""
 H9 = 9 * 3600
-LANE = [  # 09:00-09:30: each tick stands for the 3 minutes before it, the first for 3 after
-    [H9, H9 + 360, "active"],
-    [H9 + 360, H9 + 720, "idle"],
-    [H9 + 720, H9 + 1080, "locked"],
-    [H9 + 1080, H9 + 1440, "excluded"],
-    [H9 + 1440, H9 + 1800, "active"],
+LANE = [  # 09:00-09:30: each tick stands for the 3 minutes until the next, the first also for 3
+    [H9, H9 + 540, "active"],
+    [H9 + 540, H9 + 900, "idle"],
+    [H9 + 900, H9 + 1260, "locked"],
+    [H9 + 1260, H9 + 1620, "excluded"],
+    [H9 + 1620, H9 + 1800, "active"],
 ]
 
 
@@ -100,10 +100,12 @@ def test_the_index_names_the_leading_applications_as_report_counts_them(
     capsys.readouterr()
     assert cli.main(["report", str(site.parent), "--json"]) == 0
     (day,) = json.loads(capsys.readouterr().out)["days"]
-    # Editor 9 min (09:00-09:06 and 09:24-09:27), Term 6 min
+    # Editor 12 min (09:00-09:06, the first 3 min again: a session's first tick counts forward
+    # too, and 09:27-09:30), Term
+    # 3 min (09:06-09:09); the last tick's 3 min after it are not in the day yet
     assert [(a["app"], a["seconds"]) for a in day["usage"]["apps"]] == [
-        ("Editor", 540),
-        ("Term", 360),
+        ("Editor", 720),
+        ("Term", 180),
     ]
     index = (site / "index.html").read_text()
     assert '<span class="apps">Editor, Term</span>' in index
@@ -115,7 +117,7 @@ def test_report_html_still_writes_the_activity_beside_a_site(site: Path, tmp_pat
     text = (tmp_path / "pages" / "2026-03-10.html").read_text()
     for part in ("idle <b>6 min</b>", "locked <b>6 min</b>", "excluded <b>6 min</b>"):
         assert part in text
-    assert "<td>Editor</td><td>9 min</td>" in text and "<th>leading app</th>" in text
+    assert "<td>Editor</td><td>12 min</td>" in text and "<th>leading app</th>" in text
     # highlights walk the archive's folders: the site's thumbnails (named like frames) are not
     # frames, and the summary counts the archive's 6 kept frames
     assert "kept <b>6 frames" in text and "/site/" not in text
@@ -154,7 +156,7 @@ def test_the_page_paints_the_states_and_names_the_shown_frames_app(
         "idle",
         "excluded",
     ]
-    painted = {"active": H9 + 180, "idle": H9 + 540, "locked": H9 + 900, "excluded": H9 + 1260}
+    painted = {"active": H9 + 270, "idle": H9 + 720, "locked": H9 + 1080, "excluded": H9 + 1440}
     colours = page.evaluate(LANE_COLOURS, list(painted.values()))
     assert colours == [page.evaluate(VAR_COLOUR, state) for state in painted]
     assert tab.problems == []

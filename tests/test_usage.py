@@ -38,11 +38,13 @@ def test_time_per_app_idle_locked_and_excluded(tmp_path: Path) -> None:
     (d,) = report.build(tmp_path, DAY, DAY + timedelta(days=1), idle_after=300).days
     u = d.usage
     assert u is not None
-    assert [(a.app, a.seconds) for a in u.apps] == [("Editor", 360), ("Term", 120)]
+    assert [(a.app, a.seconds) for a in u.apps] == [("Editor", 480), ("Term", 120)]
     editor = u.apps[0]
-    assert [(t.title, t.seconds) for t in editor.titles] == [("notes.txt", 240), ("other.txt", 120)]
+    assert [(t.title, t.seconds) for t in editor.titles] == [("notes.txt", 360), ("other.txt", 120)]
     assert (u.idle_seconds, u.locked_seconds, u.excluded_seconds) == (120, 120, 120)
-    # hour 9: the editor 4 min, the terminal 2 min; hour 10: the editor 2 min (10:06-10:08)
+    # each tick stands for the time until the next (a session's first tick also for the interval
+    # before its next): hour 9 is the editor's 6 min; hour 10 the terminal's 2 min and the
+    # editor's 2 min (10:08-10:10), the tie going to the name first
     assert u.hour_apps[9] == "Editor" and u.hour_apps[10] == "Editor"
     assert u.hour_apps[8] is None and u.hour_apps[11] is None
     # A locked tick is not a skipped frame.
@@ -54,7 +56,7 @@ def test_report_json_text_and_day_page(tmp_path: Path, capsys: pytest.CaptureFix
     assert cli.main(["report", str(tmp_path), "--json"]) == 0
     (d,) = json.loads(capsys.readouterr().out)["days"]
     assert [(a["app"], a["seconds"]) for a in d["usage"]["apps"]] == [
-        ("Editor", 360),
+        ("Editor", 480),
         ("Term", 120),
     ]
     assert d["usage"]["apps"][1]["titles"] == [{"title": "build log", "seconds": 120}]
@@ -64,7 +66,7 @@ def test_report_json_text_and_day_page(tmp_path: Path, capsys: pytest.CaptureFix
     assert "  idle             2 min  (no input for 5 min or more)" in text
     assert "  locked           2 min  (the screen was locked)" in text
     assert "  excluded         2 min  (an excluded window was in front)" in text
-    assert "    Editor        6 min  notes.txt 4 min; other.txt 2 min" in text
+    assert "    Editor        8 min  notes.txt 6 min; other.txt 2 min" in text
     assert "    Term          2 min  build log 2 min" in text
     hour_09 = next(line for line in text.splitlines() if line.startswith("  09 "))
     assert hour_09.endswith("Editor")

@@ -2,9 +2,9 @@
 
 Frames are the files of the day folder and its `similar/` (what is on disk is what can be shown);
 lanes come from the catalog's decisions (every tick, kept or not), or from the frames alone in an
-archive without a catalog. Each decision stands for the time since the monitor's previous one
-when that gap is at most twice the capture interval, else for one interval from its own time,
-as `report` counts time. Idle, locked and excluded time, the leading applications and what each
+archive without a catalog. Each decision stands for the time until the monitor's next one when
+that gap is at most twice the capture interval; a session's first also for one interval from its
+own time, as `report` counts time. Idle, locked and excluded time, the leading applications and what each
 kept frame's tick saw come from the activity the catalog recorded, judged as `report` judges it
 (usage.py).
 """
@@ -109,13 +109,14 @@ def lanes(
         evs.sort()
         runs: list[tuple[float, float, str]] = []
         prev: float | None = None
-        for t, st in evs:
+        before = ""
+        for t, seen in evs:
             if prev is not None and t - prev <= 2 * interval:
-                start, end = prev, t
+                start, end, st = prev, t, before  # the time until a tick is the previous one's
             else:
-                start, end = t, t + interval
+                start, end, st = t, t + interval, seen
             start, end = max(0.0, start), min(86400.0, end)
-            prev = t
+            prev, before = t, seen
             if runs and runs[-1][2] == st and runs[-1][1] >= start:
                 runs[-1] = (runs[-1][0], max(runs[-1][1], end), st)
             elif end > start:
