@@ -191,15 +191,22 @@ print("ROW " + json.dumps(row))
 """
 
 
-def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str]:
-    cmd = [sys.executable, "-c", DAEMON, str(ROOT / "bench"), str(corpus), str(ticks)]
+def child_row(case: str, cmd: list[str], tree: Path, cwd: Path) -> tuple[dict, float, float]:
+    """Run a script that prints `ROW {json}` with PYTHONPATH=tree: (its row, wall s, peak MiB);
+    it must have imported screenrecord from that tree."""
     text, wall, peak, rc = child(cmd, tree, cwd)
     line = [x for x in text.splitlines() if x.startswith("ROW ")]
     if rc != 0 or not line:
-        sys.exit(f"daemon on {tree}: exit {rc}\n{text[-3000:]}")
+        sys.exit(f"{case} on {tree}: exit {rc}\n{text[-3000:]}")
     row = json.loads(line[-1][4:])
     if not row["where"].startswith(str(tree)):
-        sys.exit(f"daemon on {tree} imported {row['where']}")
+        sys.exit(f"{case} on {tree} imported {row['where']}")
+    return row, wall, peak
+
+
+def run_daemon(tree: Path, cwd: Path, corpus: Path, ticks: int) -> dict[str, str]:
+    cmd = [sys.executable, "-c", DAEMON, str(ROOT / "bench"), str(corpus), str(ticks)]
+    row, wall, peak = child_row("daemon", cmd, tree, cwd)
     ring_mib = float(row["ring MiB"])
     return {
         "peak RSS": f"{peak:,.0f} MiB",
@@ -242,13 +249,7 @@ def run_warmup(arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dst)
     cmd = [sys.executable, "-c", WARMUP, str(copy), str(cwd / "warmup.toml")]
-    text, wall, peak, rc = child(cmd, tree, cwd)
-    line = [x for x in text.splitlines() if x.startswith("ROW ")]
-    if rc != 0 or not line:
-        sys.exit(f"warmup on {tree}: exit {rc}\n{text[-3000:]}")
-    row = json.loads(line[-1][4:])
-    if not row["where"].startswith(str(tree)):
-        sys.exit(f"warmup on {tree} imported {row['where']}")
+    row, wall, peak = child_row("warmup", cmd, tree, cwd)
     return {
         "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
