@@ -367,9 +367,9 @@ class CoarseStack:
         keep = {id(f) for f in frames}
         for key in [k for k in self.slots if k not in keep]:
             self.held[self.slots.pop(key)] = None
-        if self.cap < len(frames) or (self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO):
-            if self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO:
-                self.slots, self.held, self.cap = {}, [], 0
+        if self.cap and self.stats.shape[1] != x.pixels.shape[0] - HALO:  # another size
+            self.slots, self.held, self.cap = {}, [], 0
+        if self.cap < len(frames):
             self._grow(x, max(len(frames), min(2 * self.cap, self.limit)))
         free = sorted(set(range(self.cap)) - set(self.slots.values()))
         for f in frames:
@@ -791,11 +791,10 @@ class Engine:
             p.refs is None
             and base is not None
             and base.refs is not None
-            and isinstance(base.pixels, np.ndarray)
-            and isinstance(p.pixels, np.ndarray)
-            and base.pixels.shape == p.pixels.shape
-        ):  # resized whole: blocks equal to the base's still need no compression
-            p.refs = _inherit(p.pixels, base.pixels, base.refs)
+            and base.planes.shape == p.planes.shape
+        ):  # resized whole (base is whole, expanded above): blocks equal to the base's still
+            # need no compression
+            p.refs = _inherit(p.planes, base.planes, base.refs)
         p.full_blocks = hashes
         return p, Previous(full, p)
 

@@ -239,13 +239,10 @@ class TileStore:
             else:
                 i, j = divmod(k, cols)
                 raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
-            t = held(key)
-            if t is None:  # the usual case for a block not known: a new one
-                t = self._insert(key, Tile(key, compress(raw)))
-                self.cache.put(t, np.frombuffer(raw, np.uint8).reshape(3, size, size))
-            else:
-                t = self._take_raw(key, raw, size)
-            out.append(t)
+            # the usual case for a block not known: a new one, with no stored tile to compare
+            out.append(
+                self._new(key, raw, size) if held(key) is None else self._take_raw(key, raw, size)
+            )
         return Compact(out, (rows, cols), size, self.cache)
 
     def _find(self, key: int, same: Callable[[Tile], bool]) -> Tile | None:
@@ -271,6 +268,11 @@ class TileStore:
         if t is not None:
             t.count += 1
             return t
+        return self._new(key, raw, size)
+
+    def _new(self, key: int, raw: bytes, size: int) -> Tile:
+        """A tile for a block no stored tile holds: compressed, stored, and cached whole (the
+        frame just kept is the one the next decision most likely reads)."""
         tile = self._insert(key, Tile(key, compress(raw)))
         self.cache.put(tile, np.frombuffer(raw, np.uint8).reshape(3, size, size))
         return tile
