@@ -22,8 +22,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from screenrecord import (
     activity,
     ahead,
@@ -79,14 +77,6 @@ class ArchiveWriter:
         except OSError as e:  # e.g. the day folder cannot be created on a full disk
             raise StoreError(f"{path}: cannot write ({e.strerror})") from None
         return Stored(path.relative_to(self.root).as_posix(), len(data))
-
-
-def _load(f: store.ArchiveFile) -> np.ndarray | ImageError:
-    """A kept frame's pixels, or why they cannot be read (the warm-up's decoding thread)."""
-    try:
-        return images.load(f.path)
-    except ImageError as e:
-        return e
 
 
 class Recorder:
@@ -223,7 +213,8 @@ class Recorder:
             picked[f.monitor].append(f)
         n = 0
         oldest_first = [f for files in picked.values() for f in reversed(files)]
-        for f, decoded in ahead.prefetch(_load, oldest_first, depth=2):  # the newest ends in front
+        decode = ahead.prefetch(lambda f: images.load_or_error(f.path), oldest_first, depth=2)
+        for f, decoded in decode:  # oldest first, so the newest ends in front
             pixels = decoded.result()
             if isinstance(pixels, ImageError):
                 self._skip_while_refilling(f.path, pixels)

@@ -101,11 +101,7 @@ class Decoded:
     them takes them: a 4K frame is 25 MB, and the futures that carry it live on for a while."""
 
     def __init__(self, item: Item) -> None:
-        self._pixels: np.ndarray | ImageError | None
-        try:
-            self._pixels = images.load(item.file.path)
-        except ImageError as e:
-            self._pixels = e
+        self._pixels: np.ndarray | ImageError | None = images.load_or_error(item.file.path)
 
     def take(self) -> np.ndarray | ImageError:
         pixels, self._pixels = self._pixels, None

@@ -53,6 +53,16 @@ def load(path: Path) -> np.ndarray:
         raise _error(path, e) from None
 
 
+def load_or_error(path: Path) -> np.ndarray | ImageError:
+    """`load`, its ImageError returned instead of raised: for a decoding thread whose caller
+    takes each frame in order and handles a reason where the frame would be (dedup's first
+    stage, the ring warm-up)."""
+    try:
+        return load(path)
+    except ImageError as e:
+        return e
+
+
 def size(path: Path) -> tuple[int, int]:
     """(width, height) of an image file, read from its header: nothing is decoded.
 
