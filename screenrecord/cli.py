@@ -756,7 +756,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from screenrecord import status
 
-    s = status.collect(datetime.now(), service.discover(_host()), _path(args.config))
+    s = status.collect(datetime.now(), service.discover(_host()), _path(args.config), os.environ)
     print(status.format_status(s))
     return 0
 

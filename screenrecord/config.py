@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 NEAR_ACTIONS = ("keep", "separate", "drop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FORMATS = ("png", "webp")
+CAPTURE_BACKENDS = ("auto", "mss", "grim", "portal")
 
 DEFAULT_TOML = """\
 # screenrecord configuration. Every key is optional; the values below are the defaults.
@@ -86,6 +87,12 @@ exclude_apps = []
 # Regular expressions, case-insensitive, searched in window titles.
 exclude_titles = []
 # exclude_titles = ["private browsing", "incognito", "inprivate"]
+
+[capture]
+# How the screen is read: "auto" picks by session (X11, macOS, Windows: mss; sway and other
+# wlroots compositors: grim; KDE Plasma on Wayland: the desktop portal; README: "Desktops").
+# "mss", "grim" or "portal" forces one; "mss" in a Wayland session reads XWayland only.
+backend = "auto"
 """
 
 
@@ -125,6 +132,12 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureConfig:
+    backend: str = "auto"
+    """One of CAPTURE_BACKENDS; "auto" lets capture choose by session (session.choose)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A validated configuration; `source` is the file it came from (None: built-in defaults)."""
 
@@ -136,6 +149,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
     source: Path | None = None
 
     def dedup_settings(self) -> DedupSettings:
@@ -204,6 +218,7 @@ KEYS: dict[str, frozenset[str]] = {
             "storage",
             "activity",
             "privacy",
+            "capture",
         }
     ),
     "dedup": frozenset(
@@ -212,6 +227,7 @@ KEYS: dict[str, frozenset[str]] = {
     "storage": frozenset({"format", "compress_level"}),
     "activity": frozenset({"record_titles", "idle_after", "skip_when_idle", "skip_when_locked"}),
     "privacy": frozenset({"exclude_apps", "exclude_titles"}),
+    "capture": frozenset({"backend"}),
 }
 """The settings each table knows ("" is the top level)."""
 
@@ -224,8 +240,16 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
     storage = v.table(top.get("storage", {}), "storage")
     activity = v.table(top.get("activity", {}), "activity")
     privacy = v.table(top.get("privacy", {}), "privacy")
+    capture = v.table(top.get("capture", {}), "capture")
     v.unknown_keys(
-        {"": top, "dedup": dedup, "storage": storage, "activity": activity, "privacy": privacy}
+        {
+            "": top,
+            "dedup": dedup,
+            "storage": storage,
+            "activity": activity,
+            "privacy": privacy,
+            "capture": capture,
+        }
     )
 
     d = DedupConfig()
@@ -271,6 +295,9 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
         storage=s,
         activity=a,
         privacy=p,
+        capture=CaptureConfig(
+            v.choice(capture, "capture.backend", "auto", CAPTURE_BACKENDS),
+        ),
         source=source,
     )
 

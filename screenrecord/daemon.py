@@ -287,14 +287,16 @@ class Recorder:
         """
         shots: list[capture.Shot] = []
         failures: list[capture.Failure] = []
+        backend = self.cfg.capture.backend
         try:
             if grab:
                 shots, failures = capture.grab(
-                    self.environ, now, self.cfg.wanted, self.cfg.storage.ext
+                    self.environ, now, self.cfg.wanted, self.cfg.storage.ext, backend
                 )
                 wanted = [s.monitor for s in shots] + [f.monitor for f in failures]
             else:
-                wanted = [m for m in capture.monitors(self.environ) if self.cfg.wants(m.number)]
+                listed = capture.monitors(self.environ, backend)
+                wanted = [m for m in listed if self.cfg.wants(m.number)]
             if capture.looks_unpermitted(shots):
                 raise CaptureError(
                     "every monitor came back black: allow Screen Recording for screenrecord in "
@@ -373,8 +375,8 @@ def start(cfg: Config, environ: Mapping[str, str], warn_missing: bool = False) -
     """A Recorder for `cfg`, its rings refilled for the monitors attached now; fails early,
     with what to do, where no screen can be captured. `warn_missing`: say which configured
     monitors are not attached (the daemon captures them once they appear)."""
-    capture.check_session(environ)
-    monitors = capture.monitors(environ)
+    capture.check_session(environ, setting=cfg.capture.backend)
+    monitors = capture.monitors(environ, cfg.capture.backend)
     missing = sorted(set(cfg.wanted or ()) - {m.number for m in monitors})
     if warn_missing and missing:
         log.warning("monitors %s are not attached now; they are captured once they appear", missing)

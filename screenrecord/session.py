@@ -1,13 +1,139 @@
-"""Whether this graphical session can be captured at all: the one rule, for the daemon and `service`.
+"""Which graphical session this is, which capture backend it gets, and why not where none works.
 
-Only the environment is read (it is passed in): no display is opened here. On Linux and the BSDs
-an X display must be named; a Wayland session with XWayland (a DISPLAY beside WAYLAND_DISPLAY) is
-let through, and opening the display then decides.
+The one rule, for the daemon, `status` and `service install`. Only the environment is read (it
+is passed in) and PATH is searched for the helper programs a backend runs: no display, bus or
+compositor is opened here.
+
+The choice (`capture.backend = "auto"`):
+- X11 (DISPLAY without WAYLAND_DISPLAY), macOS, Windows: mss.
+- Wayland on a wlroots compositor (SWAYSOCK, HYPRLAND_INSTANCE_SIGNATURE, or XDG_CURRENT_DESKTOP
+  naming one): grim, through wlr-screencopy, one output at a time, no file, no dialog.
+- KDE Plasma on Wayland: the desktop portal's Screenshot, which is silent there.
+- GNOME on Wayland: refused. Its only silent route is the ScreenCast portal with a stored
+  restore token, which screenrecord does not implement; its Screenshot portal flashes the screen
+  and plays the shutter sound at every capture, so it is only ever an explicit choice.
+- Any other Wayland desktop: refused, naming the settings that could work.
+A Wayland session with XWayland (DISPLAY beside WAYLAND_DISPLAY) never gets mss by itself:
+XWayland shows X11 windows only, so its frames would be silently incomplete.
+
+Every refusal is one line: the desktop, the reason, what to do.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from screenrecord.errors import CaptureError
+
+WLROOTS = {
+    "sway": "sway",
+    "hyprland": "Hyprland",
+    "river": "river",
+    "niri": "niri",
+    "labwc": "labwc",
+    "wayfire": "Wayfire",
+    "dwl": "dwl",
+}
+"""XDG_CURRENT_DESKTOP names of compositors that offer wlr-screencopy (grim's protocol)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Desktop:
+    """The graphical session, as the environment tells it."""
+
+    name: str
+    """What messages call it: "sway", "KDE Plasma", "GNOME", "X11", "macOS", ..."""
+    kind: str
+    """"wlroots", "kde", "gnome" or "wayland" (another Wayland desktop); "x11"; "native" (macOS,
+    Windows: the platform's own API); "none" (no display named at all)."""
+    display: str = ""
+    """WAYLAND_DISPLAY on Wayland, DISPLAY on X11."""
+
+    @property
+    def wayland(self) -> bool:
+        return self.kind in ("wlroots", "kde", "gnome", "wayland")
+
+    def __str__(self) -> str:
+        if self.kind == "wayland":
+            return f"Wayland session ({self.display}) of {self.name}"
+        if self.wayland:
+            return f"{self.name} on Wayland ({self.display})"
+        if self.kind == "x11":
+            return f"X11 ({self.display})"
+        return self.name
+
+
+def desktop(environ: Mapping[str, str], platform: str) -> Desktop:
+    """The session `environ` belongs to."""
+    if platform == "darwin":
+        return Desktop("macOS", "native")
+    if platform.startswith("win"):
+        return Desktop("Windows", "native")
+    wayland = environ.get("WAYLAND_DISPLAY", "")
+    if not wayland:
+        display = environ.get("DISPLAY", "")
+        return Desktop("X11", "x11", display) if display else Desktop("no display", "none")
+    named = [n.strip() for n in environ.get("XDG_CURRENT_DESKTOP", "").split(":") if n.strip()]
+    lowered = [n.lower() for n in named]
+    if environ.get("SWAYSOCK") or "sway" in lowered:
+        return Desktop("sway", "wlroots", wayland)
+    if environ.get("HYPRLAND_INSTANCE_SIGNATURE") or "hyprland" in lowered:
+        return Desktop("Hyprland", "wlroots", wayland)
+    for n in lowered:
+        if n in WLROOTS:
+            return Desktop(WLROOTS[n], "wlroots", wayland)
+    if "kde" in lowered:
+        return Desktop("KDE Plasma", "kde", wayland)
+    if "gnome" in lowered:
+        return Desktop("GNOME", "gnome", wayland)
+    what = ":".join(named) if named else "an unknown desktop (XDG_CURRENT_DESKTOP is not set)"
+    return Desktop(what, "wayland", wayland)
+
+
+def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str:
+    """The backend's name for this session ("mss", "grim", "portal"); `setting` other than
+    "auto" is taken as it is. Raises CaptureError, one line, where auto finds none."""
+    if setting != "auto":
+        return setting
+    d = desktop(environ, platform)
+    if d.kind == "wlroots":
+        return "grim"
+    if d.kind == "kde":
+        return "portal"
+    if d.kind == "gnome":
+        raise CaptureError(
+            f"{d}: GNOME lets a background program capture the screen silently only through "
+            "its ScreenCast portal, which screenrecord does not support yet; log in to an X11 "
+            'session ("GNOME on Xorg"), or set capture.backend = "portal" to accept a screen '
+            "flash and shutter sound at every capture (README: Desktops)"
+        )
+    if d.kind == "wayland":
+        raise CaptureError(
+            f"{d}: no capture backend is known to work on this desktop; set capture.backend = "
+            '"grim" if it is a wlroots compositor, or "portal" if its desktop portal takes '
+            "screenshots without asking, or log in to an X11 session"
+        )
+    return "mss"
+
+
+def problem(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str | None:
+    """Why this session cannot be captured with `setting` (the refusal's one line), or None."""
+    try:
+        name = choose(environ, platform, setting)
+    except CaptureError as e:
+        return str(e)
+    return BACKEND_PROBLEMS[name](environ, platform)
+
+
+def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str:
+    """One line for `status`: the backend this session gets and why, or its refusal."""
+    why = problem(environ, platform, setting)
+    if why is not None:
+        return f"refused: {why}"
+    how = "chosen" if setting == "auto" else "capture.backend"
+    return f"{choose(environ, platform, setting)} ({how}), {desktop(environ, platform)}"
 
 
 def x11_problem(environ: Mapping[str, str], platform: str) -> str | None:
@@ -21,8 +147,8 @@ def x11_problem(environ: Mapping[str, str], platform: str) -> str | None:
     wayland = environ.get("WAYLAND_DISPLAY", "")
     if not display and wayland:
         return (
-            f"Wayland session ({wayland}) without an X display: screenrecord captures through X11; "
-            "log in to an X11 (Xorg) session, or run it where DISPLAY points at a usable X server"
+            f'Wayland session ({wayland}) without an X display: capture.backend = "mss" reads '
+            'X11 only; set capture.backend = "auto" (README: Desktops), or log in to an X11 session'
         )
     if not display:
         return (
@@ -30,3 +156,44 @@ def x11_problem(environ: Mapping[str, str], platform: str) -> str | None:
             "(for a service, pass DISPLAY and XAUTHORITY in its environment)"
         )
     return None
+
+
+def grim_problem(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why grim cannot capture this session: no Wayland display, no grim, no way to list outputs."""
+    d = desktop(environ, platform)
+    if not d.wayland:
+        return f'{d}: capture.backend = "grim" needs a Wayland session (WAYLAND_DISPLAY is not set)'
+    path = environ.get("PATH")
+    if shutil.which("grim", path=path) is None:
+        return f"{d}: grim not found; install grim (Debian, Ubuntu, Fedora, Arch: package grim)"
+    if environ.get("SWAYSOCK") and shutil.which("swaymsg", path=path) is not None:
+        return None
+    if shutil.which("wlr-randr", path=path) is not None:
+        return None
+    return (
+        f"{d}: cannot list the outputs to capture them one by one (neither swaymsg with "
+        "SWAYSOCK nor wlr-randr); install wlr-randr"
+    )
+
+
+def portal_problem(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why the Screenshot portal cannot serve here: no session bus, or a portal that would leave
+    every frame in a file others can read."""
+    d = desktop(environ, platform)
+    if platform == "darwin" or platform.startswith("win"):
+        return f'{d}: capture.backend = "portal" is for Linux desktops; use "auto"'
+    if d.kind == "wlroots":
+        return (
+            f"{d}: its desktop portal (xdg-desktop-portal-wlr) writes every screenshot to "
+            '/tmp/out.png, readable by every user; use capture.backend = "grim" (or "auto")'
+        )
+    if not environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return (
+            f"{d}: no session bus (DBUS_SESSION_BUS_ADDRESS is not set) to reach the desktop "
+            "portal; run screenrecord inside your graphical session"
+        )
+    return None
+
+
+BACKEND_PROBLEMS = {"mss": x11_problem, "grim": grim_problem, "portal": portal_problem}
+"""Each backend's own rule, by the name `choose` gives."""

@@ -8,17 +8,21 @@ the age of the newest decision: a daemon stopped a minute ago is stopped.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from screenrecord import catalog, config, lock, pause, service
+from screenrecord import catalog, config, lock, pause, service, session
 from screenrecord.catalog import Catalog, Tally
 from screenrecord.errors import ScreenrecordError
 from screenrecord.models import Activity, Record
 from screenrecord.service import Installed
 from screenrecord.units import count, duration, score, size
 
+NATIVE = ("darwin", "win32")
+"""Platforms whose screen is always there to judge (no display variable to look at)."""
 ERROR_WINDOW = timedelta(days=7)
 """How far back status looks for the last error: older ones are history, not state."""
 
@@ -49,22 +53,37 @@ class Status:
     rebuilt: tuple[datetime, Path] | None = None
     """When the catalog was last found damaged and rebuilt, and where the damaged one is kept
     (within ERROR_WINDOW)."""
+    capture: str | None = None
+    """The backend this session gets (capture.backend), or why it is refused; None outside a
+    graphical session (ssh, a console), where nothing can be told."""
 
 
-def collect(now: datetime, services: list[Installed], config_path: Path | None) -> Status:
+def collect(
+    now: datetime,
+    services: list[Installed],
+    config_path: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> Status:
     """The status with `config_path`, else the config the service starts the daemon with, else
-    the platform's; a config that cannot be loaded is reported, not raised."""
+    the platform's; a config that cannot be loaded is reported, not raised. With `environ`, the
+    session's capture backend or refusal (session.summary) is told too."""
     path = config_path or next((i.config for i in services if i.config is not None), None)
     shown = path or config.default_path()
     root: Path | None = None
     interval: float | None = None
     error: str | None = None
+    backend = "auto"
     try:
         conf = config.load(path)
-        root, interval = conf.root, conf.interval_seconds
+        root, interval, backend = conf.root, conf.interval_seconds, conf.capture.backend
     except ScreenrecordError as e:
         error = str(e)
-    return gather(now, services, shown if shown.exists() or path else None, root, interval, error)
+    found = gather(now, services, shown if shown.exists() or path else None, root, interval, error)
+    if environ is None:
+        return found
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") or sys.platform in NATIVE:
+        found = replace(found, capture=session.summary(environ, sys.platform, backend))
+    return found
 
 
 def gather(
@@ -163,6 +182,8 @@ def format_status(s: Status) -> str:
     lines.append(f"config      {s.config_path if s.config_path else 'defaults (no config file)'}")
     if s.config_error:
         lines.append(f"            error: {s.config_error}")
+    if s.capture is not None:
+        lines.append(f"capture     {s.capture}")
     if s.root is not None:
         archive = f"archive     {s.root}"
         if s.written is not None:

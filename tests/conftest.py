@@ -1,5 +1,6 @@
 """Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py);
-the system Chromium and a watched tab in it (pages.py) for the browse tests."""
+the system Chromium and a watched tab in it (pages.py) for the browse tests; a headless sway
+(sway.py) for the Wayland tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import sway
 import xserver
 from xscreen import SIZE
 
@@ -49,6 +51,13 @@ def multihead_display() -> Iterator[str]:
     """Xorg with the dummy driver showing two monitors, 640x480 and 800x600 side by side."""
     with xserver.start(*MULTIHEAD_GEOMETRY) as x:
         yield x.display
+
+
+@pytest.fixture
+def sway_session() -> Iterator[sway.Sway]:
+    """Headless sway, no X server: HEADLESS-1 640x480 and HEADLESS-2 800x600 at scale 2."""
+    with sway.running() as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def test_monitor_list_is_read_again_each_grab(multihead_display):
     ("env", "message"),
     [
         ({}, "DISPLAY is not set"),
-        ({"WAYLAND_DISPLAY": "wayland-1"}, "Wayland session (wayland-1) without an X display"),
+        ({"WAYLAND_DISPLAY": "wayland-1"}, "Wayland session (wayland-1) of an unknown desktop"),
     ],
 )
 def test_session_checks(env, message):
@@ -68,7 +68,7 @@ def test_a_display_that_cannot_be_opened():
     with pytest.raises(CaptureError, match="cannot open display ':1999'"):
         capture.grab({"DISPLAY": ":1999"}, T)
     with pytest.raises(CaptureError, match="in this Wayland session"):
-        capture.monitors({"DISPLAY": ":1999", "WAYLAND_DISPLAY": "wayland-0"})
+        capture.monitors({"DISPLAY": ":1999", "WAYLAND_DISPLAY": "wayland-0"}, setting="mss")
 
 
 def test_black_frames_mean_no_permission_only_on_macos(xvfb_display, tmp_path):

@@ -191,7 +191,7 @@ def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
     cfg = write_config(tmp_path / "c.toml", tmp_path / "archive")
     cases = [
         ({}, "no display: DISPLAY is not set"),
-        ({"WAYLAND_DISPLAY": "wayland-0"}, "Wayland session (wayland-0) without an X display"),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "Wayland session (wayland-0) of an unknown desktop"),
         ({"DISPLAY": ":1999"}, "cannot open display ':1999'"),
     ]
     for env, message in cases:

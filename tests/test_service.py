@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from system import require
 from xscreen import screenrecord
 
 from screenrecord import service, session
@@ -240,26 +241,30 @@ def test_windows_launcher_is_python_that_names_pythonw(tmp_path: Path) -> None:
     assert service.layout("windows", host).file == startup / "screenrecord.pyw"
 
 
-def test_wayland_without_x_is_refused_before_installing(home: Path) -> None:
-    host = linux_host(home, WAYLAND_DISPLAY="wayland-0")
-    with pytest.raises(service.CaptureError, match="Wayland session"):
+def test_wayland_is_refused_only_where_no_backend_can_work(home: Path) -> None:
+    host = linux_host(home, WAYLAND_DISPLAY="wayland-0")  # no desktop named: nothing known works
+    with pytest.raises(service.CaptureError, match=r"Wayland session \(wayland-0\) of an unknown"):
         service.refuse_unsupported("xdg", host, explicit=False)
     assert "Wayland" in (service.refuse_unsupported("xdg", host, explicit=True) or "")
-    assert (
+    gnome = linux_host(home, WAYLAND_DISPLAY="w", DISPLAY=":0", XDG_CURRENT_DESKTOP="GNOME")
+    with pytest.raises(service.CaptureError, match="GNOME on Wayland"):  # XWayland is no way out
+        service.refuse_unsupported("systemd", gnome, explicit=False)
+    assert service.refuse_unsupported("systemd", gnome, False, backend="mss") is None
+    sway = linux_host(home, WAYLAND_DISPLAY="wayland-1", SWAYSOCK="/run/user/1000/sway.sock")
+    require("grim", "grim")
+    require("sway", "swaymsg")
+    assert service.refuse_unsupported("systemd", sway, explicit=False) is None
+    with pytest.raises(service.CaptureError, match="grim not found"):
         service.refuse_unsupported(
-            "xdg", linux_host(home, WAYLAND_DISPLAY="w", DISPLAY=":0"), False
+            "systemd", linux_host(home, **{**sway.env, "PATH": "/no"}), False
         )
-        is None
-    )
 
 
 def test_wayland_refusal_is_the_daemons_session_rule(home: Path) -> None:
-    host = linux_host(home, WAYLAND_DISPLAY="wayland-0")
-    rule = session.x11_problem(host.env, host.platform)
-    assert rule is not None
-    why = service.refuse_unsupported("systemd", host, explicit=True)
-    assert why is not None and why.startswith(rule)
-    assert "`screenrecord service install` in an X11 session" in why
+    host = linux_host(home, WAYLAND_DISPLAY="wayland-0", XDG_CURRENT_DESKTOP="KDE")
+    rule = session.problem(host.env, host.platform)
+    assert rule is not None and "no session bus" in rule
+    assert service.refuse_unsupported("systemd", host, explicit=True) == rule
 
 
 def test_no_session_at_all_is_not_refused(home: Path) -> None:

@@ -1,9 +1,11 @@
 """Screenshots of every physical monitor, as RGB frames, through one backend chosen once.
 
-A backend knows one way of reading the screen (today only mss: X11, macOS, Windows). Which one a
-session gets is decided in one place, `_choose_impl(environ, platform)`, the way python-mss picks
-its implementation; everything else talks to the `Backend` interface. The module functions below
-(`check_session`, `monitors`, `grab`, `looks_unpermitted`) are what the daemon and the CLI call.
+A backend knows one way of reading the screen: mss (X11, macOS, Windows), grim (wlroots
+compositors on Wayland), the desktop portal's Screenshot (KDE Plasma on Wayland). Which one a
+session gets is decided in one place, `_choose_impl(environ, platform, setting)`, the way
+python-mss picks its implementation, by the rule of `session.choose`; everything else talks to
+the `Backend` interface. The module functions below (`check_session`, `monitors`, `grab`,
+`looks_unpermitted`) are what the daemon and the CLI call; `setting` is `capture.backend`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from screenrecord import session
 from screenrecord.models import Frame
 
 B = TypeVar("B", bound="Backend")
@@ -92,30 +95,40 @@ class Backend(ABC):
         self.close()
 
 
-def _choose_impl(environ: Mapping[str, str], platform: str) -> type[Backend]:
-    """The backend for this session: the one place that says which. Today always mss.
+def _choose_impl(environ: Mapping[str, str], platform: str, setting: str = "auto") -> type[Backend]:
+    """The backend for this session: the one place that says which (`session.choose` holds
+    the rule). Raises CaptureError, saying what to do, where auto finds none."""
+    name = session.choose(environ, platform, setting)
+    if name == "grim":
+        from screenrecord.capture.grim import GrimBackend
 
-    Wayland backends (grim on wlroots, the desktop portal) will be picked here from
-    WAYLAND_DISPLAY and XDG_CURRENT_DESKTOP; until then a Wayland session goes through XWayland.
-    """
+        return GrimBackend
+    if name == "portal":
+        from screenrecord.capture.portal import PortalBackend
+
+        return PortalBackend
     from screenrecord.capture.mssbackend import MssBackend
 
     return MssBackend
 
 
-def open_backend(environ: Mapping[str, str], platform: str = sys.platform) -> Backend:
+def open_backend(
+    environ: Mapping[str, str], platform: str = sys.platform, setting: str = "auto"
+) -> Backend:
     """The chosen backend for the display `environ` names; use it as a context manager."""
-    return _choose_impl(environ, platform)(environ, platform)
+    return _choose_impl(environ, platform, setting)(environ, platform)
 
 
-def check_session(environ: Mapping[str, str], platform: str = sys.platform) -> None:
+def check_session(
+    environ: Mapping[str, str], platform: str = sys.platform, setting: str = "auto"
+) -> None:
     """Fail early, with what to do, where no screen can be captured at all."""
-    _choose_impl(environ, platform).check(environ, platform)
+    _choose_impl(environ, platform, setting).check(environ, platform)
 
 
-def monitors(environ: Mapping[str, str]) -> list[Monitor]:
+def monitors(environ: Mapping[str, str], setting: str = "auto") -> list[Monitor]:
     """The physical monitors now attached to the display `environ` names."""
-    with open_backend(environ) as backend:
+    with open_backend(environ, setting=setting) as backend:
         return backend.monitors()
 
 
@@ -124,9 +137,10 @@ def grab(
     taken: datetime,
     wanted: Iterable[int] | None = None,
     ext: str = "png",
+    setting: str = "auto",
 ) -> tuple[list[Shot], list[Failure]]:
     """Grab every wanted monitor of the display `environ` names once (see Backend.grab)."""
-    with open_backend(environ) as backend:
+    with open_backend(environ, setting=setting) as backend:
         return backend.grab(taken, wanted, ext)
 
 

@@ -142,13 +142,16 @@ def _installed(targets: Sequence[Target], runner: Runner) -> list[Installed]:
     return [i for i in found if i is not None]
 
 
-def refuse_unsupported(target: str, host: Host, explicit: bool) -> str | None:
-    """Raise when this session cannot be captured at all; return a note when only a warning."""
-    return _refuse(lookup(target, host), explicit)
+def refuse_unsupported(
+    target: str, host: Host, explicit: bool, backend: str = "auto"
+) -> str | None:
+    """Raise when this session cannot be captured at all with `backend` (capture.backend);
+    return a note when only a warning."""
+    return _refuse(lookup(target, host), explicit, backend)
 
 
-def _refuse(target: Target, explicit: bool) -> str | None:
-    why = target.session_problem()
+def _refuse(target: Target, explicit: bool, backend: str = "auto") -> str | None:
+    why = target.session_problem(backend)
     if why and not explicit:
         raise CaptureError(why + " (or pass --target to install anyway)")
     return why
@@ -173,14 +176,14 @@ def install(
     """Make the daemon start at login with `config` (and now, if `start`), on `target` or else
     the one this machine uses; with `dry_run`, only say what would be done."""
     config = config.absolute() if config is not None else None
-    load_config(config)  # a service that could only fail at every login helps no one
+    cfg = load_config(config)  # a service that could only fail at every login helps no one
     notes: list[str] = []
     if target is None:
         name, notes = detect(host, runner)
         chosen = lookup(name, host)
     else:
         chosen = lookup(target, host)
-    warning = _refuse(chosen, explicit=target is not None)
+    warning = _refuse(chosen, target is not None, cfg.capture.backend)
     plan = chosen.install_plan(config, start, runner, _rival(chosen))
     plan.notes[:0] = notes + ([warning] if warning else [])
     if dry_run:

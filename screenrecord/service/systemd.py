@@ -14,12 +14,23 @@ from screenrecord.service.base import UNIT, Host, Layout, Runner, State, key_val
 from screenrecord.service.plan import Plan
 from screenrecord.service.target import Target
 
+SESSION_VARIABLES = (
+    "DISPLAY",
+    "XAUTHORITY",
+    "WAYLAND_DISPLAY",
+    "XDG_CURRENT_DESKTOP",
+    "SWAYSOCK",
+    "HYPRLAND_INSTANCE_SIGNATURE",
+)
+"""What the daemon reads of the graphical session (session.py): imported into the user manager
+at install where the desktop has not done it, as sway's and GNOME's session scripts do."""
+
 
 class Systemd(Target):
     name = "systemd"
     title = "systemd user unit"
     rival = "xdg"
-    needs_x11 = True
+    needs_display = True
 
     @classmethod
     def native(cls, host: Host) -> bool:
@@ -44,7 +55,7 @@ class Systemd(Target):
         ok, why = user_manager(runner)
         if not ok:
             return f"no systemd user session ({why})"
-        if self.host.env.get("DISPLAY"):
+        if self.host.env.get("DISPLAY") or self.host.env.get("WAYLAND_DISPLAY"):
             active = runner(["systemctl", "--user", "is-active", "graphical-session.target"])
             if active.returncode != 0:
                 return "this desktop does not start graphical-session.target"
@@ -62,7 +73,7 @@ class Systemd(Target):
                 "next graphical login, not now"
             )
             return
-        present = [v for v in ("DISPLAY", "XAUTHORITY") if self.host.env.get(v)]
+        present = [v for v in SESSION_VARIABLES if self.host.env.get(v)]
         imported = set(re.findall(r"^(\w+)=", env_or_why, re.MULTILINE))
         if present and not set(present) <= imported:
             plan.commands.append(["systemctl", "--user", "import-environment", *present])

@@ -40,8 +40,9 @@ class Target(ABC):
     rival: ClassVar[str | None] = None
     """Another target of the same machines that also starts the daemon at login: installing one
     removes the other, so that two daemons never write one archive."""
-    needs_x11: ClassVar[bool] = False
-    """Whether the daemon it starts captures through X11 (the session rule applies)."""
+    needs_display: ClassVar[bool] = False
+    """Whether the daemon it starts captures a Linux graphical session (X11 or Wayland), so
+    that the session rule (session.problem) applies."""
 
     def __init__(self, host: Host) -> None:
         self.host = host
@@ -106,21 +107,19 @@ class Target(ABC):
         """After install has run commands: whether the service really came up (None: no check)."""
         return None
 
-    def session_problem(self) -> str | None:
-        """Why the daemon could not capture this session, by the daemon's own rule, or None.
+    def session_problem(self, backend: str = "auto") -> str | None:
+        """Why the daemon could not capture this session with `backend` (capture.backend), by
+        the daemon's own rule, or None.
 
         Only a session we are in can be judged: outside one (ssh, a console) nothing is known
         about the session the service will start in, and install goes ahead.
         """
         env = self.host.env
-        if not (self.needs_x11 and self.native(self.host)):
+        if not (self.needs_display and self.native(self.host)):
             return None
         if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
             return None
-        problem = session.x11_problem(env, self.host.platform)
-        if problem is None:
-            return None
-        return f"{problem}; run `screenrecord service install` in an X11 session"
+        return session.problem(env, self.host.platform, backend)
 
     # Shared by every target --------------------------------------------------------------------
 

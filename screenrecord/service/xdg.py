@@ -30,7 +30,7 @@ class Xdg(Autostart):
     name = "xdg"
     title = "XDG autostart entry"
     rival = "systemd"
-    needs_x11 = True
+    needs_display = True
 
     @classmethod
     def native(cls, host: Host) -> bool:
@@ -75,7 +75,7 @@ class Xdg(Autostart):
         return argv
 
     def cannot_start_now(self) -> str | None:
-        if not self.host.env.get("DISPLAY"):
+        if not (self.host.env.get("DISPLAY") or self.host.env.get("WAYLAND_DISPLAY")):
             return "no DISPLAY here: the daemon starts at your next graphical login"
         return None
 

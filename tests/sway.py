@@ -1,0 +1,212 @@
+"""The one way tests start a real Wayland compositor: headless sway, with no X server at all.
+
+Sway refuses to run as root, and CI runs as root: there sway runs as an unprivileged user of its
+own (created when missing), with a 0700 XDG_RUNTIME_DIR it owns, and screenrecord runs as root
+against that session's sockets (root may open them; the test interpreter, under a folder only
+root can read, need not be shared). As another user, sway simply runs as that user.
+
+Outputs: HEADLESS-1 640x480 at scale 1, HEADLESS-2 an 800x600 mode at scale 2 (so 400x300 of
+the layout: grim, and screenrecord, see its 800x600 physical pixels), each a solid colour drawn
+by swaybg. A third output, HEADLESS-3 (1024x768), is configured for `add_output`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from procs import stop
+from system import require, unavailable
+
+USER = "screenrecord-sway"
+"""The unprivileged user sway runs as when the tests run as root."""
+SIZES = {"HEADLESS-1": (640, 480), "HEADLESS-2": (800, 600), "HEADLESS-3": (1024, 768)}
+"""Physical pixels of each output the config sets."""
+COLOURS = {"HEADLESS-1": "#203040", "HEADLESS-2": "#e0c020", "HEADLESS-3": "#30a060"}
+"""Each output's first background."""
+
+CONFIG = """\
+output HEADLESS-1 mode 640x480 position 0 0 scale 1 bg {HEADLESS-1} solid_color
+output HEADLESS-2 mode 800x600 position 640 0 scale 2 bg {HEADLESS-2} solid_color
+output HEADLESS-3 mode 1024x768 position 1040 0 scale 1 bg {HEADLESS-3} solid_color
+"""
+
+
+class Sway:
+    """A running headless sway; `env` is what a program needs to capture it."""
+
+    def __init__(self, runtime: Path, user: str | None) -> None:
+        self.runtime = runtime
+        self.user = user
+        self.swaysock = runtime / "sway-ipc.sock"
+        self.proc: subprocess.Popen | None = None
+        self.log = runtime / "sway.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """WAYLAND_DISPLAY as an absolute path (libwayland takes one), SWAYSOCK for swaymsg."""
+        return {"WAYLAND_DISPLAY": str(self._socket()), "SWAYSOCK": str(self.swaysock)}
+
+    def start(self, outputs: int = 2) -> None:
+        """Start sway with `outputs` headless outputs; back once every one shows its colour."""
+        assert self.proc is None
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.runtime),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "SWAYSOCK": str(self.swaysock),
+            "WLR_BACKENDS": "headless",
+            "WLR_RENDERER": "pixman",
+            "WLR_LIBINPUT_NO_DEVICES": "1",
+            "WLR_HEADLESS_OUTPUTS": str(outputs),
+        }
+        argv = ["sway", "-c", str(self.runtime / "config")]
+        if self.user is not None:
+            argv = [
+                "runuser",
+                "-u",
+                self.user,
+                "--",
+                "env",
+                *(f"{k}={v}" for k, v in env.items()),
+                *argv,
+            ]
+            env = {"PATH": env["PATH"]}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv, env=env, cwd=self.runtime, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        names = [f"HEADLESS-{n}" for n in range(1, outputs + 1)]
+        self._wait(lambda: self._shows(names), f"{outputs} outputs showing their colours")
+
+    def stop(self) -> None:
+        """End sway (SIGTERM), and wait until its Wayland socket is gone."""
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            stop(proc, timeout=10)
+            self._wait(lambda: not list(self.runtime.glob("wayland-*.lock")), "sway's socket gone")
+
+    def msg(self, *args: str) -> str:
+        """Run `swaymsg` against this sway; its stdout."""
+        r = subprocess.run(
+            ["swaymsg", "-s", str(self.swaysock), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert r.returncode == 0, f"swaymsg {args}: {r.stdout}{r.stderr}"
+        return r.stdout
+
+    def outputs(self) -> list[dict]:
+        return [o for o in json.loads(self.msg("-t", "get_outputs", "-r")) if o["active"]]
+
+    def paint(self, output: str, colour: str) -> None:
+        """Give `output` a new solid background; back once it shows."""
+        self.msg("output", output, "bg", colour, "solid_color")
+        self._wait(lambda: self._colour(output) == _rgb(colour), f"{output} showing {colour}")
+
+    def add_output(self) -> str:
+        """A new headless output (`create_output`); its name, once it shows its colour."""
+        before = {o["name"] for o in self.outputs()}
+        self.msg("create_output")
+        self._wait(lambda: {o["name"] for o in self.outputs()} - before, "a new output")
+        (name,) = {o["name"] for o in self.outputs()} - before
+        self._wait(lambda: self._shows([name]), f"{name} showing its colour")
+        return name
+
+    def _socket(self) -> Path:
+        found = sorted(p for p in self.runtime.glob("wayland-*") if p.suffix != ".lock")
+        assert found, f"sway has no Wayland socket in {self.runtime}"
+        return found[0]
+
+    def _shows(self, names: list[str]) -> bool:
+        if not self.swaysock.exists() or not list(self.runtime.glob("wayland-*.lock")):
+            return False
+        try:
+            active = {o["name"] for o in self.outputs()}
+        except AssertionError:
+            return False
+        return set(names) <= active and all(
+            self._colour(n) == _rgb(COLOURS[n]) for n in names if n in COLOURS
+        )
+
+    def _colour(self, output: str) -> tuple[int, int, int] | None:
+        """The colour of the output's top-left pixel, through grim (None if it cannot be read)."""
+        r = subprocess.run(
+            ["grim", "-o", output, "-t", "ppm", "-"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            timeout=10,
+        )
+        if r.returncode != 0 or not r.stdout:
+            return None
+        from io import BytesIO
+
+        from PIL import Image
+
+        with Image.open(BytesIO(r.stdout)) as im:
+            pixel = im.convert("RGB").getpixel((0, 0))
+        assert isinstance(pixel, tuple)
+        return (pixel[0], pixel[1], pixel[2])
+
+    def _wait(self, ready, what: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"sway exited {self.proc.returncode}: {self.log.read_text()}")
+            if ready():
+                return
+            time.sleep(0.05)
+        raise AssertionError(
+            f"no {what} after {timeout}s; sway said: {self.log.read_text()[-2000:]}"
+        )
+
+
+@contextmanager
+def running(outputs: int = 2) -> Iterator[Sway]:
+    """Headless sway with `outputs` outputs (see the module's docstring), stopped on leaving."""
+    require("sway", "sway", "swaymsg")
+    require("swaybg", "swaybg")
+    require("grim", "grim")
+    user = _user() if os.geteuid() == 0 else None
+    runtime = Path(tempfile.mkdtemp(prefix="screenrecord-sway-"))  # 0700, in a folder all can reach
+    sway = Sway(runtime, user)
+    try:
+        (runtime / "config").write_text(CONFIG.format(**COLOURS))
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            for p in (runtime, runtime / "config"):
+                os.chown(p, entry.pw_uid, entry.pw_gid)
+        sway.start(outputs)
+        yield sway
+    finally:
+        sway.stop()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _user() -> str:
+    """The unprivileged user sway runs as, created when missing (needs root)."""
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        r = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            unavailable(f"cannot create the user {USER} for sway ({r.stderr.strip()})")
+    return USER
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
