@@ -73,15 +73,20 @@ class Systemd(Target):
                 "next graphical login, not now"
             )
             return
-        present = [v for v in SESSION_VARIABLES if self.host.env.get(v)]
-        imported = set(re.findall(r"^(\w+)=", env_or_why, re.MULTILINE))
-        if present and not set(present) <= imported:
+        if present := self.to_import(env_or_why):
             plan.commands.append(["systemctl", "--user", "import-environment", *present])
         if changed:
             plan.commands.append(["systemctl", "--user", "daemon-reload"])
         plan.commands.append(["systemctl", "--user", "enable", *(["--now"] if start else []), UNIT])
         if changed and old is not None and start:
             plan.commands.append(["systemctl", "--user", "try-restart", UNIT])
+
+    def to_import(self, manager_env: str) -> list[str]:
+        """The session's variables to import into a user manager whose environment (the output
+        of `systemctl --user show-environment`) lacks some: all present ones, or none."""
+        present = [v for v in SESSION_VARIABLES if self.host.env.get(v)]
+        imported = set(re.findall(r"^(\w+)=", manager_env, re.MULTILINE))
+        return present if not set(present) <= imported else []
 
     def plan_stop(self, plan: Plan, text: str | None, runner: Runner) -> None:
         if text is None:
