@@ -1,7 +1,8 @@
 """The one way tests start a real Wayland compositor: headless sway, with no X server at all.
 
 Sway refuses to run as root, and CI runs as root: there sway runs as an unprivileged user of its
-own (created when missing), with a 0700 XDG_RUNTIME_DIR it owns, and screenrecord runs as root
+own (created when missing; the process switches to it, as runuser would), with a 0700
+XDG_RUNTIME_DIR it owns, and screenrecord runs as root
 against that session's sockets (root may open them; the test interpreter, under a folder only
 root can read, need not be shared). As another user, sway simply runs as that user.
 
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import bus
 from procs import stop
 from system import require, unavailable
 
@@ -69,20 +71,21 @@ class Sway:
             "WLR_HEADLESS_OUTPUTS": str(outputs),
         }
         argv = ["sway", "-c", str(self.runtime / "config")]
+        # As root, the process drops to the user itself (not through runuser, which holds a
+        # SIGTERM for two seconds before passing it on).
+        as_user: dict = {}
         if self.user is not None:
-            argv = [
-                "runuser",
-                "-u",
-                self.user,
-                "--",
-                "env",
-                *(f"{k}={v}" for k, v in env.items()),
-                *argv,
-            ]
-            env = {"PATH": env["PATH"]}
+            entry = pwd.getpwnam(self.user)
+            as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                argv, env=env, cwd=self.runtime, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                argv,
+                env=env,
+                cwd=self.runtime,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                **as_user,
             )
         names = [f"HEADLESS-{n}" for n in range(1, outputs + 1)]
         self._wait(lambda: self._shows(names), f"{outputs} outputs showing their colours")
@@ -210,3 +213,52 @@ def _user() -> str:
 def _rgb(colour: str) -> tuple[int, int, int]:
     c = colour.lstrip("#")
     return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
+
+
+@contextmanager
+def session_bus(tmp: Path, env: dict[str, str], portal: bool = True) -> Iterator[dict[str, str]]:
+    """A private session bus for a program capturing `env`'s session; yields `env` with
+    DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR (a 0700 folder of ours) added.
+
+    With `portal`, the system's D-Bus services can be activated on it (xdg-desktop-portal and
+    its -wlr and -gtk backends, as on a sway desktop: XDG_CURRENT_DESKTOP=sway) and pipewire runs
+    (xdg-desktop-portal-wlr exits without it); without, nothing answers on the bus but the bus.
+    """
+    require("dbus-daemon", "dbus-daemon", "dbus-update-activation-environment")
+    runtime = tmp / "runtime"
+    runtime.mkdir(mode=0o700)
+    full = {**os.environ, **env, "XDG_RUNTIME_DIR": str(runtime), "XDG_CURRENT_DESKTOP": "sway"}
+    full.pop("DISPLAY", None)
+    if portal:
+        require("xdg-desktop-portal", files=("/usr/libexec/xdg-desktop-portal",))
+        require("xdg-desktop-portal-wlr", files=("/usr/libexec/xdg-desktop-portal-wlr",))
+        require("xdg-desktop-portal-gtk", files=("/usr/libexec/xdg-desktop-portal-gtk",))
+        require("pipewire", "pipewire")
+        argv = ["dbus-daemon", "--session"]
+    else:
+        conf = tmp / "bus.conf"
+        conf.write_text(bus.CONFIG.format(socket=runtime / "bus"))
+        argv = ["dbus-daemon", f"--config-file={conf}"]
+    daemon = subprocess.Popen(
+        [*argv, "--nofork", "--nopidfile", "--print-address=1"],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    helpers: list[subprocess.Popen] = []
+    try:
+        assert daemon.stdout is not None
+        full["DBUS_SESSION_BUS_ADDRESS"] = daemon.stdout.readline().strip()
+        if portal:
+            with (tmp / "pipewire.log").open("wb") as log:
+                helpers.append(subprocess.Popen(["pipewire"], env=full, stdout=log, stderr=log))
+            variables = ["WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "XDG_RUNTIME_DIR"]
+            subprocess.run(
+                ["dbus-update-activation-environment", *variables], env=full, check=True, timeout=10
+            )
+        yield {**env, **{k: full[k] for k in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR")}}
+    finally:
+        for p in helpers:
+            stop(p, timeout=10)
+        stop(daemon, timeout=10)  # the services it started leave with their bus

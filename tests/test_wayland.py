@@ -10,11 +10,12 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from sway import COLOURS, _rgb
+from sway import COLOURS, _rgb, session_bus
 from xscreen import REPO, write_config
 
 from screenrecord import capture, session
 from screenrecord.capture.grim import GrimBackend, sway_outputs, wlr_randr_outputs
+from screenrecord.capture.portal import PortalBackend
 from screenrecord.errors import CaptureError
 
 T = datetime(2026, 3, 10, 10, 0, 0)
@@ -199,3 +200,34 @@ def test_status_shows_the_backend_or_the_refusal(tmp_path, sway_session):
         line
         == f"capture     grim (chosen), sway on Wayland ({sway_session.env['WAYLAND_DISPLAY']})"
     )
+
+
+def test_portal_screenshot_is_read_and_its_file_removed_at_once(sway_session, tmp_path):
+    """xdg-desktop-portal + -wlr (+ -gtk for Access) on headless sway: the D-Bus round trip of a
+    non-interactive Screenshot. auto never picks it on wlroots (the file it writes is readable
+    by all), so the backend is opened directly here."""
+    with session_bus(tmp_path, sway_session.env) as env:
+        with pytest.raises(CaptureError, match="readable by every user"):
+            PortalBackend.check(env, "linux")
+        with PortalBackend(env, "linux") as backend:
+            shots, failures = backend.grab(T)
+            assert failures == []
+            (shot,) = shots
+            # The whole layout at the greatest output scale (2): 2 x (640 + 400) by 2 x 480.
+            assert shot.monitor == capture.Monitor(1, 0, 0, 2080, 960)
+            image = shot.frame.image
+            assert (image[:960, :1280] == _rgb(COLOURS["HEADLESS-1"])).all()
+            assert (image[:600, 1280:] == _rgb(COLOURS["HEADLESS-2"])).all()
+            assert not os.path.exists("/tmp/out.png")  # the portal's file, removed at once
+            assert backend.monitors() == [shot.monitor]
+
+
+def test_a_kde_session_without_its_portal_is_refused_at_start(tmp_path):
+    with session_bus(tmp_path, {"WAYLAND_DISPLAY": "wayland-0"}, portal=False) as env:
+        code, lines = _refused({**env, "XDG_CURRENT_DESKTOP": "KDE"}, "once", tmp_path)
+    assert code == 2, lines
+    assert len(lines) == 1, lines
+    assert (
+        "KDE Plasma on Wayland (wayland-0): the desktop portal's Screenshot is not available "
+        "(org.freedesktop.DBus.Error.ServiceUnknown)" in lines[0]
+    ), lines
