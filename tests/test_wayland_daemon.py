@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import numpy as np
 from archive import check_archive
@@ -55,6 +56,7 @@ def test_outputs_that_come_and_go_end_and_restart_their_streams(sway_session, tm
         assert (3, 1024, 768, "new") in _decisions(added)
         # The compositor goes away: said once, retried; back with one output, one stream.
         sway_session.stop()
+        time.sleep(2.5)  # ticks (1 s apart) find no compositor
         sway_session.start(outputs=1)
         n = len(rows(root))
         back = wait_rows(root, n + 3, proc)[n:]

@@ -34,8 +34,9 @@ from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 from screenrecord.store import frame_name
 
-BUS_TIMEOUT_S = 5.0
-"""Connecting and the method call: a portal that takes longer is not running."""
+BUS_TIMEOUT_S = 25.0
+"""Connecting and the method call (D-Bus's own default): the first call starts the portal and its
+backends, seconds on a cold start."""
 ANSWER_TIMEOUT_S = 20.0
 """The Response signal: KDE's first call may wait on its Access dialog."""
 
