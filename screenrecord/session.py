@@ -16,7 +16,8 @@ The choice (`capture.backend = "auto"`):
 A Wayland session with XWayland (DISPLAY beside WAYLAND_DISPLAY) never gets mss by itself:
 XWayland shows X11 windows only, so its frames would be silently incomplete.
 
-Every refusal is one line: the desktop, the reason, what to do.
+Every refusal is one line: the desktop, the reason, what to do. (This module sits beside
+errors.py, at the bottom of the imports: it returns refusals, capture raises them.)
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from screenrecord.errors import CaptureError
 
 WLROOTS = {
     "sway": "sway",
@@ -92,39 +91,48 @@ def desktop(environ: Mapping[str, str], platform: str) -> Desktop:
     return Desktop(what, "wayland", wayland)
 
 
-def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str:
-    """The backend's name for this session ("mss", "grim", "portal"); `setting` other than
-    "auto" is taken as it is. Raises CaptureError, one line, where auto finds none."""
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The backend a session gets, or the one line that says why it gets none."""
+
+    backend: str | None
+    """"mss", "grim" or "portal"; None when refused."""
+    refusal: str | None = None
+
+
+def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> Choice:
+    """The backend for this session; `setting` other than "auto" is taken as it is."""
     if setting != "auto":
-        return setting
+        return Choice(setting)
     d = desktop(environ, platform)
     if d.kind == "wlroots":
-        return "grim"
+        return Choice("grim")
     if d.kind == "kde":
-        return "portal"
+        return Choice("portal")
     if d.kind == "gnome":
-        raise CaptureError(
+        return Choice(
+            None,
             f"{d}: GNOME lets a background program capture the screen silently only through "
             "its ScreenCast portal, which screenrecord does not support yet; log in to an X11 "
             'session ("GNOME on Xorg"), or set capture.backend = "portal" to accept a screen '
-            "flash and shutter sound at every capture (README: Desktops)"
+            "flash and shutter sound at every capture (README: Desktops)",
         )
     if d.kind == "wayland":
-        raise CaptureError(
+        return Choice(
+            None,
             f"{d}: no capture backend is known to work on this desktop; set capture.backend = "
             '"grim" if it is a wlroots compositor, or "portal" if its desktop portal takes '
-            "screenshots without asking, or log in to an X11 session"
+            "screenshots without asking, or log in to an X11 session",
         )
-    return "mss"
+    return Choice("mss")
 
 
 def problem(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str | None:
     """Why this session cannot be captured with `setting` (the refusal's one line), or None."""
-    try:
-        name = choose(environ, platform, setting)
-    except CaptureError as e:
-        return str(e)
-    return BACKEND_PROBLEMS[name](environ, platform)
+    chosen = choose(environ, platform, setting)
+    if chosen.backend is None:
+        return chosen.refusal
+    return BACKEND_PROBLEMS[chosen.backend](environ, platform)
 
 
 def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str:
@@ -133,7 +141,7 @@ def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") ->
     if why is not None:
         return f"refused: {why}"
     how = "chosen" if setting == "auto" else "capture.backend"
-    return f"{choose(environ, platform, setting)} ({how}), {desktop(environ, platform)}"
+    return f"{choose(environ, platform, setting).backend} ({how}), {desktop(environ, platform)}"
 
 
 def x11_problem(environ: Mapping[str, str], platform: str) -> str | None:

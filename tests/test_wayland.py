@@ -33,9 +33,9 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
     ],
 )
 def test_auto_picks_the_backend_by_session(env, backend):
-    assert session.choose(env, "linux") == backend
-    assert session.choose(env, "darwin") == "mss"
-    assert session.choose(env, "win32") == "mss"
+    assert session.choose(env, "linux").backend == backend
+    assert session.choose(env, "darwin").backend == "mss"
+    assert session.choose(env, "win32").backend == "mss"
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_output_listings():
 
 def test_grim_reads_every_output_at_its_physical_size(sway_session):
     env = {**sway_session.env, "PATH": PATH}
-    assert session.choose(env, "linux") == "grim"
+    assert session.choose(env, "linux").backend == "grim"
     capture.check_session(env, "linux")
     # Named in order, placed in the layout; HEADLESS-2 (scale 2) has 800x600 physical pixels.
     assert capture.monitors(env) == [

@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 
 from screenrecord import session
+from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 
 B = TypeVar("B", bound="Backend")
@@ -98,7 +99,10 @@ class Backend(ABC):
 def _choose_impl(environ: Mapping[str, str], platform: str, setting: str = "auto") -> type[Backend]:
     """The backend for this session: the one place that says which (`session.choose` holds
     the rule). Raises CaptureError, saying what to do, where auto finds none."""
-    name = session.choose(environ, platform, setting)
+    chosen = session.choose(environ, platform, setting)
+    if chosen.backend is None:
+        raise CaptureError(chosen.refusal)
+    name = chosen.backend
     if name == "grim":
         from screenrecord.capture.grim import GrimBackend
 
