@@ -174,8 +174,9 @@ class Sway:
 
 
 @contextmanager
-def running(outputs: int = 2) -> Iterator[Sway]:
-    """Headless sway with `outputs` outputs (see the module's docstring), stopped on leaving."""
+def running(outputs: int = 2, config: str | None = None) -> Iterator[Sway]:
+    """Headless sway with `outputs` outputs (see the module's docstring), stopped on leaving;
+    `config` replaces the outputs' configuration (give them the backgrounds of COLOURS)."""
     require("sway", "sway", "swaymsg")
     require("swaybg", "swaybg")
     require("grim", "grim")
@@ -183,7 +184,7 @@ def running(outputs: int = 2) -> Iterator[Sway]:
     runtime = Path(tempfile.mkdtemp(prefix="screenrecord-sway-"))  # 0700, in a folder all can reach
     sway = Sway(runtime, user)
     try:
-        (runtime / "config").write_text(CONFIG.format(**COLOURS))
+        (runtime / "config").write_text(CONFIG.format(**COLOURS) if config is None else config)
         if user is not None:
             entry = pwd.getpwnam(user)
             for p in (runtime, runtime / "config"):

@@ -128,7 +128,7 @@ class GrimBackend(Backend):
             raise _GrabFailed(f"grim -o {output.name}: {_last_line(r.stderr, r.returncode)}")
         try:
             with Image.open(io.BytesIO(r.stdout)) as im:
-                return np.asarray(im.convert("RGB"))
+                return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
         except (OSError, ValueError) as e:  # PIL.UnidentifiedImageError is an OSError
             raise _GrabFailed(f"grim -o {output.name}: not a PPM image ({e})") from None
 

@@ -87,7 +87,7 @@ class PortalBackend(Backend):
         path = self._ask()
         try:
             with Image.open(path) as im:
-                return np.asarray(im.convert("RGB"))
+                return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
         except OSError as e:
             raise CaptureError(
                 f"{self.where}: the portal's screenshot {path} is unreadable ({e})"
