@@ -13,10 +13,10 @@ import pytest
 from sway import COLOURS, _rgb, session_bus
 from xscreen import REPO, write_config
 
-from screenrecord import capture, session
+from screenrecord import capture, config, session
 from screenrecord.capture.grim import GrimBackend, sway_outputs, wlr_randr_outputs
 from screenrecord.capture.portal import PortalBackend
-from screenrecord.errors import CaptureError
+from screenrecord.errors import CaptureError, ConfigError
 
 T = datetime(2026, 3, 10, 10, 0, 0)
 PATH = os.environ.get("PATH", "/usr/bin:/bin")
@@ -231,3 +231,22 @@ def test_a_kde_session_without_its_portal_is_refused_at_start(tmp_path):
         "KDE Plasma on Wayland (wayland-0): the desktop portal's Screenshot is not available "
         "(org.freedesktop.DBus.Error.ServiceUnknown)" in lines[0]
     ), lines
+
+
+def test_capture_backend_is_validated_and_overrides_auto(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[capture]\nbackend = "x11"\n')
+    with pytest.raises(ConfigError, match=r"capture.backend: 'x11' is not one of: auto, mss, grim"):
+        config.load(bad)
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "archive", capture__backend='"mss"')
+    sway = {"WAYLAND_DISPLAY": "wayland-1", "SWAYSOCK": "/s"}  # auto would pick grim
+    r = subprocess.run(
+        [sys.executable, "-m", "screenrecord", "once", "--config", str(cfg)],
+        env={**{k: v for k, v in os.environ.items() if k != "DISPLAY"}, **sway},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert 'Wayland session (wayland-1) without an X display: capture.backend = "mss"' in r.stderr

@@ -4,6 +4,7 @@ and the command inside the generated unit capturing a real headless sway."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -55,3 +56,15 @@ def test_command_from_the_generated_unit_captures_sway(tmp_path, sway_session):
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+def test_an_autostart_entry_on_sway_says_how_sway_can_start_it(tmp_path):
+    """sway runs no XDG autostart entries: the plan says what to add to its config."""
+    host = _host(tmp_path, WAYLAND_DISPLAY="wayland-1", SWAYSOCK="/run/user/1000/sway-ipc.sock")
+    plan = service.install_plan("xdg", host, tmp_path / "config.toml", start=False)
+    (note,) = [n for n in plan.notes if "XDG autostart" in n]
+    command = service.command_of("xdg", plan.writes[0][1])
+    assert note == (
+        "sway does not run XDG autostart entries: to start screenrecord at login, add "
+        f"`exec {shlex.join(command)}` to its config"
+    )

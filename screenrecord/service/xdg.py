@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
+from screenrecord import session
 from screenrecord.service.base import (
     LOG_NAME,
     Host,
@@ -73,6 +74,17 @@ class Xdg(Autostart):
                 )
             ]
         return argv
+
+    def plan_start(
+        self, plan: Plan, new: str, old: str | None, start: bool, replacing: bool, runner: Runner
+    ) -> None:
+        super().plan_start(plan, new, old, start, replacing, runner)
+        where = session.desktop(self.host.env, self.host.platform)
+        if where.kind == "wlroots":
+            plan.notes.append(
+                f"{where.name} does not run XDG autostart entries: to start screenrecord at login, "
+                f"add `exec {shlex.join(self.command_of(new))}` to its config"
+            )
 
     def cannot_start_now(self) -> str | None:
         if not (self.host.env.get("DISPLAY") or self.host.env.get("WAYLAND_DISPLAY")):
