@@ -327,7 +327,7 @@ def test_every_unknown_key_is_named_at_once_with_a_suggestion(tmp_path: Path, ho
     assert r.returncode == 2
     [line] = lines(r.stderr)
     assert line == (
-        f"screenrecord: {path}: colour: unknown setting (known here: activity, dedup, "
+        f"screenrecord: {path}: colour: unknown setting (known here: activity, capture, dedup, "
         "interval_seconds, keep_at_least_every, monitors, privacy, root, storage); "
         "interval: unknown setting (did you mean interval_seconds?); "
         "dedup.near_treshold: unknown setting (did you mean dedup.near_threshold?); "

@@ -11,6 +11,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 from sway import COLOURS, _rgb, session_bus
+from system import require
 from xscreen import REPO, write_config
 
 from screenrecord import capture, config, session
@@ -100,7 +101,7 @@ def test_output_listings():
                             {"width": 3840, "height": 2160, "current": true}],
                   "transform": "normal", "scale": 2.0}]"""
     assert [(o.x, o.width) for o in wlr_randr_outputs(randr)] == [(1920, 3840)]
-    with pytest.raises(CaptureError, match="wlr-randr prints it from version 0.3"):
+    with pytest.raises(ValueError, match="wlr-randr prints it from version 0.3"):
         wlr_randr_outputs(b'HDMI-A-1 "Some monitor"\n  Enabled: yes\n')
 
 
@@ -126,6 +127,19 @@ def test_grim_reads_every_output_at_its_physical_size(sway_session):
     assert two.shape == (600, 800, 3) and (two == _rgb("#102080")).all()
     only2, _ = capture.grab(env, T, wanted=[2], ext="webp")
     assert [(s.monitor.number, s.frame.name[-7:]) for s in only2] == [(2, "_2.webp")]
+
+
+def test_outside_sway_outputs_come_from_wlr_randr_json(sway_session, tmp_path):
+    """Without SWAYSOCK grim's outputs come from `wlr-randr --json`; Debian 12's wlr-randr
+    (0.2) has no --json: the start is refused, saying so."""
+    require("wlr-randr", "wlr-randr")
+    env = {"WAYLAND_DISPLAY": sway_session.env["WAYLAND_DISPLAY"], "XDG_CURRENT_DESKTOP": "sway"}
+    code, lines = _refused(env, "once", tmp_path)
+    assert code == 2, lines
+    assert len(lines) == 1 and lines[0].endswith(
+        "wlr-randr is too old for --json (wlr-randr lists outputs as JSON from version 0.3); "
+        "install a newer wlr-randr"
+    ), lines
 
 
 def test_a_compositor_that_went_away_is_a_capture_error(sway_session):

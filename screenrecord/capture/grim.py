@@ -77,10 +77,13 @@ class GrimBackend(Backend):
 
     def outputs(self) -> list[Output]:
         """The active outputs, in name order (the monitors' numbers)."""
-        if self.environ.get("SWAYSOCK"):
-            listed = sway_outputs(self._run(["swaymsg", "-t", "get_outputs", "-r"], "list"))
-        else:
-            listed = wlr_randr_outputs(self._run(["wlr-randr", "--json"], "list"))
+        try:
+            if self.environ.get("SWAYSOCK"):
+                listed = sway_outputs(self._run(["swaymsg", "-t", "get_outputs", "-r"], "list"))
+            else:
+                listed = wlr_randr_outputs(self._run(["wlr-randr", "--json"], "list"))
+        except _Unreadable as e:
+            raise CaptureError(f"{self.where}: {e}") from None
         return sorted(listed, key=lambda o: _natural(o.name))
 
     def grab(
@@ -149,6 +152,11 @@ class GrimBackend(Backend):
             ) from None
         except OSError as e:
             raise CaptureError(f"{self.where}: cannot run {argv[0]} ({e.strerror})") from None
+        if r.returncode != 0 and b"unrecognized option" in r.stderr:
+            raise CaptureError(
+                f"{self.where}: {argv[0]} is too old for {argv[-1]} (wlr-randr lists outputs as "
+                "JSON from version 0.3); install a newer wlr-randr"
+            )
         if r.returncode != 0:
             raise CaptureError(
                 f"{self.where}: cannot {what} the outputs ({argv[0]}: "
@@ -159,6 +167,10 @@ class GrimBackend(Backend):
 
 class _GrabFailed(Exception):
     """One output could not be read (it may have gone between the listing and the grab)."""
+
+
+class _Unreadable(ValueError):
+    """A listing of outputs that is not what its program prints."""
 
 
 def sway_outputs(text: bytes) -> list[Output]:
@@ -206,12 +218,12 @@ def _json_list(text: bytes, program: str) -> list[dict[str, Any]]:
     try:
         value = json.loads(text)
     except ValueError:
-        raise CaptureError(
+        raise _Unreadable(
             f"{program} did not print JSON; wlr-randr prints it from version 0.3 "
             "(install a newer wlr-randr, or run under sway)"
         ) from None
     if not isinstance(value, list):
-        raise CaptureError(f"{program} printed no list of outputs")
+        raise _Unreadable(f"{program} printed no list of outputs")
     return [o for o in value if isinstance(o, dict) and isinstance(o.get("name"), str)]
 
 
