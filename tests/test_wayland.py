@@ -64,9 +64,10 @@ def test_a_wayland_session_never_falls_back_to_xwayland(env, said):
         capture.check_session(env, "linux")
     assert str(e.value).startswith(said)
     assert "\n" not in str(e.value)
-    # Asked for by name, mss reads XWayland; the other backends say what they need.
+    # Asked for by name, mss reads XWayland; grim is tried (and says what it lacks).
     capture.check_session(env, "linux", setting="mss")
-    assert session.problem(env, "linux", "grim") is not None
+    lacking = session.problem({**env, "PATH": "/nonexistent"}, "linux", "grim") or ""
+    assert "grim not found" in lacking
 
 
 def test_each_backend_says_what_it_lacks():
