@@ -13,8 +13,9 @@ from typing import Any, Literal, NoReturn
 
 from platformdirs import user_config_dir
 
+from screenrecord import units
 from screenrecord.errors import ConfigError
-from screenrecord.models import DedupSettings
+from screenrecord.models import DedupSettings, Retention, Tier
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,6 +87,17 @@ exclude_apps = []
 # Regular expressions, case-insensitive, searched in window titles.
 exclude_titles = []
 # exclude_titles = ["private browsing", "incognito", "inprivate"]
+
+[retention]
+# Nothing is ever removed unless a tier or a budget is set here (README: "Keeping the disk in
+# check"). `screenrecord prune` shows what would go; the daemon applies it once a day.
+# Frames of today and of the days fewer than this far back are never thinned or deleted.
+# keep_all = "14d"
+# Older than 14 days: at most 6 frames per monitor and hour; older than 180 days: 12 per day.
+# The most distinct frames stay: first and last of each active stretch, the day's highlights.
+# thin = ["14d: 6/h", "180d: 12/d"]
+# When the kept frames take more than this, thin the oldest days further until they fit.
+# max_bytes = "50GB"
 """
 
 
@@ -136,6 +148,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    retention: Retention = field(default_factory=Retention)
     source: Path | None = None
 
     def dedup_settings(self) -> DedupSettings:
@@ -204,6 +217,7 @@ KEYS: dict[str, frozenset[str]] = {
             "storage",
             "activity",
             "privacy",
+            "retention",
         }
     ),
     "dedup": frozenset(
@@ -212,6 +226,7 @@ KEYS: dict[str, frozenset[str]] = {
     "storage": frozenset({"format", "compress_level"}),
     "activity": frozenset({"record_titles", "idle_after", "skip_when_idle", "skip_when_locked"}),
     "privacy": frozenset({"exclude_apps", "exclude_titles"}),
+    "retention": frozenset({"keep_all", "thin", "max_bytes"}),
 }
 """The settings each table knows ("" is the top level)."""
 
@@ -224,8 +239,16 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
     storage = v.table(top.get("storage", {}), "storage")
     activity = v.table(top.get("activity", {}), "activity")
     privacy = v.table(top.get("privacy", {}), "privacy")
+    retention = v.table(top.get("retention", {}), "retention")
     v.unknown_keys(
-        {"": top, "dedup": dedup, "storage": storage, "activity": activity, "privacy": privacy}
+        {
+            "": top,
+            "dedup": dedup,
+            "storage": storage,
+            "activity": activity,
+            "privacy": privacy,
+            "retention": retention,
+        }
     )
 
     d = DedupConfig()
@@ -271,6 +294,7 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
         storage=s,
         activity=a,
         privacy=p,
+        retention=v.retention(retention),
         source=source,
     )
 
@@ -438,6 +462,77 @@ class _Validator:
         if d is not None and d.total_seconds() <= 0:
             self.fail(key, f'{value!r} must be longer than zero, or "off"')
         return d
+
+    def retention(self, table: dict[str, Any]) -> Retention:
+        """The [retention] table: whole days, tiers ordered by age and thinning, a size."""
+        keep = self.days(table, "retention.keep_all", "14d")
+        value = table.get("thin", [])
+        if not isinstance(value, list) or any(not isinstance(t, str) for t in value):
+            self.fail(
+                "retention.thin",
+                f'must be a list like ["14d: 6/h", "180d: 12/d"], got {_show(value)}',
+            )
+        tiers: list[Tier] = []
+        for text in value:
+            m = _TIER_RE.match(text)
+            after = _whole_days(m[1]) if m else None
+            if m is None or after is None or int(m[2]) < 1:
+                self.fail(
+                    "retention.thin",
+                    f'{text!r} is not a tier; write "AGE: N/h" or "AGE: N/d", e.g. "14d: 6/h"',
+                )
+            tier = Tier(after, int(m[2]), m[3].lower())
+            if tier.after_days < keep:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} is younger than keep_all ({keep}d); make it {keep}d or older",
+                )
+            if tiers and tier.after_days <= tiers[-1].after_days:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} comes after {str(tiers[-1])!r}: list the tiers from youngest to oldest",
+                )
+            if tiers and tier.per_day > tiers[-1].per_day:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} keeps more than {str(tiers[-1])!r} before it: each older tier must keep at most as many frames",
+                )
+            tiers.append(tier)
+        budget = table.get("max_bytes", "off")
+        if budget in ("off", False):
+            max_bytes = None
+        else:
+            try:
+                if not isinstance(budget, str):
+                    raise ValueError(budget)
+                max_bytes = units.parse_size(budget)
+            except (ValueError, OverflowError):
+                self.fail(
+                    "retention.max_bytes",
+                    f'{_show(budget)} is not a size; write e.g. "50GB", "800MB" or "off"',
+                )
+            if max_bytes <= 0:
+                self.fail("retention.max_bytes", f'{budget!r} must be more than zero, or "off"')
+        return Retention(keep, tuple(tiers), max_bytes)
+
+    def days(self, table: dict[str, Any], key: str, default: str) -> int:
+        """A duration in whole days, at least one: `14d`, `2w`."""
+        value = self._get(table, key, default)
+        days = _whole_days(value) if isinstance(value, str) else None
+        if days is None or days < 1:
+            self.fail(key, f'{_show(value)} is not a number of days; write e.g. "14d" or "2w"')
+        return days
+
+
+_TIER_RE = re.compile(r"^\s*([^:]+?)\s*:\s*(\d+)\s*/\s*([hd])\s*$", re.IGNORECASE)
+
+
+def _whole_days(text: str) -> int | None:
+    """`14d` -> 14, `2w` -> 14, `90d` -> 90; None for anything that is not whole days."""
+    m = re.fullmatch(r"\s*(\d+)\s*([dw])\s*", text, re.IGNORECASE)
+    if m is None:
+        return None
+    return int(m[1]) * (7 if m[2].lower() == "w" else 1)
 
 
 def _full(table: str, key: str) -> str:
