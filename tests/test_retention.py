@@ -20,14 +20,9 @@ SCHEDULE = Retention(14, (Tier(14, 6, "h"), Tier(180, 12, "d")))
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> ra.Built:
-    return ra.build(tmp_path_factory.mktemp("template") / "archive", date.today())
-
-
 @pytest.fixture
-def archive(template: ra.Built, tmp_path: Path) -> ra.Built:
-    return ra.copy(template, tmp_path / "archive")
+def archive(retention_template: ra.Built, tmp_path: Path) -> ra.Built:
+    return ra.copy(retention_template, tmp_path / "archive")
 
 
 def apply(a: ra.Built, settings: Retention) -> prune.Result:
