@@ -501,6 +501,8 @@ class _Validator:
         budget = table.get("max_bytes", "off")
         if budget in ("off", False):
             max_bytes = None
+        elif isinstance(budget, int) and not isinstance(budget, bool):
+            max_bytes = budget  # a number of bytes
         else:
             try:
                 if not isinstance(budget, str):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import retention_archive as ra
+from frames import CORPUS, needs_corpus
 
 from screenrecord import highlights, prune, retention, store
 from screenrecord.catalog import FILE_NAME, SCHEMA_VERSION, Catalog, Prune
-from screenrecord.models import Retention, Tier
+from screenrecord.models import Activity, Kind, Record, Retention, Tier
 
 SCHEDULE = Retention(14, (Tier(14, 6, "h"), Tier(180, 12, "d")))
 DATA = Path(__file__).resolve().parent / "data"
@@ -176,3 +177,45 @@ def test_a_schema_2_catalog_is_upgraded_in_place_to_record_prunes(tmp_path: Path
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert conn.execute("SELECT COUNT(*) FROM prunes").fetchone()[0] == 1
     conn.close()
+
+
+@needs_corpus
+def test_real_screenshots_thinned_keep_their_stretch_ends_and_highlights(tmp_path: Path) -> None:
+    """Corpus frames (monitor 1, real desktops, lock screens among them) renamed into a morning
+    40 days ago, one every 3 minutes, with an idle break: 6 per hour stay, and the right ones."""
+    root = tmp_path / "archive"
+    day = datetime.combine(date.today() - timedelta(days=40), datetime.min.time())
+    frames = sorted((CORPUS / "2026-03").rglob("*_1.png"))[:90]
+    records = []
+    t = day.replace(hour=9)
+    for k, src in enumerate(frames):
+        if k == 30:  # 10:30-10:45 idle: ticks in the catalog, no frame
+            for _ in range(6):
+                records.append(Record(t, 1, 1920, 1080, Kind.IDLE, activity=Activity(idle_s=600.0)))
+                t += timedelta(minutes=3)
+        path = store.frame_path(root, t, 1)
+        store.make_dirs(path.parent)
+        shutil.copyfile(src, path)
+        rel = path.relative_to(root).as_posix()
+        seen = Activity(app="desktop", idle_s=2.0, locked=False)
+        records.append(
+            Record(t, 1, 1920, 1080, Kind.NEW, path=rel, bytes=path.stat().st_size, activity=seen)
+        )
+        t += timedelta(minutes=3)
+    with Catalog.open(root) as cat:
+        cat.record_many(records)
+    found = [highlights.Source(root / r.path, r.taken, 1) for r in records if r.path]
+    top, _ = highlights.rank(found, retention.HIGHLIGHTS_PER_DAY)
+    with Catalog.open(root, create=False) as cat:
+        p = retention.plan(root, Retention(14, (Tier(14, 6, "h"),)), date.today(), cat)
+    gone = {d.frame.rel for d in p.gone}
+    kept = [r for r in records if r.path and r.path not in gone]
+    hours = {r.taken.hour for r in records if r.path}
+    assert Counter(r.taken.hour for r in kept) == {h: 6 for h in hours} and len(hours) == 5
+    stretch = [r for r in records if r.path]
+    first_break = next(r for r in records if r.decision is Kind.IDLE)
+    before = [r for r in stretch if r.taken < first_break.taken]
+    after = [r for r in stretch if r.taken > first_break.taken]
+    ends = {before[0].path, before[-1].path, after[0].path, after[-1].path}
+    assert ends <= {r.path for r in kept}
+    assert {h.path.relative_to(root).as_posix() for h in top} <= {r.path for r in kept}
