@@ -173,7 +173,8 @@ def _prune(args: argparse.Namespace) -> int:
     if not cfg.retention.active:
         where = cfg.source or "the built-in defaults"
         print(
-            f"screenrecord prune: retention is off in {where}: nothing is removed (set [retention] thin or max_bytes)"
+            f"screenrecord prune: retention is off in {where}: nothing is removed (set [retention] thin or max_bytes)",
+            file=sys.stderr if args.json else sys.stdout,
         )
         return 0
     stretches = retention.Stretches.of(cfg.interval_seconds, cfg.activity.idle_after)
@@ -635,8 +636,9 @@ def _config_check(args: argparse.Namespace) -> int:
     print(
         f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
         f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every}, "
+        f"retention {_retention(cfg.retention)}, "
         f"excluding {count(len(p.exclude_apps), 'app')} and "
-        f"{count(len(p.exclude_titles), 'title pattern')}, retention {_retention(cfg.retention)})"
+        f"{count(len(p.exclude_titles), 'title pattern')})"
     )
     return 0
 
