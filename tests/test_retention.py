@@ -13,7 +13,7 @@ import pytest
 import retention_archive as ra
 from frames import CORPUS, needs_corpus
 
-from screenrecord import highlights, prune, retention, store
+from screenrecord import highlights, prune, retention, status, store, units
 from screenrecord.catalog import FILE_NAME, SCHEMA_VERSION, Catalog, Prune
 from screenrecord.models import Activity, Kind, Record, Retention, Tier
 
@@ -89,7 +89,8 @@ def test_the_budget_thins_the_oldest_days_first_and_never_keep_all(archive: ra.B
     with Catalog.open(archive.root, create=False) as cat:
         scheduled = retention.plan(archive.root, SCHEDULE, archive.today, cat)
     budget = scheduled.size_after // 2
-    done = apply(archive, Retention(14, SCHEDULE.thin, budget))
+    settings = Retention(14, SCHEDULE.thin, budget)
+    done = apply(archive, settings)
     after = ra.frames_on_disk(archive.root)
     on_disk = sum((archive.root / rel).stat().st_size for rel in after)
     assert on_disk == done.plan.size_after <= budget and done.plan.warning is None
@@ -102,6 +103,10 @@ def test_the_budget_thins_the_oldest_days_first_and_never_keep_all(archive: ra.B
     ]
     assert quiet == sorted(quiet) and quiet[0] < quiet[-1]  # older days thinned further
     assert min(quiet) >= retention.FLOOR
+    shown = status.gather(datetime.now(), [], None, archive.root, 180, retention=settings)
+    line = status.retention_line(shown)
+    assert line.startswith(f"{units.size(on_disk)} kept of {units.size(budget)} (max_bytes); ")
+    assert line.endswith(f", {done.removed} frames, {units.size(done.freed)}")
     young = {
         rel
         for rel in ra.frames_on_disk(archive.root)
