@@ -13,15 +13,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, Kind, Period, Record
 
 FILE_NAME = "screenrecord.sqlite"
-SCHEMA_VERSION = 2
-"""1: decisions; 2: what each tick saw (the activity columns), added in place to a 1."""
+SCHEMA_VERSION = 3
+"""1: decisions; 2: what each tick saw (the activity columns); 3: the day retention deleted a
+frame (`pruned`) and the prune runs; each added in place to an older catalog."""
 DAMAGED = ".corrupt-"
 """A damaged catalog is kept as `screenrecord.sqlite.corrupt-YYYYMMDD-HHMMSS` (its -wal, -shm too)."""
 _DAMAGE_CODES = {11, 26}
@@ -56,10 +57,18 @@ CREATE TABLE IF NOT EXISTS decisions (
     focus_monitor INTEGER,        -- the monitor the focused window is on
     idle_s REAL,                  -- seconds since the last keyboard or mouse input
     locked INTEGER,               -- 1 locked, 0 not, NULL not known
-    excluded TEXT                 -- the rule that excluded the focused window
+    excluded TEXT,                -- the rule that excluded the focused window
+    pruned TEXT                   -- the day retention deleted the file at path, YYYY-MM-DD
 );
 CREATE INDEX IF NOT EXISTS decisions_taken ON decisions (taken);
 CREATE INDEX IF NOT EXISTS decisions_path ON decisions (path);
+CREATE TABLE IF NOT EXISTS prunes (
+    id INTEGER PRIMARY KEY,
+    run TEXT UNIQUE,              -- the prune journal's run id
+    finished TEXT NOT NULL,       -- local time the run was done, ISO 8601
+    frames INTEGER NOT NULL,      -- files it deleted
+    bytes INTEGER NOT NULL        -- their size
+);
 """
 
 ACTIVITY_COLUMNS = {
@@ -72,6 +81,31 @@ ACTIVITY_COLUMNS = {
     "excluded": "TEXT",
 }
 """Columns schema 2 added; a catalog of schema 1 gets them in place (NULL for its old rows)."""
+ADDED_COLUMNS = {**ACTIVITY_COLUMNS, "pruned": "TEXT"}
+"""Columns added after schema 1, in the order they were: an older catalog gets them in place."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prune:
+    """One `prune` run that deleted files (or found nothing to delete)."""
+
+    finished: datetime
+    frames: int
+    bytes: int
+    run: str | None = None
+    """The run's id in the prune journal (a run finished twice is recorded once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A decision as retention reads it: when, which monitor, what, the file, the activity."""
+
+    taken: datetime
+    monitor: int
+    decision: str
+    path: str | None
+    idle_s: float | None
+    locked: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +339,58 @@ class Catalog:
         )
         return {r[0]: "/".join(str(v) for v in tuple(r)[1:]) for r in self.conn.execute(sql)}
 
+    def ticks(self, period: Period) -> list[Tick]:
+        """Decisions of `period` in capture order, without building a Record each (retention
+        reads a day of them to find its active stretches)."""
+        where, args = _period(period)
+        sql = "SELECT taken, monitor, decision, path, idle_s, locked FROM decisions" + where
+        return [
+            Tick(
+                datetime.fromisoformat(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                None if r[5] is None else bool(r[5]),
+            )
+            for r in self.conn.execute(sql + " ORDER BY taken, monitor, id", args)
+        ]
+
+    def pruned(self, paths: Iterable[str], on: date, run: Prune) -> int:
+        """Files retention deleted (archive-relative): their rows say so and keep every other
+        value, so time is still counted; and the run, for `status`. One transaction; safe to
+        repeat (a run is recorded once). Returns rows marked."""
+        with self._transaction():
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (path TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM gone")
+            self.conn.executemany("INSERT OR IGNORE INTO gone VALUES (?)", ((p,) for p in paths))
+            n = self.conn.execute(
+                "UPDATE decisions SET pruned = ?"
+                " WHERE pruned IS NULL AND path IN (SELECT path FROM gone)",
+                (on.isoformat(),),
+            ).rowcount
+            self.conn.execute("DELETE FROM gone")
+            self.conn.execute(
+                "INSERT OR IGNORE INTO prunes (run, finished, frames, bytes) VALUES (?, ?, ?, ?)",
+                (run.run, _stamp(run.finished), run.frames, run.bytes),
+            )
+        return n
+
+    def last_prune(self) -> Prune | None:
+        """The newest prune run, None when retention never ran here."""
+        r = self.conn.execute(
+            "SELECT finished, frames, bytes, run FROM prunes ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return Prune(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) if r else None
+
+    def stored(self) -> tuple[int, int]:
+        """Frames the catalog says are stored now (written, not pruned), and their bytes."""
+        n, total = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM decisions"
+            " WHERE path IS NOT NULL AND pruned IS NULL"
+        ).fetchone()
+        return int(n), int(total)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -352,7 +438,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
             if statement.strip():
                 conn.execute(statement)
         have = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
-        for name, kind in ACTIVITY_COLUMNS.items():
+        for name, kind in ADDED_COLUMNS.items():
             if name not in have:
                 conn.execute(f"ALTER TABLE decisions ADD COLUMN {name} {kind}")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -422,6 +508,8 @@ def _row(r: sqlite3.Row) -> Record:
     d = dict(r)
     d["taken"] = datetime.fromisoformat(d["taken"])
     d["decision"] = Kind(d["decision"])
+    pruned = d.pop("pruned", None)
+    d["pruned"] = date.fromisoformat(pruned) if pruned else None
     seen = {k: d.pop(k, None) for k in ACTIVITY_COLUMNS}
     seen["monitor"] = seen.pop("focus_monitor")
     if seen["locked"] is not None:

@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_config,
         _add_dedup,
         _add_undo,
+        _add_prune,
         _add_compare,
     ):
         add(sub, shared)
@@ -146,6 +147,64 @@ def _add_undo(sub: Subparsers, shared: _Shared) -> None:
         "paths", nargs="+", metavar="PATH", help="the folders given to that `dedup --apply`"
     )
     u.set_defaults(func=_undo)
+
+
+def _add_prune(sub: Subparsers, shared: _Shared) -> None:
+    p = sub.add_parser(
+        "prune",
+        help="thin old days by the config's [retention] (dry run unless --apply)",
+        parents=[shared.config],
+    )
+    _add_archive_path(p, "archive root")
+    p.add_argument("--apply", action="store_true", help="delete the files (default: dry run)")
+    p.add_argument("--json", action="store_true", help="the plan (and what was done) as JSON")
+    p.set_defaults(func=_prune)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime
+
+    from screenrecord import prune, retention
+    from screenrecord.units import size
+
+    cfg = _load_config(args.config)
+    root = _archive(args.path, args.config)
+    if not cfg.retention.active:
+        where = cfg.source or "the built-in defaults"
+        print(
+            f"screenrecord prune: retention is off in {where}: nothing is removed (set [retention] thin or max_bytes)",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+        return 0
+    stretches = retention.Stretches.of(cfg.interval_seconds, cfg.activity.idle_after)
+    done = prune.run(root, cfg.retention, datetime.now(), args.apply, stretches)
+    p = done.plan
+    if args.json:
+        out = retention.to_json(p) | {
+            "applied": done.applied,
+            "removed": done.removed,
+            "freed": done.freed,
+        }
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(
+            f"{'month':<9} {'frames gone':>12} {'bytes gone':>11} {'frames kept':>12} {'bytes kept':>11}"
+        )
+        for m in p.months:
+            print(
+                f"{m.month:<9} {m.gone:>12,} {size(m.gone_bytes):>11} {m.kept:>12,} {size(m.kept_bytes):>11}"
+            )
+        gone = sum(m.gone for m in p.months)
+        freed = p.size_before - p.size_after
+        if done.applied:
+            tail = f"deleted {count(done.removed, 'file')} ({size(done.freed)}); {size(p.size_after)} of frames kept"
+        else:
+            tail = f"would delete {count(gone, 'file')} ({size(freed)}), {size(p.size_after)} of frames kept; nothing deleted (dry run: add --apply to delete them)"
+        print(f"screenrecord prune: {root}: {tail}")
+    if p.warning:
+        print(f"screenrecord: warning: {p.warning}", file=sys.stderr)
+    return 0
 
 
 def _add_compare(sub: Subparsers, shared: _Shared) -> None:
@@ -577,10 +636,22 @@ def _config_check(args: argparse.Namespace) -> int:
     print(
         f"{path}: ok (root {cfg.root}, every {cfg.interval_seconds:g}s, monitors {monitors}, "
         f"near_action {cfg.dedup.near_action}, {cfg.storage.format}, keep_at_least_every {every}, "
+        f"retention {_retention(cfg.retention)}, "
         f"excluding {count(len(p.exclude_apps), 'app')} and "
         f"{count(len(p.exclude_titles), 'title pattern')})"
     )
     return 0
+
+
+def _retention(r: Any) -> str:
+    """`off`, or the schedule in the config's words: `keep_all 14d, thin 14d: 6/h, ...`."""
+    from screenrecord.units import size
+
+    if not r.active:
+        return "off"
+    thin = ", ".join(map(str, r.thin)) or "none"
+    budget = size(r.max_bytes) if r.max_bytes is not None else "off"
+    return f"keep_all {r.keep_all_days}d, thin {thin}, max_bytes {budget}"
 
 
 def _archive(text: str | None, config: str | None) -> Path:

@@ -13,8 +13,9 @@ from typing import Any, Literal, NoReturn
 
 from platformdirs import user_config_dir
 
+from screenrecord import units
 from screenrecord.errors import ConfigError
-from screenrecord.models import DedupSettings
+from screenrecord.models import DedupSettings, Retention, Tier
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,6 +94,17 @@ exclude_titles = []
 # wlroots compositors: grim; KDE Plasma on Wayland: the desktop portal; README: "Desktops").
 # "mss", "grim" or "portal" forces one; "mss" in a Wayland session reads XWayland only.
 backend = "auto"
+
+[retention]
+# Nothing is ever removed unless a tier or a budget is set here (README: "Keeping the disk in
+# check"). `screenrecord prune` shows what would go; the daemon applies it once a day.
+# Frames of today and of the days fewer than this far back are never thinned or deleted.
+# keep_all = "14d"
+# Older than 14 days: at most 6 frames per monitor and hour; older than 180 days: 12 per day.
+# The most distinct frames stay: first and last of each active stretch, the day's highlights.
+# thin = ["14d: 6/h", "180d: 12/d"]
+# When the kept frames take more than this, thin the oldest days further until they fit.
+# max_bytes = "50GB"
 """
 
 
@@ -150,6 +162,7 @@ class Config:
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    retention: Retention = field(default_factory=Retention)
     source: Path | None = None
 
     def dedup_settings(self) -> DedupSettings:
@@ -219,6 +232,7 @@ KEYS: dict[str, frozenset[str]] = {
             "activity",
             "privacy",
             "capture",
+            "retention",
         }
     ),
     "dedup": frozenset(
@@ -228,6 +242,7 @@ KEYS: dict[str, frozenset[str]] = {
     "activity": frozenset({"record_titles", "idle_after", "skip_when_idle", "skip_when_locked"}),
     "privacy": frozenset({"exclude_apps", "exclude_titles"}),
     "capture": frozenset({"backend"}),
+    "retention": frozenset({"keep_all", "thin", "max_bytes"}),
 }
 """The settings each table knows ("" is the top level)."""
 
@@ -241,6 +256,7 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
     activity = v.table(top.get("activity", {}), "activity")
     privacy = v.table(top.get("privacy", {}), "privacy")
     capture = v.table(top.get("capture", {}), "capture")
+    retention = v.table(top.get("retention", {}), "retention")
     v.unknown_keys(
         {
             "": top,
@@ -249,6 +265,7 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
             "activity": activity,
             "privacy": privacy,
             "capture": capture,
+            "retention": retention,
         }
     )
 
@@ -298,6 +315,7 @@ def parse(data: dict[str, Any], source: Path | None) -> Config:
         capture=CaptureConfig(
             v.choice(capture, "capture.backend", "auto", CAPTURE_BACKENDS),
         ),
+        retention=v.retention(retention),
         source=source,
     )
 
@@ -465,6 +483,79 @@ class _Validator:
         if d is not None and d.total_seconds() <= 0:
             self.fail(key, f'{value!r} must be longer than zero, or "off"')
         return d
+
+    def retention(self, table: dict[str, Any]) -> Retention:
+        """The [retention] table: whole days, tiers ordered by age and thinning, a size."""
+        keep = self.days(table, "retention.keep_all", "14d")
+        value = table.get("thin", [])
+        if not isinstance(value, list) or any(not isinstance(t, str) for t in value):
+            self.fail(
+                "retention.thin",
+                f'must be a list like ["14d: 6/h", "180d: 12/d"], got {_show(value)}',
+            )
+        tiers: list[Tier] = []
+        for text in value:
+            m = _TIER_RE.match(text)
+            after = _whole_days(m[1]) if m else None
+            if m is None or after is None or int(m[2]) < 1:
+                self.fail(
+                    "retention.thin",
+                    f'{text!r} is not a tier; write "AGE: N/h" or "AGE: N/d", e.g. "14d: 6/h"',
+                )
+            tier = Tier(after, int(m[2]), m[3].lower())
+            if tier.after_days < keep:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} is younger than keep_all ({keep}d); make it {keep}d or older",
+                )
+            if tiers and tier.after_days <= tiers[-1].after_days:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} comes after {str(tiers[-1])!r}: list the tiers from youngest to oldest",
+                )
+            if tiers and tier.per_day > tiers[-1].per_day:
+                self.fail(
+                    "retention.thin",
+                    f"{text!r} keeps more than {str(tiers[-1])!r} before it: each older tier must keep at most as many frames",
+                )
+            tiers.append(tier)
+        budget = table.get("max_bytes", "off")
+        if budget in ("off", False):
+            max_bytes = None
+        elif isinstance(budget, int) and not isinstance(budget, bool):
+            max_bytes = budget  # a number of bytes
+        else:
+            try:
+                if not isinstance(budget, str):
+                    raise ValueError(budget)
+                max_bytes = units.parse_size(budget)
+            except (ValueError, OverflowError):
+                self.fail(
+                    "retention.max_bytes",
+                    f'{_show(budget)} is not a size; write e.g. "50GB", "800MB" or "off"',
+                )
+            if max_bytes <= 0:
+                self.fail("retention.max_bytes", f'{budget!r} must be more than zero, or "off"')
+        return Retention(keep, tuple(tiers), max_bytes)
+
+    def days(self, table: dict[str, Any], key: str, default: str) -> int:
+        """A duration in whole days, at least one: `14d`, `2w`."""
+        value = self._get(table, key, default)
+        days = _whole_days(value) if isinstance(value, str) else None
+        if days is None or days < 1:
+            self.fail(key, f'{_show(value)} is not a number of days; write e.g. "14d" or "2w"')
+        return days
+
+
+_TIER_RE = re.compile(r"^\s*([^:]+?)\s*:\s*(\d+)\s*/\s*([hd])\s*$", re.IGNORECASE)
+
+
+def _whole_days(text: str) -> int | None:
+    """`14d` -> 14, `2w` -> 14, `90d` -> 90; None for anything that is not whole days."""
+    m = re.fullmatch(r"\s*(\d+)\s*([dw])\s*", text, re.IGNORECASE)
+    if m is None:
+        return None
+    return int(m[1]) * (7 if m[2].lower() == "w" else 1)
 
 
 def _full(table: str, key: str) -> str:

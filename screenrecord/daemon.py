@@ -31,6 +31,7 @@ from screenrecord import (
     lock,
     pause,
     privacy,
+    prune,
     store,
     units,
 )
@@ -470,6 +471,7 @@ class Daemon:
         self.failures = 0
         self.scheduler: BackgroundScheduler | None = None
         self.paused: tuple[bool, datetime | None] = (False, None)
+        self.retention = prune.Daily()
 
     def _is_paused(self) -> bool:
         """Read the pause file (see pause.py); log when the state changes, not every tick."""
@@ -499,8 +501,9 @@ class Daemon:
         assert self.recorder is not None
         if self._is_paused():
             return
+        now = datetime.now()
         try:
-            self.recorder.tick(datetime.now())
+            self.recorder.tick(now)
         except CaptureError as e:
             if self.failures == 0:
                 log.error("cannot capture: %s; retrying", e)
@@ -510,6 +513,7 @@ class Daemon:
         except ScreenrecordError as e:  # never let one tick end the daemon
             log.error("%s", e)
         self.failures = 0
+        self.retention.after_tick(self.cfg, now)
 
     def _retry_soon(self) -> None:
         """After a failed capture, try again sooner than the interval, backing off."""

@@ -15,6 +15,7 @@ time neighbours, and a candidate is compared with many more before it is picked.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import io
 import logging
@@ -235,10 +236,44 @@ def find(
     per frame (its thumbnail, its comparisons).
     """
     found = sources(paths, since, until)
-    workers = workers or min(2, os.cpu_count() or 1)
-    advance = on_progress.advance if on_progress is not None else _nothing
     if on_progress is not None:
         on_progress.start(2 * len(found))
+    advance = on_progress.advance if on_progress is not None else _nothing
+    with _scored(found, catalog_scores or {}, advance, workers) as scored:
+        return _pick(_candidates(scored), scored, n)
+
+
+def rank(
+    found: list[Source], n: int, catalog_scores: dict[Path, float] | None = None
+) -> tuple[list[Highlight], dict[Path, float]]:
+    """The n highlights of `found` (as `find` picks them) and every frame's novelty, for
+    retention: the frames it keeps are the highlights, then the most novel. A frame that cannot
+    be read has no novelty."""
+    with _scored(found, catalog_scores or {}, _nothing, None) as scored:
+        novelty = {
+            st.items[i].path: _novelty(float(sc.best[i]), len(st.items))
+            for sc in scored
+            for st in [sc.st]
+            for i in range(len(st.items))
+        }
+        return _pick(_candidates(scored), scored, n), novelty
+
+
+def _novelty(best: float, frames: int) -> float:
+    """1 - the best SSIM to another frame; 1 for a stream's only frame."""
+    return round(1 - max(best, 0.0), 6) if frames > 1 else 1.0
+
+
+@contextlib.contextmanager
+def _scored(
+    found: list[Source],
+    catalog_scores: dict[Path, float],
+    advance: Callable[[int], None],
+    workers: int | None,
+) -> Iterator[list[_Scores]]:
+    """Thumbnails of `found`, a stream per monitor and shape, each frame compared with its
+    likely twins; the thumbnails' files go when the block ends."""
+    workers = workers or min(2, os.cpu_count() or 1)
     streams: dict[tuple[int, tuple[int, int]], _Stream] = {}
     with tempfile.TemporaryDirectory(prefix="screenrecord-highlights-") as tmp:
         try:
@@ -252,21 +287,27 @@ def find(
                     f = open(Path(tmp) / f"{len(streams)}.u8", "w+b")  # noqa: SIM115 closed below
                     streams[key] = _Stream(src.monitor, (h, w), f)
                 streams[key].add(src, thumb)
-            candidates: list[tuple[float, int, int, int]] = []  # (-novelty, refined, stream, index)
             scored = []
-            for k, st in enumerate(streams.values()):
+            for st in streams.values():
                 st.seal()
-                sc = _Scores(st, catalog_scores or {})
+                sc = _Scores(st, catalog_scores)
                 _first_pass(sc, advance)
                 scored.append(sc)
-                for i in range(len(st.items)):
-                    candidates.append((sc.best[i] if len(st.items) > 1 else -1.0, 0, k, i))
-            heap = [(float(b), r, k, i) for b, r, k, i in candidates]
-            heapq.heapify(heap)
-            return _pick(heap, scored, n)
+            yield scored
         finally:
             for st in streams.values():
                 st.close()
+
+
+def _candidates(scored: list[_Scores]) -> list[tuple[float, int, int, int]]:
+    """The heap `_pick` starts from: (best SSIM, refined, stream, index) of every frame."""
+    heap = [
+        (float(sc.best[i]) if len(sc.st.items) > 1 else -1.0, 0, k, i)
+        for k, sc in enumerate(scored)
+        for i in range(len(sc.st.items))
+    ]
+    heapq.heapify(heap)
+    return heap
 
 
 def _nothing(n: int = 1) -> None:
@@ -303,7 +344,7 @@ def _pick(
                 path=src.path,
                 taken=src.taken,
                 monitor=src.monitor,
-                novelty=round(1 - max(float(best), 0.0), 6) if len(sc.st.items) > 1 else 1.0,
+                novelty=_novelty(float(best), len(sc.st.items)),
                 nearest=sc.st.items[m].path if m >= 0 else None,
             )
         )

@@ -36,11 +36,11 @@ class Run:
 
 
 class Journal:
-    """Append-only journal of one archive folder."""
+    """Append-only journal of one archive folder (`name`: dedup's, or another command's)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str = FILE_NAME) -> None:
         self.root = root
-        self.path = root / FILE_NAME
+        self.path = root / name
         self._f: TextIO | None = None
 
     def runs(self) -> list[Run]:

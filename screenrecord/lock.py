@@ -25,6 +25,7 @@ NAME = ".screenrecord.lock"
 
 RECORDING = "recording into"
 MOVING = "moving frames of"
+PRUNING = "pruning frames of"
 """What a holder is doing, as the refusal message says it: `... is already recording into ...`."""
 
 WAIT_S = 1.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -167,6 +167,8 @@ class Record:
     """How many exact SSIM comparisons the decision needed (not stored in the catalog)."""
     activity: Activity | None = None
     """What the tick saw (the same for every monitor of a tick); None for `dedup`."""
+    pruned: date | None = None
+    """The day retention deleted the file (`prune`); the row stays so time is still counted."""
 
     @property
     def heartbeat(self) -> bool:
@@ -196,3 +198,37 @@ class DedupSettings:
     ring_size: int = 100
     scale: int = 2
     device: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One step of a thinning schedule: days older than `after_days` keep at most `cap` frames
+    per monitor and `per` (`h`: hour, `d`: day)."""
+
+    after_days: int
+    cap: int
+    per: str
+
+    @property
+    def per_day(self) -> int:
+        """The most frames a day of one monitor keeps under this tier."""
+        return self.cap * 24 if self.per == "h" else self.cap
+
+    def __str__(self) -> str:
+        return f"{self.after_days}d: {self.cap}/{self.per}"
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """What `prune` and the daemon may remove: nothing unless a tier or a budget is set."""
+
+    keep_all_days: int = 14
+    """Frames of today and of the days fewer than this many days back are never removed."""
+    thin: tuple[Tier, ...] = ()
+    """Tiers in order of age, each at most as dense as the one before."""
+    max_bytes: int | None = None
+    """Budget for the frames kept (day folders and their similar/), None for none."""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.thin) or self.max_bytes is not None

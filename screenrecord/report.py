@@ -57,6 +57,8 @@ class Capture:
     bytes: int | None = None
     activity: Activity | None = None
     """What the tick saw, where the catalog recorded it."""
+    pruned: bool = False
+    """The frame was kept, then deleted by retention (`prune`): its time still counts."""
 
 
 @dataclass
@@ -85,6 +87,10 @@ class Day:
     unchanged_seconds: float | None = 0.0
     kept: int = 0
     kept_bytes: int = 0
+    """Frames kept and still stored (not pruned), and their bytes."""
+    pruned: int = 0
+    pruned_bytes: int = 0
+    """Frames kept, then deleted by retention, and their bytes."""
     skipped: int | None = 0
     skipped_bytes_estimate: int | None = 0
     """Bytes the skipped frames would have taken, at their monitor's mean kept frame size."""
@@ -128,7 +134,15 @@ def captures(
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
             rows = [
-                Capture(r.taken, r.monitor, r.decision.value, r.path, r.bytes, r.activity)
+                Capture(
+                    r.taken,
+                    r.monitor,
+                    r.decision.value,
+                    r.path,
+                    r.bytes,
+                    r.activity,
+                    r.pruned is not None,
+                )
                 for r in cat.rows(period)
             ]
         return "catalog", rows
@@ -224,7 +238,10 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
                 setattr(hour, c.decision, getattr(hour, c.decision) + 1)
             if c.decision == "error":
                 d.errors += 1
-            if c.path is not None:
+            if c.pruned:
+                d.pruned += 1
+                d.pruned_bytes += c.bytes or 0
+            elif c.path is not None:
                 hour.kept += 1
                 d.kept += 1
                 d.kept_bytes += c.bytes or 0
@@ -307,6 +324,10 @@ def format_text(report: Report) -> str:
             f"  unchanged  {duration(d.unchanged_seconds):>{COLUMN}}  ({_n(d.unchanged_ticks)} {nouns(d.unchanged_ticks, 'tick')} with only repeats)",
             f"  kept       {d.kept:>{COLUMN}}  {nouns(d.kept, 'frame')}, {size(d.kept_bytes)}",
         ]
+        if d.pruned:
+            lines.append(
+                f"  pruned     {d.pruned:>{COLUMN}}  {nouns(d.pruned, 'frame')}, {size(d.pruned_bytes)} deleted by retention"
+            )
         if d.skipped is None:
             lines.append(f"  skipped    {'-':>{COLUMN}}  unknown: no catalog, only the kept files")
         else:

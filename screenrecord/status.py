@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from screenrecord import catalog, config, lock, pause, service, session
-from screenrecord.catalog import Catalog, Tally
+from screenrecord.catalog import Catalog, Prune, Tally
 from screenrecord.errors import ScreenrecordError
-from screenrecord.models import Activity, Record
+from screenrecord.models import Activity, Record, Retention
 from screenrecord.service import Installed
 from screenrecord.units import count, duration, score, size
 
@@ -56,6 +56,10 @@ class Status:
     capture: str | None = None
     """The backend this session gets (capture.backend), or why it is refused; None outside a
     graphical session (ssh, a console), where nothing can be told."""
+    retention: Retention | None = None
+    stored: tuple[int, int] | None = None
+    """Frames stored now (written and not pruned), and their bytes, by the catalog."""
+    last_prune: Prune | None = None
 
 
 def collect(
@@ -73,12 +77,15 @@ def collect(
     interval: float | None = None
     error: str | None = None
     backend = "auto"
+    retention: Retention | None = None
     try:
         conf = config.load(path)
-        root, interval, backend = conf.root, conf.interval_seconds, conf.capture.backend
+        root, interval = conf.root, conf.interval_seconds
+        backend, retention = conf.capture.backend, conf.retention
     except ScreenrecordError as e:
         error = str(e)
-    found = gather(now, services, shown if shown.exists() or path else None, root, interval, error)
+    shown_path = shown if shown.exists() or path else None
+    found = gather(now, services, shown_path, root, interval, error, retention)
     if environ is None:
         return found
     if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") or sys.platform in NATIVE:
@@ -93,6 +100,7 @@ def gather(
     root: Path | None,
     interval: float | None,
     config_error: str | None = None,
+    retention: Retention | None = None,
 ) -> Status:
     """Read the catalog of `root` (never creating it) and the free space under it."""
     fields: dict = {}
@@ -117,10 +125,14 @@ def gather(
                     today=cat.tally(since=midnight),
                     written=cat.written(),
                     last_error=cat.last_error(since=now - ERROR_WINDOW),
+                    stored=cat.stored(),
+                    last_prune=cat.last_prune(),
                 )
         except ScreenrecordError as e:
             fields["catalog_error"] = str(e)
-    return Status(now, services, config_path, config_error, root, interval, **fields)
+    return Status(
+        now, services, config_path, config_error, root, interval, retention=retention, **fields
+    )
 
 
 def headline(s: Status) -> str:
@@ -194,6 +206,8 @@ def format_status(s: Status) -> str:
         lines.append(archive)
     if s.catalog_error:
         lines.append(f"            {s.catalog_error}")
+    if s.retention is not None and (s.retention.active or s.last_prune is not None):
+        lines.append(f"retention   {retention_line(s)}")
     if s.rebuilt is not None:
         when, kept = s.rebuilt
         lines.append(
@@ -217,6 +231,22 @@ def format_status(s: Status) -> str:
             f"last error  {stamp(e.taken, s.now)} monitor {e.monitor}: {e.error or e.decision.value}"
         )
     return "\n".join(lines)
+
+
+def retention_line(s: Status) -> str:
+    """The archive's size against the budget, and the last prune: `1.2 GB kept of 50.0 GB
+    (max_bytes); last prune today 04:10, 120 frames, 24.0 MB`."""
+    r = s.retention
+    assert r is not None
+    kept = size(s.stored[1]) if s.stored is not None else "-"
+    if r.max_bytes is not None:
+        text = f"{kept} kept of {size(r.max_bytes)} (max_bytes)"
+    else:
+        text = f"{kept} kept, no budget" if r.active else f"{kept} kept, retention off"
+    p = s.last_prune
+    if p is None:
+        return text + "; never pruned"
+    return f"{text}; last prune {stamp(p.finished, s.now)}, {count(p.frames, 'frame')}, {size(p.bytes)}"
 
 
 def describe(r: Record, now: datetime) -> str:

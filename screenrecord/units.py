@@ -7,6 +7,8 @@ not known, in every formatter.
 
 from __future__ import annotations
 
+import re
+
 UNKNOWN = "-"
 
 
@@ -58,3 +60,18 @@ def nouns(n: int | None, noun: str, plural: str | None = None) -> str:
     """The noun that agrees with `n` (`plural`, where adding an s is wrong); an unknown count
     takes the plural (`- frames`)."""
     return noun if n == 1 else plural or noun + "s"
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """`50GB`, `800 MB`, `1.5T`, `2GiB`, `1000` (bytes) -> bytes; decimal units as `size` writes
+    them, binary ones with `i`; anything else -> ValueError."""
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise ValueError(text)
+    unit = (m[2] or "").lower()
+    factor = 1024 ** (" kmgt".index(unit[0])) if unit.endswith("i") else _SIZE_UNITS[unit]
+    return int(float(m[1]) * factor)

@@ -1,4 +1,5 @@
-"""`screenrecord why FILE`: a frame's story from the catalog (when, decision, score, match)."""
+"""`screenrecord why FILE`: a frame's story from the catalog (when, decision, score, match, and
+the day retention deleted it)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,10 @@ def _describe(cat: Catalog, root: Path, row: Record) -> str:
     if row.path:
         size = f" ({row.bytes:,} bytes)" if row.bytes is not None else ""
         lines.append(f"written   {root / row.path}{size}")
+        if row.pruned is not None:
+            lines.append(
+                f"pruned    on {row.pruned:%Y-%m-%d} by retention (`prune`): the file is gone"
+            )
         n, last = cat.matched(row.path)
         if n and last is not None:
             lines.append(

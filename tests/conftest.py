@@ -5,10 +5,12 @@ the system Chromium and a watched tab in it (pages.py) for the browse tests; a h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import retention_archive
 import sway
 import xserver
 from xscreen import SIZE
@@ -77,3 +79,9 @@ def tab(browser: Browser) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     yield watch(context.new_page())
     context.close()
+
+
+@pytest.fixture(scope="session")
+def retention_template(tmp_path_factory: pytest.TempPathFactory) -> retention_archive.Built:
+    """The ~200 days of the retention tests (retention_archive.py), built once: copy it."""
+    return retention_archive.build(tmp_path_factory.mktemp("retention") / "archive", date.today())

@@ -126,5 +126,5 @@ def test_a_schema_1_catalog_is_upgraded_in_place_keeping_its_rows(tmp_path: Path
         idle_s=400.0, locked=True
     )
     conn = sqlite3.connect(tmp_path / FILE_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()

@@ -131,7 +131,7 @@ def test_command_list_starts_with_what_people_use_most(home: Path) -> None:
     assert commands[:4] == ["run", "once", "status", "service"]
     assert sorted(commands) == sorted(
         ["run", "once", "status", "service", "pause", "resume", "why", "report", "browse"]
-        + ["highlights", "config", "dedup", "undo", "compare"]
+        + ["highlights", "config", "dedup", "undo", "prune", "compare"]
     )
 
 
@@ -328,7 +328,7 @@ def test_every_unknown_key_is_named_at_once_with_a_suggestion(tmp_path: Path, ho
     [line] = lines(r.stderr)
     assert line == (
         f"screenrecord: {path}: colour: unknown setting (known here: activity, capture, dedup, "
-        "interval_seconds, keep_at_least_every, monitors, privacy, root, storage); "
+        "interval_seconds, keep_at_least_every, monitors, privacy, retention, root, storage); "
         "interval: unknown setting (did you mean interval_seconds?); "
         "dedup.near_treshold: unknown setting (did you mean dedup.near_threshold?); "
         "storage.ring_size: unknown setting (did you mean dedup.ring_size?)"
