@@ -328,9 +328,10 @@ class TileStore:
 
     # --- the index ---------------------------------------------------------------------------
 
-    def _find(self, key: int) -> list[tuple[Blob, int]]:
-        """The findable tiles stored under `key`."""
-        lo = int(np.searchsorted(self._keys, key, "left"))
+    def _find(self, key: int, lo: int | None = None) -> list[tuple[Blob, int]]:
+        """The findable tiles stored under `key` (the first, if known, at `lo`)."""
+        if lo is None:
+            lo = int(np.searchsorted(self._keys, key, "left"))
         out = []
         while lo < len(self._keys) and int(self._keys[lo]) == key:
             at = int(self._at[lo])
@@ -537,19 +538,20 @@ class _Building:
             ).reshape(rows * cols, 3 * size * size)
         store = self.store
         held = store._keys
-        if len(held):
-            pos = np.minimum(np.searchsorted(held, keys[at], "left"), len(held) - 1)
-            found = held[pos] == keys[at]
-        else:
-            found = np.zeros(len(at), bool)
-        for k, key, hit in zip(at.tolist(), keys[at].tolist(), found.tolist(), strict=True):
+        pos = np.minimum(np.searchsorted(held, keys[at], "left"), max(0, len(held) - 1))
+        found = held[pos] == keys[at] if len(held) else np.zeros(len(at), bool)
+        for k, key, hit, lo in zip(
+            at.tolist(), keys[at].tolist(), found.tolist(), pos.tolist(), strict=True
+        ):
             if cut is not None:
                 raw = cut[k].tobytes()
             else:
                 i, j = divmod(k, cols)
                 raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
             if hit:
-                stored = [(c, j) for c, j in store._find(key) if decompress(c.tile(j), size) == raw]
+                stored = [
+                    (c, j) for c, j in store._find(key, lo) if decompress(c.tile(j), size) == raw
+                ]
                 if stored:
                     self._use(k, *stored[0])
                     continue
