@@ -199,15 +199,13 @@ class Compact:
         blobs, which, index = self.layout
         rows, cols = self.grid
         t = self.size
-        out = np.empty((3, rows * t, cols * t), np.uint8)
-        seen: dict[tuple[int, int], np.ndarray] = {}
-        for k, (b, n) in enumerate(zip(which.tolist(), index.tolist(), strict=True)):
-            px = seen.get((b, n))
-            if px is None:
-                px = seen[b, n] = blobs[b].pixels(n, t)
-            i, j = divmod(k, cols)
-            out[:, i * t : (i + 1) * t, j * t : (j + 1) * t] = px
-        return out
+        tile = which.astype(np.int64) << 32 | index
+        distinct, where = np.unique(tile, return_inverse=True)
+        px = np.empty((len(distinct), 3, t, t), np.uint8)
+        for m, d in enumerate(distinct.tolist()):
+            px[m] = blobs[d >> 32].pixels(d & 0xFFFFFFFF, t)
+        out = px[where].reshape(rows, cols, 3, t, t).transpose(2, 0, 3, 1, 4)
+        return np.ascontiguousarray(out).reshape(3, rows * t, cols * t)
 
     def same_tiles(self, other: Known, at: np.ndarray | slice) -> np.ndarray:
         """For the blocks at flat indices `at`: whether `other` knows the very tile this frame
@@ -268,9 +266,6 @@ class TileStore:
     pixels differ (never seen, but never assumed away) are neighbours under the same hash.
     """
 
-    WHOLE = 0.25
-    """Share of a frame's blocks to store above which the frame is cut into blocks in one pass."""
-
     def __init__(self, cache_blocks: int = CACHE_BLOCKS) -> None:
         self._blobs: list[Blob | None] = []
         self._free: list[int] = []
@@ -323,7 +318,7 @@ class TileStore:
         unknown = np.flatnonzero(~mask)
         if len(unknown):
             assert planes is not None
-            frame.take_raw(planes, keys, unknown, (rows, cols), len(unknown) > self.WHOLE * n)
+            frame.take_raw(planes, keys, unknown, (rows, cols))
         return frame.done((rows, cols))
 
     # --- the index ---------------------------------------------------------------------------
@@ -468,7 +463,8 @@ class _Building:
         self.copied: dict[tuple[int, int], int] = {}
         """(id(blob), index) -> index in new, of known tiles copied from a blob the store no
         longer holds (a frame that left its ring, a blob compacted since)."""
-        self.cached: list[tuple[int, bytes]] = []
+        self.cached: list[tuple[int, np.ndarray]] = []
+        """(index in new, pixels) of the new tiles, for the store's cache."""
 
     def _place(self, blob: Blob) -> int:
         p = self.place.get(id(blob))
@@ -520,48 +516,50 @@ class _Building:
             self.copied[id(blob), i] = self._new(k, key, comp)
 
     def take_raw(
-        self,
-        planes: np.ndarray,
-        keys: np.ndarray,
-        at: np.ndarray,
-        grid: tuple[int, int],
-        whole: bool,
+        self, planes: np.ndarray, keys: np.ndarray, at: np.ndarray, grid: tuple[int, int]
     ) -> None:
         """Blocks known only by their pixels: shared with a stored or new tile of equal pixels,
-        else compressed into the new blob."""
+        else compressed into the new blob. A block whose hash is neither stored nor repeated in
+        the frame (most new blocks) is compressed without a comparison, in one tight loop."""
         rows, cols = grid
         size = self.size
-        cut = None
-        if whole:
-            cut = np.ascontiguousarray(
-                planes.reshape(3, rows, size, cols, size).transpose(1, 3, 0, 2, 4)
-            ).reshape(rows * cols, 3 * size * size)
-        store = self.store
-        held = store._keys
-        pos = np.minimum(np.searchsorted(held, keys[at], "left"), max(0, len(held) - 1))
-        found = held[pos] == keys[at] if len(held) else np.zeros(len(at), bool)
-        for k, key, hit, lo in zip(
-            at.tolist(), keys[at].tolist(), found.tolist(), pos.tolist(), strict=True
-        ):
-            if cut is not None:
-                raw = cut[k].tobytes()
-            else:
-                i, j = divmod(k, cols)
-                raw = planes[:, i * size : (i + 1) * size, j * size : (j + 1) * size].tobytes()
-            if hit:
-                stored = [
-                    (c, j) for c, j in store._find(key, lo) if decompress(c.tile(j), size) == raw
-                ]
-                if stored:
-                    self._use(k, *stored[0])
-                    continue
-            same = [n for r, n in self.new_raw.get(key, ()) if r == raw]
-            if same:
-                self.index[k] = same[0]
-                continue
-            n = self._new(k, key, compress(raw))
-            self.new_raw.setdefault(key, []).append((raw, n))
-            self.cached.append((n, raw))
+        i, j = np.divmod(at, cols)
+        cut = np.ascontiguousarray(planes.reshape(3, rows, size, cols, size)[:, i, :, j, :])
+        cut = cut.reshape(len(at), 3 * size * size)  # the blocks at `at`, each (3, size, size)
+        mine = keys[at]
+        held = self.store._keys
+        pos = np.minimum(np.searchsorted(held, mine, "left"), max(0, len(held) - 1))
+        stored = held[pos] == mine if len(held) else np.zeros(len(at), bool)
+        _, first, group = np.unique(mine, return_index=True, return_inverse=True)
+        repeated = (np.bincount(group) > 1)[group]
+        alone = np.flatnonzero(~stored & ~repeated)
+        start = len(self.new)
+        self.new += [compress(cut[n]) for n in alone.tolist()]
+        self.new_keys += mine[alone].tolist()
+        self.index[at[alone]] = np.arange(start, len(self.new))
+        self.cached += [(start + m, cut[n]) for m, n in enumerate(alone.tolist())]
+        for n in np.flatnonzero(stored | repeated).tolist():
+            self._raw(int(at[n]), int(mine[n]), cut[n], int(pos[n]) if stored[n] else None)
+
+    def _raw(self, k: int, key: int, block: np.ndarray, lo: int | None) -> None:
+        """One block whose hash is stored or repeated in the frame."""
+        raw = block.tobytes()
+        if lo is not None:
+            found = [
+                (c, j)
+                for c, j in self.store._find(key, lo)
+                if decompress(c.tile(j), self.size) == raw
+            ]
+            if found:
+                self._use(k, *found[0])
+                return
+        same = [n for r, n in self.new_raw.get(key, ()) if r == raw]
+        if same:
+            self.index[k] = same[0]
+            return
+        n = self._new(k, key, compress(raw))
+        self.new_raw.setdefault(key, []).append((raw, n))
+        self.cached.append((n, block))
 
     def done(self, grid: tuple[int, int]) -> Compact:
         """The frame's references; its new tiles, if any, stored as one blob."""
@@ -580,8 +578,8 @@ class _Building:
             store._hold(blob)
             self.blob_of[new] = self._place(blob)
             t = self.size
-            for n, raw in self.cached[-store.cache.limit :] if store.cache.limit else ():
-                store.cache.put(blob, n, np.frombuffer(raw, np.uint8).reshape(3, t, t))
+            for n, block in self.cached[-store.cache.limit :] if store.cache.limit else ():
+                store.cache.put(blob, n, block.reshape(3, t, t).copy())
         which = self.blob_of.astype(self.dtype)
         frame = Compact((tuple(self.order), which, self.index), grid, self.size, store.cache)
         store._frames[id(frame)] = frame
