@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 500] [--keep DIR]
 
-Cases, each in its own process so that its peak RSS is its own (os.wait4's ru_maxrss):
+Cases, each in its own process so that its peak RSS and CPU time (user + sys) are its own
+(os.wait4's ru_maxrss, ru_utime, ru_stime):
 - `dedup-1080p`, `dedup-4k`, `dedup-5k`: a dry-run `python -m screenrecord dedup -v` of a
   generated stream of 120 distinct frames (1920x1080, 3840x2160, 5120x2880), so the ring of 100
   is full when the run ends; all 120 must come out new.
@@ -137,8 +138,14 @@ def make(root: Path, case: str, corpus: Path) -> Path:
 # --- measuring --------------------------------------------------------------------------------
 
 
+CPU: dict[tuple[str, str], float] = {}
+"""CPU seconds (user + sys) of the last child run per (case, tree): the machine's other load
+changes wall time, much less the CPU a run takes."""
+
+
 def child(cmd: list[str], tree: Path, cwd: Path) -> tuple[str, float, float, int]:
-    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MiB, exit status)."""
+    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MiB, exit status); its
+    CPU seconds go into CPU[("last", tree)]."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
@@ -146,6 +153,7 @@ def child(cmd: list[str], tree: Path, cwd: Path) -> tuple[str, float, float, int
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t
+        CPU["last", str(tree)] = ru.ru_utime + ru.ru_stime
         out.seek(0)
         text = out.read()
     return text, wall, ru.ru_maxrss / 1024, p.returncode
@@ -173,6 +181,7 @@ def run_dedup(case: str, arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
     return {
         "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
+        "CPU": f"{CPU['last', str(tree)]:.1f} s",
         "ring MB": f"{float(r.group(2)):,.0f} MB" if r else "?",
         "ring bytes/frame": per,
         "bytes/px/frame": ppx,
@@ -256,6 +265,7 @@ def run_warmup(arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
     return {
         "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
+        "CPU": f"{CPU['last', str(tree)]:.1f} s",
         "warm-up": f"{row['s']:.1f} s for {row['frames']} frames",
         "ring MB": f"{row['ring'] / 1e6:,.0f} MB",
         "ring bytes/frame": f"{row['ring'] / max(1, row['frames']) / 1e3:,.0f} KB",
