@@ -62,7 +62,10 @@ _codec = _Codec()
 
 
 def compress(raw: bytes | memoryview) -> bytes:
-    return _codec.compressor.compress(raw)
+    """The block compressed, in a bytes object of its own size: zstandard returns one that keeps
+    the whole output bound allocated (3 KB for a 32x32 block whatever it compressed to), and a
+    frame's new blocks wait in them until they are packed (5 MB for a 4K frame)."""
+    return bytes(memoryview(_codec.compressor.compress(raw)))
 
 
 def decompress(data: bytes | memoryview, size: int) -> bytes:
@@ -204,8 +207,11 @@ class Compact:
         px = np.empty((len(distinct), 3, t, t), np.uint8)
         for m, d in enumerate(distinct.tolist()):
             px[m] = blobs[d >> 32].pixels(d & 0xFFFFFFFF, t)
-        out = px[where].reshape(rows, cols, 3, t, t).transpose(2, 0, 3, 1, 4)
-        return np.ascontiguousarray(out).reshape(3, rows * t, cols * t)
+        out = np.empty((3, rows * t, cols * t), np.uint8)
+        by_block = out.reshape(3, rows, t, cols, t).transpose(1, 3, 0, 2, 4)
+        for i in range(rows):  # a row of blocks at a time: no second frame-sized array
+            by_block[i] = px[where[i * cols : (i + 1) * cols]]
+        return out
 
     def same_tiles(self, other: Known, at: np.ndarray | slice) -> np.ndarray:
         """For the blocks at flat indices `at`: whether `other` knows the very tile this frame
@@ -524,8 +530,8 @@ class _Building:
         rows, cols = grid
         size = self.size
         i, j = np.divmod(at, cols)
-        cut = np.ascontiguousarray(planes.reshape(3, rows, size, cols, size)[:, i, :, j, :])
-        cut = cut.reshape(len(at), 3 * size * size)  # the blocks at `at`, each (3, size, size)
+        by_block = planes.reshape(3, rows, size, cols, size).transpose(1, 3, 0, 2, 4)
+        cut = by_block[i, j].reshape(len(at), 3 * size * size)  # one copy: the blocks at `at`
         mine = keys[at]
         held = self.store._keys
         pos = np.minimum(np.searchsorted(held, mine, "left"), max(0, len(held) - 1))
@@ -534,7 +540,7 @@ class _Building:
         repeated = (np.bincount(group) > 1)[group]
         alone = np.flatnonzero(~stored & ~repeated)
         start = len(self.new)
-        self.new += [compress(cut[n]) for n in alone.tolist()]
+        self.new += [compress(memoryview(cut[n])) for n in alone.tolist()]
         self.new_keys += mine[alone].tolist()
         self.index[at[alone]] = np.arange(start, len(self.new))
         self.cached += [(start + m, cut[n]) for m, n in enumerate(alone.tolist())]
