@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 500] [--keep DIR]
 
-Cases, each in its own process so that its peak RSS is its own (os.wait4's ru_maxrss):
+Cases, each in its own process so that its peak RSS and CPU time (user + sys) are its own
+(os.wait4's ru_maxrss, ru_utime, ru_stime):
 - `dedup-1080p`, `dedup-4k`, `dedup-5k`: a dry-run `python -m screenrecord dedup -v` of a
   generated stream of 120 distinct frames (1920x1080, 3840x2160, 5120x2880), so the ring of 100
   is full when the run ends; all 120 must come out new.
@@ -10,6 +11,9 @@ Cases, each in its own process so that its peak RSS is its own (os.wait4's ru_ma
   of the first 100 (byte-identical copies): 1,000 new and 100 duplicates expected.
 - `warmup`: a daemon's start-up: `Recorder.warm_up` refilling one 1920x1080 monitor's ring from
   the 100 newest kept frames of a copy of the dedup-1080p archive (its time, its peak RSS).
+- `content`: how compressible the generated frames are against real ones: 20 frames of the
+  dedup-1080p stream and 20 1920x1080 corpus frames (every tenth), each kept alone in a tile
+  store: compressed KB a frame and distinct blocks of 558 (trees with a tile store only).
 - `daemon`: bench/tick.py's two-monitor run (a real X server from tests/multihead-x, rings of
   100 full per monitor, 20 unchanged and 10 changed ticks, then --ticks ticks, one changed in
   ten): RSS after 100 ticks and at the end, and the process's peak.
@@ -57,7 +61,7 @@ CASES: dict[str, tuple[int, int, int, int, int]] = {
     "dedup-5k": (5120, 2880, 120, 0, 100),
     "ring1000": (1920, 1080, 1000, 100, 1000),
 }
-ALL = [*CASES, "warmup", "daemon"]
+ALL = [*CASES, "warmup", "daemon", "content"]
 
 
 # --- generated archives ---------------------------------------------------------------------
@@ -134,8 +138,14 @@ def make(root: Path, case: str, corpus: Path) -> Path:
 # --- measuring --------------------------------------------------------------------------------
 
 
+CPU: dict[tuple[str, str], float] = {}
+"""CPU seconds (user + sys) of the last child run per (case, tree): the machine's other load
+changes wall time, much less the CPU a run takes."""
+
+
 def child(cmd: list[str], tree: Path, cwd: Path) -> tuple[str, float, float, int]:
-    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MiB, exit status)."""
+    """Run cmd with PYTHONPATH=tree; (stdout+stderr, wall s, peak RSS MiB, exit status); its
+    CPU seconds go into CPU[("last", tree)]."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
@@ -143,6 +153,7 @@ def child(cmd: list[str], tree: Path, cwd: Path) -> tuple[str, float, float, int
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t
+        CPU["last", str(tree)] = ru.ru_utime + ru.ru_stime
         out.seek(0)
         text = out.read()
     return text, wall, ru.ru_maxrss / 1024, p.returncode
@@ -170,6 +181,7 @@ def run_dedup(case: str, arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
     return {
         "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
+        "CPU": f"{CPU['last', str(tree)]:.1f} s",
         "ring MB": f"{float(r.group(2)):,.0f} MB" if r else "?",
         "ring bytes/frame": per,
         "bytes/px/frame": ppx,
@@ -253,9 +265,48 @@ def run_warmup(arch: Path, tree: Path, cwd: Path) -> dict[str, str]:
     return {
         "peak RSS": f"{peak:,.0f} MiB",
         "wall": f"{wall:.1f} s",
+        "CPU": f"{CPU['last', str(tree)]:.1f} s",
         "warm-up": f"{row['s']:.1f} s for {row['frames']} frames",
         "ring MB": f"{row['ring'] / 1e6:,.0f} MB",
         "ring bytes/frame": f"{row['ring'] / max(1, row['frames']) / 1e3:,.0f} KB",
+    }
+
+
+CONTENT = """
+import csv, json, sys
+from pathlib import Path
+import numpy as np
+import screenrecord
+from screenrecord import images, similarity, tiles
+def alone(paths):
+    kb, blocks = [], []
+    for p in paths:
+        store = tiles.TileStore()
+        kept = similarity.keep(similarity.prepare(images.load(p)), store)
+        if hasattr(kept.pixels, "blobs"):  # packed tiles
+            kb.append(sum(len(b.data) for b in kept.pixels.blobs) / 1e3)
+        else:  # a Tile object each
+            kb.append(sum(len(t.data) for t in {id(t): t for t in kept.pixels.tiles}.values()) / 1e3)
+        blocks.append(len(store))
+    return float(np.mean(kb)), float(np.mean(blocks))
+corpus = Path(sys.argv[2])
+rows = [r for r in csv.DictReader(open(corpus / "manifest.csv")) if r["width"] == "1920"]
+row = {"generated": alone(sorted(Path(sys.argv[1]).rglob("*.png"))[:20]),
+       "corpus": alone([corpus / r["path"] for r in rows][::10][:20])}
+row["where"] = screenrecord.__file__
+print("ROW " + json.dumps(row))
+"""
+
+
+def run_content(arch: Path, tree: Path, cwd: Path, corpus: Path) -> dict[str, str]:
+    """Compressed size of a 1080p frame kept alone: generated stream against the corpus."""
+    if not (tree / "screenrecord" / "tiles.py").exists():
+        return {"generated, a frame alone": "-", "corpus, a frame alone": "-"}
+    cmd = [sys.executable, "-c", CONTENT, str(arch), str(corpus)]
+    row, _, _ = child_row("content", cmd, tree, cwd)
+    return {
+        f"{name}, a frame alone": f"{kb:,.0f} KB, {n:.0f} distinct blocks"
+        for name, (kb, n) in ((k, row[k]) for k in ("generated", "corpus"))
     }
 
 
@@ -318,17 +369,19 @@ def main() -> None:
         cwd = Path(tmp)  # not a source tree: `python -m` puts the working directory first
         results: dict[str, dict[str, dict[str, str]]] = {}
         for case in a.cases:
-            source = "dedup-1080p" if case == "warmup" else case
+            source = "dedup-1080p" if case in ("warmup", "content") else case
             arch = None if case == "daemon" else make(root, source, a.corpus)
             for t in trees:
                 if arch is None:
                     row = run_daemon(t, cwd, a.corpus, a.ticks)
+                elif case == "content":
+                    row = run_content(arch, t, cwd, a.corpus)
                 elif case == "warmup":
                     row = run_warmup(arch, t, cwd)
                 else:
                     row = run_dedup(case, arch, t, cwd)
                 results.setdefault(case, {})[str(t)] = row
-                print(f"  {case} on {t}: {row['peak RSS']}, {row['wall']}", flush=True)
+                print(f"  {case} on {t}: {', '.join(list(row.values())[:2])}", flush=True)
     print(f"\nwhole run {time.perf_counter() - start:.0f} s\n")
     show(results, trees)
 

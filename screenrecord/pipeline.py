@@ -298,13 +298,14 @@ class RingMemory:
     frames: int
     """Ring entries."""
     tiles: int
-    """Compressed tiles, each once, with what each costs the store."""
+    """Compressed tiles, each once: the blobs they are packed in (whole, while any of their tiles
+    is used), and the store's index."""
     distinct_tiles: int
     cache: int
     """The tile store's cache of whole blocks, counted full."""
     own: int
-    """What the ring frames hold themselves: block hashes, thumbnails, tile lists (or, for whole
-    frames, their planes)."""
+    """What the ring frames hold themselves: block hashes, thumbnails, references to their tiles
+    (or, for whole frames, their planes)."""
     coarse: int
     """The coarse pass's statistics and work arrays."""
     previous: int

@@ -156,9 +156,9 @@ class Prepared:
     coarse: Coarse | None
     full_blocks: np.ndarray | None = field(default=None, repr=False)
     """Digests of the full-size frame's blocks (halfres.block_hashes), to recognise it later."""
-    refs: list[tiles.Tile | None] | None = field(default=None, repr=False)
-    """For whole planes: stored tiles known to hold the same pixels as each block (None where
-    none is known), so that keeping the frame in a ring neither compresses nor compares those."""
+    refs: tiles.Known | None = field(default=None, repr=False)
+    """For whole planes: the stored tiles known to hold the same pixels as some blocks, so that
+    keeping the frame in a ring neither compresses nor compares those."""
     _device: object = field(default=None, repr=False)
 
     @property
@@ -189,6 +189,7 @@ class Prepared:
             + self.blocks.nbytes
             + (self.coarse.nbytes if self.coarse is not None else 0)
             + (self.full_blocks.nbytes if self.full_blocks is not None else 0)
+            + (self.refs.nbytes if self.refs is not None else 0)
         )
 
     @property
@@ -215,7 +216,7 @@ class Prepared:
             self.digest,
             self.coarse,
             self.full_blocks,
-            refs=list(self.pixels.tiles),
+            refs=tiles.Known.all_of(self.pixels),
         )
 
 
@@ -223,11 +224,11 @@ def keep(p: Prepared, store: tiles.TileStore) -> Prepared:
     """The compact form of p for a ring, its blocks put in `store` (each push takes a reference,
     `let_go` gives it back). p learns the tiles that hold its blocks, for the frames prepared
     from it."""
-    refs = p.pixels.tiles if isinstance(p.pixels, tiles.Compact) else p.refs
+    known = tiles.Known.all_of(p.pixels) if isinstance(p.pixels, tiles.Compact) else p.refs
     whole = p.pixels if isinstance(p.pixels, np.ndarray) else None
-    compact = store.add(whole, p.blocks, TILE, refs)
+    compact = store.add(whole, p.blocks, TILE, known)
     if whole is not None:
-        p.refs = list(compact.tiles)
+        p.refs = tiles.Known.all_of(compact)
     return Prepared(compact, p.shape, p.blocks, p.digest, p.coarse, p.full_blocks)
 
 
@@ -237,14 +238,12 @@ def let_go(p: Prepared, store: tiles.TileStore) -> None:
         store.release(p.pixels)
 
 
-def _inherit(
-    planes: np.ndarray, base: np.ndarray, refs: Sequence[tiles.Tile | None]
-) -> list[tiles.Tile | None]:
+def _inherit(planes: np.ndarray, base: np.ndarray, refs: tiles.Known) -> tiles.Known:
     """Of `refs` (the known tiles of planes `base`, of the same shape), those holding the blocks
     of `planes` too: at the same place and with equal pixels (compared, not taken from hashes)."""
     rows, cols = planes.shape[1] // TILE, planes.shape[2] // TILE
     differ = (planes != base).reshape(3, rows, TILE, cols, TILE).any(axis=(0, 2, 4)).ravel()
-    return [None if d else r for r, d in zip(refs, differ.tolist(), strict=True)]
+    return refs.without(differ)
 
 
 @dataclass(eq=False)
@@ -458,16 +457,16 @@ def prepare_half(
                 for j in range(x0 // TILE, (x1 - 1) // TILE + 1)
             )
         _hash_blocks(planes, blocks, sorted(which))
-        refs = None if prev.refs is None else list(prev.refs)
-        if refs is not None:  # blocks not redone are copies of prev's; the others are compared
-            cols_ = blocks.shape[1]
+        refs = None
+        if prev.refs is not None:  # blocks not redone are copies of prev's; the others compared
+            differ = np.zeros(blocks.shape, bool)
             for i, j in which:
                 sl = (slice(None), slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE))
                 # a different hash is different pixels; an equal one is checked on the pixels
-                if blocks[i, j] != prev.blocks[i, j] or not np.array_equal(
+                differ[i, j] = blocks[i, j] != prev.blocks[i, j] or not np.array_equal(
                     planes[sl], prev.planes[sl]
-                ):
-                    refs[i * cols_ + j] = None
+                )
+            refs = prev.refs.without(differ.ravel())
     else:
         planes = np.zeros((3, rows * TILE, cols * TILE), np.uint8)
         planes[:, :h, :w] = half
@@ -499,12 +498,17 @@ class _Reader:
         """`other`: the frame p is compared with; where its whole planes hold a block of p's
         tiles (its `refs` say so), the block is copied from there, not decompressed."""
         self.compact = None if isinstance(p.pixels, np.ndarray) else p.pixels
-        self.other = (
-            other.pixels
-            if other is not None and isinstance(other.pixels, np.ndarray) and other.refs
-            else None
-        )
-        self.other_refs = None if other is None else other.refs
+        self.other: np.ndarray | None = None
+        self.shared: np.ndarray | None = None
+        """For a compact p: whether each block's tile is one `other` knows it holds."""
+        if (
+            self.compact is not None
+            and other is not None
+            and isinstance(other.pixels, np.ndarray)
+            and other.refs is not None
+        ):
+            self.other = other.pixels
+            self.shared = self.compact.same_tiles(other.refs, slice(None))
         if isinstance(p.pixels, np.ndarray):
             self.planes = p.pixels
             self.filled = np.ones(p.blocks.shape, bool)
@@ -522,10 +526,8 @@ class _Reader:
             need &= ~self.filled
             self.filled |= need
             cells = np.argwhere(need)
-            if self.other is not None and self.other_refs is not None:
-                mine, theirs, cols = self.compact.tiles, self.other_refs, self.compact.grid[1]
-                index = (cells[:, 0] * cols + cells[:, 1]).tolist()
-                known = np.array([mine[k] is theirs[k] for k in index], bool)
+            if self.other is not None and self.shared is not None:
+                known = self.shared[cells[:, 0] * self.compact.grid[1] + cells[:, 1]]
                 for i, j in cells[known].tolist():
                     ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
                     self.planes[:, ys, xs] = self.other[:, ys, xs]
