@@ -147,21 +147,23 @@ def exact_half(
     h, w = full.shape[:2]
     y1 = h // 2 if y1 is None else y1
     x1 = w // 2 if x1 is None else x1
-    if y1 - y0 > BAND:  # in bands: small temporaries, reused, in cache
-        return np.concatenate(
-            [exact_half(full, y, min(y + BAND, y1), x0, x1) for y in range(y0, y1, BAND)], axis=1
-        )
+    if y1 - y0 > BAND:  # in bands, written into the result: small temporaries, in cache
+        out = np.empty((3, y1 - y0, x1 - x0), np.uint8)
+        for y in range(y0, y1, BAND):
+            out[:, y - y0 : min(y + BAND, y1) - y0] = exact_half(full, y, min(y + BAND, y1), x0, x1)
+        return out
     ry0, ry1 = max(0, 2 * y0 - 6), min(h, 2 * y1 + 6)
     cx0, cx1 = max(0, 2 * x0 - 6), min(w, 2 * x1 + 6)
     crop = full[ry0:ry1, cx0:cx1]
     ch, cw = ry1 - ry0, (cx1 - cx0) // 2
-    # even and odd columns of the three channels, each stacked channel above channel: one filter
-    # call per pass serves all three, and a channel's wanted outputs never read another's rows
+    # even and odd columns of the three channels, each stacked channel above channel: one
+    # vertical filter call serves all three, and a channel's wanted outputs never read another's
+    # rows; the horizontal pass goes channel by channel, so that its float64 sums (8 bytes a
+    # pixel, 12 MB at once for a 3840-wide band of three channels) are a third of that
     even, odd = np.empty((3, ch, cw), np.uint8), np.empty((3, ch, cw), np.uint8)
     pairs = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]  # (source, destination) channels
     cv2.mixChannels([crop.reshape(ch, cw, 6)], [*even, *odd], pairs)
-    rows = _pass(even.reshape(3 * ch, cw), odd.reshape(3 * ch, cw), w, vertical=False)
-    rows = rows.reshape(3, ch, cw)
+    rows = np.stack([_pass(even[c], odd[c], w, vertical=False) for c in range(3)])
     for c in range(3):
         _fix_edges(crop[:, :, c], rows[c], w, cx0 // 2, range(x0, x1), axis=1)
     rows = rows[:, :, x0 - cx0 // 2 : x1 - cx0 // 2].reshape(3 * ch, x1 - x0)
@@ -222,14 +224,18 @@ def block_hashes(
     h, w = full.shape[:2]
     out = np.empty((-(-h // BLOCK), -(-w // BLOCK)), np.uint64) if known is None else known.copy()
     cells = np.argwhere(which) if which is not None else np.argwhere(np.ones(out.shape, bool))
-    whole = None
-    if len(cells) > 64:  # gather the whole blocks into contiguous memory at once
-        r, c = h // BLOCK, w // BLOCK
-        grid = full[: r * BLOCK, : c * BLOCK].reshape(r, BLOCK, c, BLOCK * 3).transpose(0, 2, 1, 3)
-        whole = np.ascontiguousarray(grid).reshape(r, c, -1)
+    grid = None
+    if len(cells) > 64:  # gather whole blocks into contiguous memory a row of blocks at a time
+        rs, cs = h // BLOCK, w // BLOCK
+        grid = full[: rs * BLOCK, : cs * BLOCK].reshape(rs, BLOCK, cs, BLOCK * 3)
+    row, at = None, -1
     for r, c in cells:
-        if whole is not None and r < whole.shape[0] and c < whole.shape[1]:
-            part = whole[r, c]
+        if grid is not None and r < grid.shape[0] and c < grid.shape[2]:
+            if r != at:  # one row of blocks (a 64th of a frame's height), not a copy of it all
+                at, blocks = r, grid[r].transpose(1, 0, 2)
+                row = np.ascontiguousarray(blocks).reshape(len(blocks), -1)
+            assert row is not None
+            part = row[c]
         else:
             part = full[r * BLOCK : (r + 1) * BLOCK, c * BLOCK : (c + 1) * BLOCK].tobytes()
         out[r, c] = int.from_bytes(digest(part), "little")
