@@ -112,16 +112,23 @@ class Decoded:
 AHEAD_BYTES = 64_000_000
 """Decoded pixels each stage may work ahead of the next: four 1920x1080 frames (6.2 MB each;
 with two, `dedup` of the corpus is 10% slower, as frame costs vary), two 3840x2160 ones (25 MB
-each: with four, a 4K stream held 100 MB more at its peak)."""
+each: with four, a 4K stream held 100 MB more at its peak) for the preparing stage, and the
+decoding stage one 3840x2160 frame ahead of it (see `ahead`)."""
 
 
-def ahead(first: Item | None) -> int:
-    """Frames each stage works ahead, by the size of the first frame (2 to 4)."""
+def ahead(first: Item | None) -> tuple[int, int]:
+    """Frames the decoding and the preparing stages work ahead, by the size of the first frame.
+
+    Each frame the preparing stage has ahead (2 to 4) waits there decoded, so decoding works
+    ahead by what is left of the budget, at least one and at most as far: for frames of more
+    than a quarter of it (4K, 5K), one, and such a run holds one full frame fewer."""
     try:
         w, h = images.size(first.file.path) if first is not None else (1, 1)
     except ImageError:
         w, h = 1, 1
-    return max(2, min(4, AHEAD_BYTES // (w * h * 3)))
+    frames = AHEAD_BYTES // (w * h * 3)
+    prepare = max(2, min(4, frames))
+    return min(prepare, max(1, frames - (prepare - 1))), prepare
 
 
 def _shape_only(frame: Frame) -> Frame:
@@ -197,10 +204,10 @@ def _run(
     # three stages on two cores: decode, prepare (half size, hashes), decide against the ring
     listing = items(roots, summary)
     first = next(listing, None)
-    depth = ahead(first)
+    decode_depth, prepare_depth = ahead(first)
     listing = itertools.chain([] if first is None else [first], listing)
-    decoded = prefetch(Decoded, listing, workers=1, depth=depth)
-    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=depth):
+    decoded = prefetch(Decoded, listing, workers=1, depth=decode_depth)
+    for (item, _), fut in prefetch(prepare, decoded, workers=1, depth=prepare_depth):
         got = fut.result()
         if item.known:
             if not isinstance(got, ImageError):
