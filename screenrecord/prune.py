@@ -22,7 +22,7 @@ import stat
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from screenrecord import catalog, lock, retention, store, units
@@ -183,16 +183,16 @@ class Daily:
     thread of its own at idle priority, so that a long first prune never delays a capture."""
 
     def __init__(self) -> None:
-        self._day: datetime | None = None
+        self._day: date | None = None
         self._thread: threading.Thread | None = None
 
     def after_tick(self, cfg: Config, now: datetime) -> None:
         """Start today's prune unless it ran (or runs) already or retention is off."""
-        if not cfg.retention.active or (self._day is not None and self._day.date() == now.date()):
+        if not cfg.retention.active or self._day == now.date():
             return
         if self._thread is not None and self._thread.is_alive():
             return
-        self._day = now
+        self._day = now.date()
         self._thread = threading.Thread(
             target=daily, args=(cfg, now), name="screenrecord-prune", daemon=True
         )

@@ -21,8 +21,6 @@ from screenrecord.models import Activity, Record, Retention
 from screenrecord.service import Installed
 from screenrecord.units import count, duration, score, size
 
-NATIVE = ("darwin", "win32")
-"""Platforms whose screen is always there to judge (no display variable to look at)."""
 ERROR_WINDOW = timedelta(days=7)
 """How far back status looks for the last error: older ones are history, not state."""
 
@@ -88,7 +86,7 @@ def collect(
     found = gather(now, services, shown_path, root, interval, error, retention)
     if environ is None:
         return found
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") or sys.platform in NATIVE:
+    if session.desktop(environ, sys.platform).kind != "none":
         found = replace(found, capture=session.summary(environ, sys.platform, backend))
     return found
 
