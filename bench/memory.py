@@ -1,6 +1,6 @@
 """Benchmark: memory of the rings, for 1080p, 4K and 5K streams, rings of 100 and 1,000, and the daemon.
 
-    .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 500] [--keep DIR]
+    .venv/bin/python bench/memory.py [--tree PATH ...] [--cases ...] [--ticks 1000] [--keep DIR]
 
 Cases, each in its own process so that its peak RSS and CPU time (user + sys) are its own
 (os.wait4's ru_maxrss, ru_utime, ru_stime):
@@ -347,7 +347,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", type=Path, action="append", help="source tree (repeatable)")
     ap.add_argument("--cases", nargs="+", choices=ALL, default=ALL)
-    ap.add_argument("--ticks", type=int, default=500, help="daemon ticks after the warm-up (> 100)")
+    ap.add_argument(
+        "--ticks", type=int, default=1000, help="daemon ticks after the warm-up (> 100)"
+    )
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--keep", type=Path, help="write (and reuse) the archives here")
     a = ap.parse_args()
