@@ -318,14 +318,20 @@ class CoarseStack:
     of one pass over the whole stack (a valid window never reads its neighbour's pixels). Means
     are stored doubled so that 2 mu1 mu2 costs no extra pass; the product 2 x y is exact in
     float32. It grows by doubling, up to `limit` slots (the ring's size).
+
+    With `keep_stats=False` the two maps are not kept but computed again from the thumbnails at
+    every pass, chunk by chunk (two more filter calls per chunk, the same float32 numbers):
+    50 KB less a 1080p ring frame, for about 4 ms more a pass over a ring of 100 (the daemon's
+    choice: its decisions are minutes apart, its rings live for months).
     """
 
     CHUNK = 16
     """Slots per pass: enough for one filter call to be efficient, few enough for the work
     arrays to stay a few MB (and in cache, more or less)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, keep_stats: bool = True) -> None:
         self.limit = limit
+        self.keep_stats = keep_stats
         self.slots: dict[int, int] = {}
         self.held: list[Coarse | None] = []
         """The thumbnail in each slot, held so that its id stays its own while it is there."""
@@ -335,14 +341,15 @@ class CoarseStack:
         h, w = like.pixels.shape
         hv, wv = h - HALO, w - HALO
         old = (self.cap, getattr(self, "stats", None))
-        self.stats = np.zeros((2, hv, cap, wv), np.float32)  # 2 mu, var + C2
+        kept = cap if self.keep_stats else 0
+        self.stats = np.zeros((2, hv, kept, wv), np.float32)  # 2 mu, var + C2
         # Empty slots hold a black thumbnail's statistics (mu 0, var 0), whose SSIM denominator
         # is at least C1 C2 against any frame. They are scored and never read, and there are
         # some whenever the stack has grown by doubling or the ring holds one frame twice (a
         # screen kept again by keep_at_least_every, which warm-up prepares into one object):
         # zeros there divided by zero where the new frame is black.
         self.stats[1] = C2
-        if old[1] is not None:
+        if old[1] is not None and self.keep_stats:
             self.stats[:, :, : old[0]] = old[1]
         self.held += [None] * (cap - self.cap)
         self.cap = cap
@@ -351,13 +358,16 @@ class CoarseStack:
         self._xy = np.empty(h * chunk * w, np.float32)
         self._filtered = np.empty((h, chunk * w), np.float32)
         self._tmp = np.empty((hv, chunk, wv), np.float32)
+        # the chunk's statistics when they are not kept (its pixels and their squares are
+        # filtered in the other work arrays, before the products need them)
+        self._chunk = np.empty((0 if self.keep_stats else 2, hv, chunk, wv), np.float32)
 
     @property
     def nbytes(self) -> int:
         """Its statistics and work arrays (the thumbnails are their frames')."""
         if not self.cap:
             return 0
-        work = (self.stats, self._px, self._xy, self._filtered, self._tmp)
+        work = (self.stats, self._px, self._xy, self._filtered, self._tmp, self._chunk)
         # an array that owns its data counts it in its size, with its header
         keys = len(self.slots) * sys.getsizeof(id(self))  # the slots' keys are ids, int objects
         return sum(map(sys.getsizeof, (*work, self.held, self.slots))) + keys
@@ -375,8 +385,9 @@ class CoarseStack:
             if id(f) not in self.slots:
                 i = self.slots[id(f)] = free.pop(0)
                 self.held[i] = f
-                mu, _, var_c2 = f.stats()
-                self.stats[:, :, i] = (mu + mu, var_c2)
+                if self.keep_stats:
+                    mu, _, var_c2 = f.stats()
+                    self.stats[:, :, i] = (mu + mu, var_c2)
         x_mu, x_mu_sq_c1, x_var_c2 = x.stats()
         x2 = x.pixels * np.float32(2)
         s = np.empty(self.cap)
@@ -403,6 +414,10 @@ class CoarseStack:
         px = self._px[:, :m]
         for k, f in enumerate(self.held[start:stop]):
             px[:, k] = 0 if f is None else f.pixels
+        if self.keep_stats:
+            mu2x2, var2_c2 = self.stats[:, :, start:stop]
+        else:
+            mu2x2, var2_c2 = self._stats_of(px)
         xy = np.multiply(px, x2[:, None, :], out=self._xy[: h * m * w].reshape(h, m, w))
         filtered: np.ndarray = cv2.sepFilter2D(
             xy.reshape(h, m * w),
@@ -413,7 +428,6 @@ class CoarseStack:
             borderType=cv2.BORDER_CONSTANT,
         )
         fxy = filtered.reshape(h, m, w)[r : h - r, :, r : w - r]  # 2 sigma_xy + 2 mu1 mu2
-        mu2x2, var2_c2 = self.stats[:, :, start:stop]
         num = self._xy[: hv * m * wv].reshape(hv, m, wv)  # xy is spent once filtered
         den = self._filtered.reshape(-1)[: hv * m * wv].reshape(hv, m, wv)  # f, once used
         tmp = self._tmp[:, :m]
@@ -430,6 +444,28 @@ class CoarseStack:
         den *= tmp
         num /= den
         return num.sum(axis=0).sum(axis=1, dtype=np.float64) / (hv * wv)
+
+    def _stats_of(self, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2 mu and var + C2 of the (h, m, w) thumbnails side by side, as `Coarse.stats` computes
+        them for one (the same float32 operations, so the same numbers)."""
+        h, m, w = px.shape
+        r = WIN // 2
+        x = self._xy[: h * m * w].reshape(h, m * w)
+        np.copyto(x, px.reshape(h, m * w))
+        out = self._filtered[:, : m * w]
+
+        def filtered(a: np.ndarray) -> np.ndarray:
+            f = cv2.sepFilter2D(a, -1, G, G, dst=out, borderType=cv2.BORDER_CONSTANT)
+            return f.reshape(h, m, w)[r : h - r, :, r : w - r]
+
+        mu2x2, var2_c2 = self._chunk[:, :, :m]
+        mu = filtered(x)
+        np.multiply(mu, mu, out=var2_c2)  # mu^2
+        np.add(mu, mu, out=mu2x2)
+        x *= x
+        np.subtract(filtered(x), var2_c2, out=var2_c2)
+        var2_c2 += np.float32(C2)
+        return mu2x2, var2_c2
 
 
 def prepare_half(

@@ -344,17 +344,42 @@ def test_corpus_decisions_agree_with_the_manifest():
 
 
 def test_coarse_stack_follows_a_changing_ring():
-    """Thumbnails that leave the ring free their slot; new ones are scored, never stale ones."""
+    """Thumbnails that leave the ring free their slot; new ones are scored, never stale ones.
+    A stack that computes its statistics again at every pass gives the same numbers, bit for
+    bit, empty slots (grown by doubling, one frame held twice) and a black frame included."""
     halves = [
         similarity.prepare(edited(load(SEQ[i % len(SEQ)]), i, boxes=5)).coarse for i in range(9)
     ]
+    black = similarity.Coarse(np.zeros_like(halves[0].pixels))
     stack = similarity.CoarseStack(limit=4)
+    lean = similarity.CoarseStack(limit=4, keep_stats=False)
     for k in range(6):
         ring = halves[max(0, k - 3) : k + 1]  # grows to 4, then turns over
         got = stack.scores(halves[8], ring)
         want = similarity.ssim_many(halves[8].pixels, np.stack([c.pixels for c in ring]))
         assert got == pytest.approx(want, abs=1e-6)
         assert stack.cap <= 4
+        assert np.array_equal(lean.scores(halves[8], ring), got)
+        with np.errstate(all="raise"):
+            assert np.array_equal(
+                lean.scores(black, ring[:1] * 2), stack.scores(black, ring[:1] * 2)
+            )
+
+
+def test_a_stack_that_keeps_no_statistics_holds_only_its_work_arrays():
+    """100 1080p thumbnails: the statistics kept are 50 KB a slot; without them the stack holds
+    the same fixed work arrays and two chunks' statistics, whatever the ring's size."""
+    screens = [np.tile(edited(load(SEQ[i % len(SEQ)]), i, boxes=5), (2, 2, 1)) for i in range(8)]
+    assert screens[0].shape == (1080, 1920, 3)
+    thumbs = [similarity.prepare(s).coarse for s in screens]
+    ring = [similarity.Coarse(t.pixels.copy()) for t in thumbs for _ in range(13)][:100]
+    kept, lean = similarity.CoarseStack(100), similarity.CoarseStack(100, keep_stats=False)
+    assert np.array_equal(kept.scores(thumbs[0], ring), lean.scores(thumbs[0], ring))
+    h, w = thumbs[0].pixels.shape
+    slot = 2 * (h - similarity.HALO) * (w - similarity.HALO) * 4
+    assert slot > 45_000  # a 1080p frame's thumbnail (67x120): 2 maps of 57x110 float32
+    assert kept.nbytes - lean.nbytes >= 100 * slot - 2 * similarity.CoarseStack.CHUNK * slot
+    assert lean.nbytes < 2_500_000
 
 
 def test_block_hashes_see_every_block_and_only_changes():

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 from frames import SEQ, load, needs_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -273,10 +274,11 @@ def test_the_store_reports_at_least_the_memory_the_process_holds_for_it():
     assert traced(snapshot, tiles) <= store.nbytes + lists + known
 
 
-def test_the_coarse_stack_reports_at_least_what_it_allocated():
+@pytest.mark.parametrize("keep_stats", [True, False])
+def test_the_coarse_stack_reports_at_least_what_it_allocated(keep_stats):
     thumbs = [similarity.prepare(edited(load(SEQ[i]), i)).coarse for i in range(6)]
     assert all(t is not None for t in thumbs)
-    stack = similarity.CoarseStack(limit=5)
+    stack = similarity.CoarseStack(limit=5, keep_stats=keep_stats)
     tracemalloc.start(25)
     try:
         stack.scores(thumbs[5], thumbs[:5])
@@ -288,11 +290,17 @@ def test_the_coarse_stack_reports_at_least_what_it_allocated():
 
 
 def decided(
-    frames: list[Frame], compact: bool, ring_size: int = 100, cache: bool = True
+    frames: list[Frame],
+    compact: bool,
+    ring_size: int = 100,
+    cache: bool = True,
+    keep_stats: bool = True,
 ) -> list[tuple]:
     """Each frame's record, through a ring compact or whole (and, without the block cache,
-    every block a comparison reads decompressed)."""
-    d = Pipeline(DedupSettings(device="cpu", ring_size=ring_size), compact=compact)
+    every block a comparison reads decompressed; without kept statistics, the coarse pass's
+    computed again at every pass, as the daemon does)."""
+    settings = DedupSettings(device="cpu", ring_size=ring_size)
+    d = Pipeline(settings, compact=compact, keep_coarse_stats=keep_stats)
     if d.tiles is not None and not cache:
         d.tiles.cache.limit = 0
     out = []
@@ -315,6 +323,7 @@ def test_compact_rings_decide_and_score_exactly_as_whole_ones():
     got = decided(frames, compact=True, ring_size=4)
     assert got == decided(frames, compact=False, ring_size=4)
     assert got == decided(frames, compact=True, ring_size=4, cache=False)
+    assert got == decided(frames, compact=True, ring_size=4, keep_stats=False)
     assert {k.value for k, *_ in got} >= {"new", "near"}
     assert sum(score is not None and score < 1 for _, score, *_ in got) >= 4
 
@@ -332,3 +341,4 @@ def test_corpus_decisions_and_scores_are_the_whole_rings():
     whole = decided(frames, compact=False)
     assert decided(frames, compact=True) == whole
     assert decided(frames, compact=True, cache=False) == whole
+    assert decided(frames, compact=True, keep_stats=False) == whole
