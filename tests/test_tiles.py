@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.ma  # noqa: F401 - np.unique imports it at its first call: not the store's memory
 import pytest
 from frames import SEQ, load, needs_corpus
 from hypothesis import given, settings
@@ -279,6 +280,7 @@ def test_the_coarse_stack_reports_at_least_what_it_allocated(keep_stats):
     thumbs = [similarity.prepare(edited(load(SEQ[i]), i)).coarse for i in range(6)]
     assert all(t is not None for t in thumbs)
     stack = similarity.CoarseStack(limit=5, keep_stats=keep_stats)
+    similarity.CoarseStack(5, keep_stats).scores(thumbs[5], thumbs[:5])  # first use, once
     tracemalloc.start(25)
     try:
         stack.scores(thumbs[5], thumbs[:5])
