@@ -130,9 +130,9 @@ class Pipeline:
         self.engine = engine or similarity.Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
         self.tiles = tiles.TileStore() if compact else None
-        self.keep_coarse_stats = keep_coarse_stats
         """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
         across monitors too)."""
+        self.keep_coarse_stats = keep_coarse_stats
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
 
