@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 
 B = TypeVar("B", bound="Backend")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +62,20 @@ class Backend(ABC):
     opened; `grab` reads the monitor list again every time: monitors come and go between ticks.
     """
 
+    name: ClassVar[str]
+    """The backend's name in `capture.backend` and in `session.BACKEND_PROBLEMS`."""
+
     @abstractmethod
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
         """A backend for the display `environ` names; what it holds is released by `close`."""
 
     @classmethod
-    @abstractmethod
     def check(cls, environ: Mapping[str, str], platform: str) -> None:
-        """Raise CaptureError, saying what to do, where this session cannot be captured at all.
-
-        Only the environment and the platform are looked at: nothing is opened.
-        """
+        """Raise CaptureError, saying what to do, where this session cannot be captured at all:
+        the backend's rule in `session` (only the environment and the platform are looked at)."""
+        problem = session.BACKEND_PROBLEMS[cls.name](environ, platform)
+        if problem is not None:
+            raise CaptureError(problem)
 
     @abstractmethod
     def monitors(self) -> list[Monitor]:
@@ -94,6 +98,14 @@ class Backend(ABC):
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def numbered(listed: Iterable[T], wanted: Iterable[int] | None) -> Iterator[tuple[int, T]]:
+    """The listed monitors, numbered from 1, that `wanted` names (all of them when None)."""
+    wanted_set = None if wanted is None else set(wanted)
+    for number, item in enumerate(listed, start=1):
+        if wanted_set is None or number in wanted_set:
+            yield number, item
 
 
 def _choose_impl(environ: Mapping[str, str], platform: str, setting: str = "auto") -> type[Backend]:

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from screenrecord import session
-from screenrecord.capture import Backend, Failure, Monitor, Shot
+from screenrecord.capture import Backend, Failure, Monitor, Shot, numbered
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 from screenrecord.store import frame_name
@@ -62,11 +62,7 @@ class Output:
 class GrimBackend(Backend):
     """Screens through grim, one `grim -o NAME` per wanted output."""
 
-    @classmethod
-    def check(cls, environ: Mapping[str, str], platform: str) -> None:
-        problem = session.grim_problem(environ, platform)
-        if problem is not None:
-            raise CaptureError(problem)
+    name = "grim"
 
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
         self.environ = dict(environ)
@@ -89,12 +85,9 @@ class GrimBackend(Backend):
     def grab(
         self, taken: datetime, wanted: Iterable[int] | None = None, ext: str = "png"
     ) -> tuple[list[Shot], list[Failure]]:
-        wanted_set = None if wanted is None else set(wanted)
         shots: list[Shot] = []
         failures: list[Failure] = []
-        for number, output in enumerate(self.outputs(), start=1):
-            if wanted_set is not None and number not in wanted_set:
-                continue
+        for number, output in numbered(self.outputs(), wanted):
             mon = _monitor(number, output)
             start = time.perf_counter()
             try:

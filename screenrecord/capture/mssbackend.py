@@ -22,8 +22,7 @@ import cv2
 import mss
 import numpy as np
 
-from screenrecord import session
-from screenrecord.capture import Backend, Failure, Monitor, Shot
+from screenrecord.capture import Backend, Failure, Monitor, Shot, numbered
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 from screenrecord.store import frame_name
@@ -35,18 +34,18 @@ X11_PLATFORMS = ("linux", "freebsd", "openbsd", "netbsd")
 class MssBackend(Backend):
     """Screens through mss; one mss connection per call, since mss reads its monitor list once."""
 
+    name = "mss"
+
     @classmethod
     def check(cls, environ: Mapping[str, str], platform: str) -> None:
-        if platform == "darwin":
-            if _mac_preflight() is False:
-                raise CaptureError(
-                    "macOS has not allowed screen recording: System Settings > Privacy & Security > "
-                    "Screen Recording, allow the app that runs screenrecord (Terminal, Python), then restart it"
-                )
-            return
-        problem = session.x11_problem(environ, platform)
-        if problem is not None:
-            raise CaptureError(problem)
+        """The session rule, and on macOS whether screen recording is allowed (asked, not
+        prompted)."""
+        if platform == "darwin" and _mac_preflight() is False:
+            raise CaptureError(
+                "macOS has not allowed screen recording: System Settings > Privacy & Security > "
+                "Screen Recording, allow the app that runs screenrecord (Terminal, Python), then restart it"
+            )
+        super().check(environ, platform)
 
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
         self.environ = environ
@@ -79,7 +78,6 @@ class MssBackend(Backend):
         self, taken: datetime, wanted: Iterable[int] | None = None, ext: str = "png"
     ) -> tuple[list[Shot], list[Failure]]:
         """Frames are built straight from the BGRA buffer: no encoding happens here."""
-        wanted_set = None if wanted is None else set(wanted)
         shots: list[Shot] = []
         failures: list[Failure] = []
         with self._open() as sct:
@@ -89,9 +87,7 @@ class MssBackend(Backend):
                 raise CaptureError(
                     f"cannot list monitors ({e}); is the display still there?"
                 ) from None
-            for number, m in enumerate(listed, start=1):
-                if wanted_set is not None and number not in wanted_set:
-                    continue
+            for number, m in numbered(listed, wanted):
                 mon = _monitor(number, m)
                 start = time.perf_counter()
                 try:

@@ -52,11 +52,7 @@ RESPONSES = {1: "the user or the desktop cancelled it", 2: "the desktop refused 
 class PortalBackend(Backend):
     """The whole desktop as one monitor, from one Screenshot call per grab."""
 
-    @classmethod
-    def check(cls, environ: Mapping[str, str], platform: str) -> None:
-        problem = session.portal_problem(environ, platform)
-        if problem is not None:
-            raise CaptureError(problem)
+    name = "portal"
 
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
         self.bus = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
