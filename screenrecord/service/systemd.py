@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
+from screenrecord import session
 from screenrecord.errors import UsageError
 from screenrecord.service.base import UNIT, Host, Layout, Runner, State, key_value, template
 from screenrecord.service.plan import Plan
@@ -55,7 +56,7 @@ class Systemd(Target):
         ok, why = user_manager(runner)
         if not ok:
             return f"no systemd user session ({why})"
-        if self.host.env.get("DISPLAY") or self.host.env.get("WAYLAND_DISPLAY"):
+        if session.desktop(self.host.env, self.host.platform).kind != "none":
             active = runner(["systemctl", "--user", "is-active", "graphical-session.target"])
             if active.returncode != 0:
                 return "this desktop does not start graphical-session.target"

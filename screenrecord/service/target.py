@@ -114,12 +114,12 @@ class Target(ABC):
         Only a session we are in can be judged: outside one (ssh, a console) nothing is known
         about the session the service will start in, and install goes ahead.
         """
-        env = self.host.env
+        env, platform = self.host.env, self.host.platform
         if not (self.needs_display and self.native(self.host)):
             return None
-        if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        if session.desktop(env, platform).kind == "none":
             return None
-        return session.problem(env, self.host.platform, backend)
+        return session.problem(env, platform, backend)
 
     # Shared by every target --------------------------------------------------------------------
 

@@ -87,7 +87,7 @@ class Xdg(Autostart):
             )
 
     def cannot_start_now(self) -> str | None:
-        if not (self.host.env.get("DISPLAY") or self.host.env.get("WAYLAND_DISPLAY")):
+        if session.desktop(self.host.env, self.host.platform).kind == "none":
             return "no DISPLAY here: the daemon starts at your next graphical login"
         return None
 
