@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/capture.py [--grabs 20]
 
-For each size, the same terminal-like screen (tests/xscreen.text_screen) is shown on:
-- headless sway 1.7 (tests/sway.py, one output of that size, the screen as its background):
+For each size, the same terminal-like screen (tests/helpers/xscreen.text_screen) is shown on:
+- headless sway 1.7 (tests/helpers/sway.py, one output of that size, the screen as its background):
   `grim` (the backend `auto` picks on wlroots: one `grim -o NAME -t ppm -` plus one
   `swaymsg -t get_outputs` per grab), and the Screenshot portal (xdg-desktop-portal-wlr, opened
   directly: `auto` refuses it on wlroots; it writes and the backend reads a PNG);
@@ -33,10 +33,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
-import sway  # noqa: E402
-import xserver  # noqa: E402
+from helpers import sway, xserver  # noqa: E402
+from helpers.xscreen import show, text_screen  # noqa: E402
 from tick import table  # noqa: E402
-from xscreen import show, text_screen  # noqa: E402
 
 from screenrecord import capture  # noqa: E402
 from screenrecord.capture.portal import PortalBackend  # noqa: E402

@@ -42,7 +42,7 @@ def peak_mb() -> float:
 
 
 def part_engine(corpus: Path, sample: list[int], device: str, out: Path) -> None:
-    from screenrecord import images
+    from screenrecord.archive import images
     from screenrecord.models import DedupSettings, Frame
     from screenrecord.pipeline import Pipeline
 
@@ -100,7 +100,7 @@ def part_baseline(corpus: Path, rings: dict, device: str, out: Path) -> None:
         im = im.resize((im.width // 2, im.height // 2), Image.LANCZOS).convert("RGB")
         return torch.from_numpy(np.asarray(im).astype(np.float32)).permute(2, 0, 1)[None]
 
-    from screenrecord import images
+    from screenrecord.archive import images
     from screenrecord.models import DedupSettings, Frame
     from screenrecord.pipeline import Pipeline
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from screenrecord import highlights, store
+from screenrecord.archive import store
+from screenrecord.review import highlights
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

@@ -14,7 +14,7 @@ Cases, each in its own process so that its peak RSS and CPU time (user + sys) ar
 - `content`: how compressible the generated frames are against real ones: 20 frames of the
   dedup-1080p stream and 20 1920x1080 corpus frames (every tenth), each kept alone in a tile
   store: compressed KB a frame and distinct blocks of 558 (trees with a tile store only).
-- `daemon`: bench/tick.py's two-monitor run (a real X server from tests/multihead-x, rings of
+- `daemon`: bench/tick.py's two-monitor run (a real X server from tests/helpers/multihead-x, rings of
   100 full per monitor, 20 unchanged and 10 changed ticks, then --ticks ticks, one changed in
   ten): RSS after 100 ticks and at the end, and the process's peak.
 
@@ -277,7 +277,8 @@ import csv, json, sys
 from pathlib import Path
 import numpy as np
 import screenrecord
-from screenrecord import images, similarity, tiles
+from screenrecord.archive import images
+from screenrecord.engine import similarity, tiles
 def alone(paths):
     kb, blocks = [], []
     for p in paths:

@@ -33,9 +33,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from screenrecord import retention, store, units
-from screenrecord.catalog import Catalog
+from screenrecord.archive import store
+from screenrecord.archive.catalog import Catalog
+from screenrecord.config import units
 from screenrecord.models import Activity, Kind, Record, Retention, Tier
+from screenrecord.retention import plan as retention
 
 SCHEDULE = Retention(14, (Tier(14, 6, "h"), Tier(180, 12, "d")))
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -110,14 +112,14 @@ def case(name: str, root: Path) -> None:
         out: dict = {"frames": n}
     elif name == "real":
         found = sorted((CORPUS / "2026-03").rglob("*_1.png"))[:200]
-        from screenrecord import highlights
+        from screenrecord.review import highlights
 
         src = [highlights.Source(p, *_parsed(p)) for p in found]
         t = time.perf_counter()
         highlights.rank(src, retention.HIGHLIGHTS_PER_DAY)
         out = {"frames": len(src)}
     else:
-        from screenrecord import prune
+        from screenrecord.retention import prune
 
         now = datetime.combine(TODAY, datetime.min.time()).replace(hour=4)
         settings = Retention(14, SCHEDULE.thin, BUDGET) if name == "budget" else SCHEDULE

@@ -2,7 +2,7 @@
 
 The archive is the labelled corpus (../shared/corpus: real screens of two monitors over two
 days) as the daemon would have left it, kept frames on disk and every decision in the catalog;
-without the corpus, screen-like frames drawn by tests/sitearchive.py. The day page is taken in
+without the corpus, screen-like frames drawn by tests/helpers/sitearchive.py. The day page is taken in
 the middle of playback.
 
     .venv/bin/python bench/screenshots.py [OUT_DIR]
@@ -20,12 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import sitearchive  # noqa: E402
-from pages import chromium  # noqa: E402
+from helpers import sitearchive  # noqa: E402
+from helpers.pages import chromium  # noqa: E402
 
-from screenrecord import site, store  # noqa: E402
-from screenrecord.catalog import Catalog  # noqa: E402
+from screenrecord.archive import store
+from screenrecord.archive.catalog import Catalog  # noqa: E402
 from screenrecord.models import Kind, Record  # noqa: E402
+from screenrecord.review import site  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

@@ -2,7 +2,7 @@
 (run by hand; prints a table).
 
 The day has 5,000 kept frames on two monitors (a tick every 30 s for 20.8 hours, every frame
-changed, every 10th near), screen-like PNGs drawn by tests/sitearchive.py, with a catalog.
+changed, every 10th near), screen-like PNGs drawn by tests/helpers/sitearchive.py, with a catalog.
 Measured: the first run (thumbnails, highlights, page), a run with nothing changed, a run after
 one more tick; then time to the first frame decoded in the page, and to step 100 frames with
 the arrow key (each step waits for its frame, as a held key does).
@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import sitearchive  # noqa: E402
-from pages import chromium  # noqa: E402
+from helpers import sitearchive  # noqa: E402
+from helpers.pages import chromium  # noqa: E402
 
-from screenrecord import site  # noqa: E402
-from screenrecord.site import generate  # noqa: E402
+from screenrecord.review import site  # noqa: E402
+from screenrecord.review.site import generate  # noqa: E402
 
 DAY = date(2026, 4, 1)
 

@@ -20,9 +20,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from screenrecord import status
-from screenrecord.catalog import Catalog
+from screenrecord.archive.catalog import Catalog
 from screenrecord.models import Kind, Record
+from screenrecord.review import status
 
 
 def fill(root: Path, rows: int, end: datetime) -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tick.py [--ticks 1000] [--corpus ../shared/corpus]
 
-Starts a real X server with one and then two 1920x1080 monitors (tests/multihead-x),
+Starts a real X server with one and then two 1920x1080 monitors (tests/helpers/multihead-x),
 paints real screenshots on them (ImageMagick `display -window root`), fills every monitor's ring
 with 100 kept frames, and times Recorder.tick() in process:
 - unchanged tick: the screen is what the ring's front entry holds (the common case);
@@ -35,7 +35,7 @@ from screenrecord import config  # noqa: E402
 from screenrecord.daemon import Recorder  # noqa: E402
 from screenrecord.models import Frame  # noqa: E402
 
-MULTIHEAD_X = REPO / "tests" / "multihead-x"
+MULTIHEAD_X = REPO / "tests" / "helpers" / "multihead-x"
 W, H = 1920, 1080
 
 

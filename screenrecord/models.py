@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -232,3 +233,15 @@ class Retention:
     @property
     def active(self) -> bool:
         return bool(self.thin) or self.max_bytes is not None
+
+
+class Progress(Protocol):
+    """How far a long job (highlights, day pages, dedup) is, told without printing anything: a
+    library function takes an optional `Progress` and calls it; what it is drawn as, if at all,
+    is the caller's business (the CLI draws a bar on a terminal)."""
+
+    def start(self, total: int) -> None:
+        """A stage of `total` steps begins (a later call begins another)."""
+
+    def advance(self, n: int = 1) -> None:
+        """`n` more steps are done."""

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord import similarity, tiles
+from screenrecord.engine import similarity, tiles
+from screenrecord.engine.ring import Ring
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
-from screenrecord.ring import Ring
 
 if TYPE_CHECKING:
+    from screenrecord.archive.catalog import Catalog
     from screenrecord.capture import Monitor
-    from screenrecord.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

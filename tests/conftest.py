@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import retention_archive
-import sway
-import xserver
-from xscreen import SIZE
+from helpers import retention_archive, sway, xserver
+from helpers.xscreen import SIZE
 
 if TYPE_CHECKING:  # playwright is imported by the browse tests only
-    from pages import Watched
+    from helpers.pages import Watched
     from playwright.sync_api import Browser
 
 MULTIHEAD_GEOMETRY = ((640, 480), (800, 600))
@@ -65,7 +63,7 @@ def sway_session() -> Iterator[sway.Sway]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """The system Chromium, headless, one per test module."""
-    from pages import chromium
+    from helpers.pages import chromium
 
     with chromium() as b:
         yield b
@@ -74,7 +72,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def tab(browser: Browser) -> Iterator[Watched]:
     """A fresh page in its own context, recording its problems and requests."""
-    from pages import watch
+    from helpers.pages import watch
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     yield watch(context.new_page())

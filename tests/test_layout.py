@@ -10,15 +10,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "screenrecord"
 
 LAYERS = [
-    {"errors", "models", "ring", "tiles", "halfres", "session", "units", "progress", "ahead"},
-    {"config", "store", "catalog", "lock", "usage"},
-    {"images", "journal", "pause"},
-    {"similarity", "capture", "activity", "privacy"},
-    {"pipeline", "highlights"},
+    {"errors", "models"},
+    {"archive"},
+    {"capture", "engine"},
+    {"config"},
+    {"pipeline", "service"},
+    {"review"},
     {"retention"},
-    {"prune"},
-    {"daemon", "dedup", "report", "why", "service"},
-    {"dayview", "status", "site"},
+    {"daemon", "dedup"},
     {"cli"},
     {"__main__"},
 ]

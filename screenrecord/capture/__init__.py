@@ -19,7 +19,7 @@ from typing import ClassVar, TypeVar
 
 import numpy as np
 
-from screenrecord import session
+from screenrecord.capture import session
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
 

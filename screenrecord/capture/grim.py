@@ -32,11 +32,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from screenrecord import session
-from screenrecord.capture import Backend, Failure, Monitor, Shot, numbered
+from screenrecord.archive.store import frame_name
+from screenrecord.capture import Backend, Failure, Monitor, Shot, numbered, session
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
-from screenrecord.store import frame_name
 
 LIST_TIMEOUT_S = 5.0
 """Listing outputs is one IPC round trip; seconds more mean a hung compositor."""

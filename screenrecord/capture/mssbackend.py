@@ -22,10 +22,10 @@ import cv2
 import mss
 import numpy as np
 
+from screenrecord.archive.store import frame_name
 from screenrecord.capture import Backend, Failure, Monitor, Shot, numbered
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
-from screenrecord.store import frame_name
 
 X11_PLATFORMS = ("linux", "freebsd", "openbsd", "netbsd")
 """Where mss reads an X display, named by DISPLAY."""

@@ -28,11 +28,10 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from PIL import Image
 
-from screenrecord import session
-from screenrecord.capture import Backend, Failure, Monitor, Shot
+from screenrecord.archive.store import frame_name
+from screenrecord.capture import Backend, Failure, Monitor, Shot, session
 from screenrecord.errors import CaptureError
 from screenrecord.models import Frame
-from screenrecord.store import frame_name
 
 BUS_TIMEOUT_S = 25.0
 """Connecting and the method call (D-Bus's own default): the first call starts the portal and its

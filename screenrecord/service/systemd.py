@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
-from screenrecord import session
+from screenrecord.capture import session
 from screenrecord.errors import UsageError
 from screenrecord.service.base import UNIT, Host, Layout, Runner, State, key_value, template
 from screenrecord.service.plan import Plan

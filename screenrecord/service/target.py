@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from screenrecord import session
+from screenrecord.capture import session
 from screenrecord.errors import ScreenrecordError
 from screenrecord.service.base import (
     Host,

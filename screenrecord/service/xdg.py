@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
-from screenrecord import session
+from screenrecord.capture import session
 from screenrecord.service.base import (
     LOG_NAME,
     Host,

@@ -1,0 +1,1 @@
+"""Retention: which old frames a schedule and a disk budget let go, and pruning them."""

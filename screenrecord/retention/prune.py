@@ -1,0 +1,241 @@
+"""`screenrecord prune`: carry out a retention plan (retention.py), journaled like `dedup --apply`.
+
+The plan is written to ROOT/.screenrecord-prune.jsonl and fsynced before the first file goes
+(journal.py's format: a run, one record per file, "planned", then "applied"). Deleting a file is
+one unlink, so a run killed at any point leaves each file either kept or gone, never half there;
+the next `prune` (or the daemon's next daily run) finishes a planned run before planning anew,
+and only then marks the catalog rows and forgets the journal. Deleted frames cannot be undone:
+the journal is a promise to finish, not a way back.
+
+Prune holds the archive's lock, and refuses while a dedup journal is pending (its moves can
+still be undone, and undo would look for files that prune removed). It deletes only files it
+planned: regular files in day folders and their `similar/`, never in `dedup/`, never through a
+symbolic link, never outside the archive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from screenrecord.archive import catalog, lock, store
+from screenrecord.archive.catalog import Catalog, Prune
+from screenrecord.archive.journal import Journal
+from screenrecord.config import Config, units
+from screenrecord.errors import ScreenrecordError, StoreError, UsageError
+from screenrecord.models import Retention
+from screenrecord.retention import plan as retention
+
+log = logging.getLogger(__name__)
+
+JOURNAL = ".screenrecord-prune.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a `prune` run planned and (with --apply) did."""
+
+    plan: retention.Plan
+    applied: bool
+    removed: int = 0
+    """Files deleted by this run (the plan's, and those of an interrupted run it finished)."""
+    freed: int = 0
+    """Their bytes."""
+    finished: int = 0
+    """Files of an interrupted run that this one deleted before planning."""
+
+
+def run(
+    root: Path,
+    settings: Retention,
+    now: datetime,
+    apply: bool = False,
+    stretches: retention.Stretches | None = None,
+) -> Result:
+    """Plan the retention of the archive at `root` as of `now`; with `apply`, carry it out."""
+    if not (root / catalog.FILE_NAME).is_file():
+        raise UsageError(
+            f"{root}: not a screenrecord archive (no {catalog.FILE_NAME}); give the folder "
+            "screenrecord records into"
+        )
+    if not apply:
+        with Catalog.open(root, create=False) as cat:
+            return Result(
+                _checked(retention.plan(root, settings, now.date(), cat, stretches)), False
+            )
+    lock.acquire(root, lock.PRUNING)
+    try:
+        with Catalog.open(root, create=False) as cat:
+            finished, freed_before = finish_interrupted(root, cat, now)
+            p = _checked(retention.plan(root, settings, now.date(), cat, stretches))
+            removed, freed = _apply(root, p, cat, now)
+    finally:
+        lock.release(root)
+    return Result(p, True, finished + removed, freed_before + freed, finished)
+
+
+def _checked(p: retention.Plan) -> retention.Plan:
+    if p.pending_dedup:
+        journal = p.pending_dedup[0]
+        raise UsageError(
+            f"{journal}: dedup moves that can still be undone; run `screenrecord undo "
+            f"{journal.parent}` or delete that journal to keep them as they are, then prune"
+        )
+    return p
+
+
+def _apply(root: Path, p: retention.Plan, cat: Catalog, now: datetime) -> tuple[int, int]:
+    """Journal the plan (fsynced), then delete its files; returns files deleted and bytes."""
+    journal = Journal(root, JOURNAL)
+    try:
+        run_id = journal.begin()
+        for d in p.gone:
+            journal.write({"run": run_id, "src": d.frame.rel, "bytes": d.frame.bytes})
+        journal.write({"run": run_id, "planned": len(p.gone)}, sync=True)
+    except OSError as e:
+        journal.close()
+        raise StoreError(f"{journal.path}: cannot write the journal ({e})") from None
+    n, freed = _carry_out(root, journal, run_id, cat, now)
+    journal.remove()
+    return n, freed
+
+
+def _carry_out(
+    root: Path, journal: Journal, run_id: str, cat: Catalog, now: datetime
+) -> tuple[int, int]:
+    """Delete the files of a planned run, mark their rows pruned and record the run (one
+    transaction), then mark the run applied; returns files gone and their bytes. Safe to repeat."""
+    gone: list[str] = []
+    freed = 0
+    folders: set[Path] = set()
+    for rec in journal.moves(run_id):
+        if _delete(root, rec["src"]):
+            gone.append(rec["src"])
+            freed += int(rec.get("bytes") or 0)
+            folders.add((root / rec["src"]).parent)
+    for folder in folders:
+        store.fsync_dir(folder)
+        if folder.name == store.SIMILAR:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+    cat.pruned(gone, now.date(), Prune(now, len(gone), freed, run_id))
+    journal.write({"run": run_id, "applied": len(gone)}, sync=True)
+    return len(gone), freed
+
+
+def _delete(root: Path, rel: str) -> bool:
+    """Delete one planned file; True if it is gone now. Never a link, never in `dedup/`, never
+    outside the archive; a file already gone (an interrupted run) counts as deleted."""
+    parts = Path(rel).parts
+    path = root / rel
+    if ".." in parts or store.DEDUP in parts or Path(rel).is_absolute():
+        log.error("%s: not deleted, not a frame of a day folder", rel)
+        return False
+    if store.escapes(root, path.parent):
+        log.error("%s: not deleted, %s leads out of %s through a link", rel, path.parent, root)
+        return False
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return True
+    if not stat.S_ISREG(mode):
+        log.error("%s: not deleted, not a regular file", path)
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return True
+    except OSError as e:
+        log.error("%s: not deleted (%s)", path, e.strerror)
+        return False
+    return True
+
+
+def finish_interrupted(root: Path, cat: Catalog, now: datetime) -> tuple[int, int]:
+    """Finish a prune whose plan was written but whose deletions were cut short, then forget
+    the journal (a run without a complete plan deleted nothing); returns files and bytes."""
+    journal = Journal(root, JOURNAL)
+    if not journal.path.exists():
+        return 0, 0
+    n = freed = 0
+    for r in journal.runs():
+        if r.planned and not r.applied:
+            log.warning("%s: finishing an interrupted prune (%d files)", root, r.moves)
+            k, b = _carry_out(root, journal, r.id, cat, now)
+            n, freed = n + k, freed + b
+    journal.remove()
+    return n, freed
+
+
+def pending(root: Path) -> bool:
+    """Whether a prune of `root` was cut short (the daemon finishes it at its next daily run)."""
+    return any(r.planned and not r.applied for r in Journal(root, JOURNAL).runs())
+
+
+class Daily:
+    """The daemon's retention: once a day, after a tick, the config's [retention] applied on a
+    thread of its own at idle priority, so that a long first prune never delays a capture."""
+
+    def __init__(self) -> None:
+        self._day: date | None = None
+        self._thread: threading.Thread | None = None
+
+    def after_tick(self, cfg: Config, now: datetime) -> None:
+        """Start today's prune unless it ran (or runs) already or retention is off."""
+        if not cfg.retention.active or self._day == now.date():
+            return
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._day = now.date()
+        self._thread = threading.Thread(
+            target=daily, args=(cfg, now), name="screenrecord-prune", daemon=True
+        )
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def daily(cfg: Config, now: datetime) -> Result | None:
+    """One day's prune of the configured archive, at idle priority; logs one line of what it
+    removed (and one warning when the budget is not met), never raises. None when a prune ran
+    today already (a restarted daemon) and nothing is left to finish."""
+    idle_priority()
+    root = cfg.root
+    try:
+        with Catalog.open(root, create=False) as cat:
+            last = cat.last_prune()
+        if last is not None and last.finished.date() == now.date() and not pending(root):
+            return None
+        stretches = retention.Stretches.of(cfg.interval_seconds, cfg.activity.idle_after)
+        done = run(root, cfg.retention, now, apply=True, stretches=stretches)
+    except ScreenrecordError as e:
+        log.error("retention: not applied: %s", e)
+        return None
+    log.info(
+        "retention: removed %s (%s) from %s; %s of frames kept",
+        units.count(done.removed, "frame"),
+        units.size(done.freed),
+        root,
+        units.size(done.plan.size_after),
+    )
+    if done.plan.warning:
+        log.warning("retention: %s", done.plan.warning)
+    return done
+
+
+def idle_priority() -> None:
+    """Lower the calling thread's CPU priority to the lowest (nice 19), and that of the threads
+    it starts (highlights' decoders inherit it). Linux only: there a thread's nice value is its
+    own; elsewhere os.nice would slow the whole daemon, so the thread runs as it is."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

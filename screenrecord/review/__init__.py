@@ -1,0 +1,1 @@
+"""Looking back over the archive: report, time per application, highlights, why, status and the browse site."""

@@ -1,0 +1,1 @@
+"""What the tests share: displays, compositors, browsers, archives and subprocesses."""

@@ -1,0 +1,82 @@
+"""Shared helpers for tests: the shipped screenshots, the shared corpus, a reference engine."""
+
+from __future__ import annotations
+
+import csv
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SEQ = sorted((DATA / "seq").glob("*.png"))
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+"""The labelled corpus beside the repository (../shared/corpus): optional, a plain clone has none."""
+needs_corpus = pytest.mark.skipif(
+    not (CORPUS / "manifest.csv").exists(),
+    reason=f"optional corpus ../shared/corpus absent ({CORPUS}): a plain clone has none",
+)
+
+
+def load(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG header claiming huge dimensions, with almost no data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def manifest() -> list[dict]:
+    with open(CORPUS / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def reference_ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """The original script's score: PIL LANCZOS half size, float32 tensors, pytorch_msssim."""
+    import torch
+    from pytorch_msssim import ssim
+
+    def tensor(x: np.ndarray):
+        im = Image.fromarray(x)
+        half = im.resize((im.width // 2, im.height // 2), Image.LANCZOS)
+        return torch.from_numpy(np.asarray(half).astype(np.float32)).permute(2, 0, 1)[None]
+
+    return float(ssim(tensor(a), tensor(b), data_range=255, size_average=True).item())
+
+
+def reference_decisions(
+    frames: list[np.ndarray], ring_size=100, dup=0.99, near=0.95
+) -> list[tuple[str, float | None, int | None]]:
+    """The reference loop of the corpus README: MRU ring, first match over `dup` wins."""
+    ring: list[int] = []
+    out = []
+    for i, f in enumerate(frames):
+        best, best_j, kind = None, None, "new"
+        for pos, j in enumerate(ring):
+            s = reference_ssim(f, frames[j]) if frames[j].shape == f.shape else 0.0
+            if s > dup:
+                best, best_j, kind = s, j, "duplicate"
+                ring.insert(0, ring.pop(pos))
+                break
+            if best is None or s > best:
+                best, best_j = s, j
+        if kind != "duplicate":
+            kind = "near" if best is not None and best >= near else "new"
+            ring.insert(0, i)
+            del ring[ring_size:]
+        out.append((kind, best, best_j))
+    return out
