@@ -1,6 +1,8 @@
-"""Shared fixtures: a private HOME for every test; real X displays (the logic is in xserver.py);
-the system Chromium and a watched tab in it (pages.py) for the browse tests; a headless sway
-(sway.py) for the Wayland tests."""
+"""Shared fixtures: a private HOME for every test; real X displays (the logic is in
+helpers/xserver.py); the system Chromium and a watched tab in it (helpers/pages.py) for the browse
+tests; a headless sway (helpers/sway.py) for the Wayland tests. And the markers of what a test
+needs (helpers/system.py's MARKERS): given by the fixtures a test uses, or written on the test,
+and checked by the helper that starts each thing."""
 
 from __future__ import annotations
 
@@ -10,12 +12,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import retention_archive, sway, xserver
+from helpers import retention_archive, sway, system, xserver
 from helpers.xscreen import SIZE
 
 if TYPE_CHECKING:  # playwright is imported by the browse tests only
     from helpers.pages import Watched
     from playwright.sync_api import Browser
+
+FIXTURE_MARKERS = {
+    "xvfb_display": ("display",),
+    "multihead_display": ("display",),
+    "sway_session": ("compositor",),
+    "browser": ("browser",),
+    "tab": ("browser",),
+}
+"""The markers a test gets from the fixtures it uses."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, meaning in system.MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: needs {meaning}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = {m for f in getattr(item, "fixturenames", ()) for m in FIXTURE_MARKERS.get(f, ())}
+        if item.get_closest_marker("compositor") or "compositor" in names:
+            names.add("display")  # a Wayland compositor is a display server
+        for name in sorted(names - {m.name for m in item.iter_markers()}):
+            item.add_marker(name)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    system.marked = frozenset(m.name for m in item.iter_markers())
+
 
 MULTIHEAD_GEOMETRY = ((640, 480), (800, 600))
 """Two monitors of different sizes, small so that each decision stays cheap."""

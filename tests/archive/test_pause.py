@@ -7,6 +7,7 @@ import subprocess
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from helpers.procs import running, stop
 from helpers.xscreen import (
     SIZE,
@@ -69,6 +70,7 @@ def test_cli_usage(tmp_path):
     assert "was not paused" in cli(cfg, "resume").stdout
 
 
+@pytest.mark.daemon
 def test_running_daemon_honours_pause_and_resume(xvfb_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)

@@ -95,6 +95,7 @@ def test_without_a_window_manager_there_is_no_focused_window(xvfb_display):
     assert [(x.app, x.title) for x in a.windows] == [("Lonely", "lonely")]
 
 
+@pytest.mark.daemon
 def test_daemon_records_the_focused_app_and_title_per_tick(xvfb_display, tmp_path):
     d = xvfb_display
     root = tmp_path / "archive"
@@ -134,6 +135,7 @@ def test_daemon_records_the_focused_app_and_title_per_tick(xvfb_display, tmp_pat
     ],
     ids=["by-title", "by-app"],
 )
+@pytest.mark.daemon
 def test_an_excluded_window_never_reaches_a_stored_frame(xvfb_display, tmp_path, key, value, rule):
     d = xvfb_display
     root = tmp_path / "archive"
@@ -216,6 +218,7 @@ def test_record_titles_false_stores_no_title(xvfb_display, tmp_path):
     assert b"private letter" not in db
 
 
+@pytest.mark.daemon
 def test_skip_when_idle_takes_no_screenshot_until_input(xvfb_display, tmp_path):
     d = xvfb_display
     root = tmp_path / "archive"
@@ -245,6 +248,7 @@ def test_skip_when_idle_takes_no_screenshot_until_input(xvfb_display, tmp_path):
     assert "input again: capturing again" in err
 
 
+@pytest.mark.daemon
 def test_a_locked_screen_takes_no_screenshot_and_counts_as_locked(xvfb_display, tmp_path):
     d = xvfb_display
     root = tmp_path / "archive"

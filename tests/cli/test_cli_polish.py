@@ -159,6 +159,7 @@ def run_daemon_into(log: Path, config: Path, root: Path, environ: dict[str, str]
     return log.read_text()
 
 
+@pytest.mark.daemon
 def test_daemon_lines_in_a_log_file_carry_the_time(
     tmp_path: Path, home: Path, xvfb_display: str
 ) -> None:
@@ -170,6 +171,7 @@ def test_daemon_lines_in_a_log_file_carry_the_time(
     assert [line for line in said if not STAMP.match(line)] == []
 
 
+@pytest.mark.daemon
 def test_daemon_lines_in_the_journal_carry_no_time(
     tmp_path: Path, home: Path, xvfb_display: str
 ) -> None:
@@ -186,6 +188,7 @@ def test_daemon_lines_in_the_journal_carry_no_time(
     assert [line for line in said if not line.startswith("screenrecord: ")] == []
 
 
+@pytest.mark.daemon
 def test_a_journal_stream_that_is_not_stderr_is_ignored(
     tmp_path: Path, home: Path, xvfb_display: str
 ) -> None:
@@ -265,6 +268,7 @@ def test_resume_with_no_recorder_running_says_when_it_applies(tmp_path: Path, ho
     ]
 
 
+@pytest.mark.daemon
 def test_resume_with_the_daemon_running_says_it_captures_again(
     tmp_path: Path, home: Path, xvfb_display: str
 ) -> None:
@@ -384,6 +388,7 @@ def test_no_service_file_starts_a_shell(home: Path, target: str) -> None:
     assert service.command_of(target, text)[:4] == [str(PYTHON), "-m", "screenrecord", "run"]
 
 
+@pytest.mark.daemon
 def test_xdg_entry_runs_without_a_shell_and_its_log_carries_the_time(
     tmp_path: Path, home: Path, xvfb_display: str
 ) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from helpers.archive import check_archive
 from helpers.procs import running, stop
 from helpers.system import unavailable
@@ -27,6 +28,7 @@ NEAR_EDIT = (10, 10, 120, 90)  # ~0.97 on 640x480: a near-duplicate
 TINY_EDIT = (10, 10, 40, 30)  # ~0.998: a duplicate
 
 
+@pytest.mark.daemon
 def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
@@ -79,6 +81,7 @@ def test_writes_exactly_the_frames_that_differ(multihead_display, tmp_path):
     check_archive(root)
 
 
+@pytest.mark.daemon
 def test_sigterm_and_sigint_finish_the_tick_and_exit_0(multihead_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root, dedup__near_action='"keep"')
@@ -94,6 +97,7 @@ def test_sigterm_and_sigint_finish_the_tick_and_exit_0(multihead_display, tmp_pa
         check_archive(root)
 
 
+@pytest.mark.daemon
 def test_sighup_reloads_a_good_config_and_keeps_the_old_on_a_bad_one(multihead_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
@@ -150,6 +154,7 @@ def _fill(path: Path) -> Path:
     return filler
 
 
+@pytest.mark.daemon
 def test_full_disk_skips_the_frame_keeps_running_and_recovers(xvfb_display, tmp_path):
     import subprocess
     import time
@@ -184,6 +189,7 @@ def test_full_disk_skips_the_frame_keeps_running_and_recovers(xvfb_display, tmp_
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+@pytest.mark.daemon
 def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
     import subprocess
     import sys
@@ -216,6 +222,7 @@ def test_no_display_is_a_clear_error_with_exit_2(tmp_path):
     assert not (tmp_path / "archive").exists() or not frames(tmp_path / "archive")
 
 
+@pytest.mark.daemon
 def test_a_second_recorder_on_the_same_archive_is_refused(xvfb_display, tmp_path):
     """While `run` records into an archive, `run` or `once` on it again exits 1 naming the
     holder, and touches nothing; once the first stops, the archive is free again."""

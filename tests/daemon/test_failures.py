@@ -54,6 +54,7 @@ def headline(cfg: Path, env: dict[str, str]) -> str:
 # -- status after the daemon stopped -------------------------------------------------------------
 
 
+@pytest.mark.daemon
 def test_status_after_sigterm_says_stopped(xvfb_display, tmp_path):
     """The newest decision is a second old, but the daemon is gone: status says so at once
     (before, `capturing, last frame 1 s ago` for up to two intervals and a minute)."""
@@ -233,6 +234,7 @@ def test_a_black_screen_after_a_warm_up_raises_no_numeric_warning(xvfb_1366, tmp
 # -- dedup --apply and undo beside a recorder ----------------------------------------------------
 
 
+@pytest.mark.daemon
 def test_dedup_apply_beside_a_running_daemon_is_refused_with_its_pid(xvfb_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)

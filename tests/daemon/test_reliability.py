@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from helpers.archive import check_archive, tree
 from helpers.frames import CORPUS, needs_corpus
 from helpers.procs import running, stop
@@ -55,6 +56,7 @@ def assert_private(top: Path) -> None:
     assert {f: m for f, m in files.items() if m != 0o600} == {}
 
 
+@pytest.mark.daemon
 def test_everything_written_is_owner_only_even_with_a_loose_umask(xvfb_display, tmp_path, capsys):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
@@ -148,6 +150,7 @@ class Painter:
         self.thread.join(30)
 
 
+@pytest.mark.daemon
 def test_kill_9_at_random_points_loses_nothing_and_capture_resumes(xvfb_display, tmp_path):
     root = tmp_path / "archive"
     # level 0 makes every kept frame a 3 MB write, so a kill lands inside one often
@@ -207,6 +210,7 @@ def tick_times(root: Path) -> list[datetime]:
     return sorted({datetime.fromisoformat(r["taken"]) for r in rows(root)})
 
 
+@pytest.mark.daemon
 def test_suspend_gives_one_catch_up_tick_not_a_burst(xvfb_display, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
@@ -258,6 +262,7 @@ def test_a_frame_written_just_before_a_kill_is_recorded_at_restart(xvfb_display,
     assert got[rel]["bytes"] == orphan.stat().st_size
 
 
+@pytest.mark.daemon
 def test_unwritable_root_skips_frames_and_recovers(xvfb_display, tmp_path):
     """The archive turns read-only under the running daemon (a read-only bind mount over it:
     tests run as root, and chmod 0500 does not stop root), then writable again."""

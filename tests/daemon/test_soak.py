@@ -30,6 +30,7 @@ def sample(pid: int) -> tuple[float, int, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.daemon
 def test_soak_rss_and_open_files_stay_flat(xvfb_display, tmp_path):
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc (Linux)")

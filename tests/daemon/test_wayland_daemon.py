@@ -6,6 +6,7 @@ import signal
 import time
 
 import numpy as np
+import pytest
 from helpers.archive import check_archive
 from helpers.procs import running, stop
 from helpers.sway import COLOURS, _rgb
@@ -17,6 +18,7 @@ def _decisions(found) -> list[tuple[int, int, int, str]]:
     return [(r["monitor"], r["width"], r["height"], r["decision"]) for r in found]
 
 
+@pytest.mark.daemon
 def test_one_stream_per_output_and_only_changes_are_written(sway_session, tmp_path):
     root = tmp_path / "archive"
     cfg = write_config(tmp_path / "c.toml", root)
@@ -43,6 +45,7 @@ def test_one_stream_per_output_and_only_changes_are_written(sway_session, tmp_pa
     check_archive(root)
 
 
+@pytest.mark.daemon
 def test_outputs_that_come_and_go_end_and_restart_their_streams(sway_session, tmp_path):
     """sway 1.7's headless outputs cannot be disabled (wlroots 0.15: "Unsupported output state
     fields"), so an output is added with `create_output` and removed by a restart of sway with

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
-from helpers.system import unavailable
+from helpers.system import claim, unavailable
 
 FLAGS = [
     "--headless",
@@ -39,6 +39,7 @@ def executable() -> str:
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """The system Chromium, headless, for the length of the block."""
+    claim("browser", "Chromium")
     path = executable()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=FLAGS)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from helpers import bus
 from helpers.procs import stop
-from helpers.system import require, unavailable
+from helpers.system import claim, require, unavailable
 
 USER = "screenrecord-sway"
 """The unprivileged user sway runs as when the tests run as root."""
@@ -177,6 +177,7 @@ class Sway:
 def running(outputs: int = 2, config: str | None = None) -> Iterator[Sway]:
     """Headless sway with `outputs` outputs (see the module's docstring), stopped on leaving;
     `config` replaces the outputs' configuration (give them the backgrounds of COLOURS)."""
+    claim("compositor", "a Wayland compositor")
     require("sway", "sway", "swaymsg")
     require("swaybg", "swaybg")
     require("grim", "grim")

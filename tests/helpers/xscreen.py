@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from helpers.system import require
+from helpers.system import claim, require
 from screenrecord import capture, config
 from screenrecord.daemon import Recorder
 
@@ -105,6 +105,7 @@ def screenrecord(
 def start_daemon(
     display: str | None, config: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
+    claim("daemon", "the daemon")
     e = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     if display:
         e["DISPLAY"] = display

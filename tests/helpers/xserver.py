@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.procs import stop
-from helpers.system import require
+from helpers.system import claim, require
 
 MULTIHEAD_X = Path(__file__).resolve().parent / "multihead-x"
 
@@ -46,6 +46,7 @@ def start(*monitors: tuple[int, int], display: str | None = None) -> XServer:
     `display` (":N") asks for that display number, to bring a server back where one was; without
     it a free number is picked.
     """
+    claim("display", "an X server")
     if len(monitors) == 1:
         return _xvfb(monitors[0], display)
     return _multihead(monitors, display)

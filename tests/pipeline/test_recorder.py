@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, timedelta
 
+import pytest
 from helpers.xscreen import (
     SIZE,
     T0,
@@ -119,6 +120,8 @@ def test_once_and_why(xvfb_display, tmp_path):
     assert why.returncode == 2 and "not a frame name" in why.stderr
 
 
+@pytest.mark.daemon
+@pytest.mark.display
 def test_display_gone_and_back(tmp_path):
     """The X server dies mid-run: the daemon logs once, keeps retrying and resumes by itself."""
     import signal

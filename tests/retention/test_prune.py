@@ -222,6 +222,7 @@ def test_links_are_not_followed_and_nothing_outside_is_touched(
     assert len(left) == 2 + 30  # one per monitor, and dedup/ as it was
 
 
+@pytest.mark.daemon
 def test_the_daemon_prunes_once_after_a_tick(
     xvfb_display: str, archive: ra.Built, tmp_path: Path
 ) -> None:
