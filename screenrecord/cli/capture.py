@@ -1,0 +1,80 @@
+"""`run` and `once`: the daemon, on a schedule or for one capture."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING
+
+from screenrecord.cli.common import Shared, load_config
+
+if TYPE_CHECKING:
+    from screenrecord.cli.common import Subparsers
+
+
+def add_run(sub: Subparsers, shared: Shared) -> None:
+    r = sub.add_parser(
+        "run",
+        help="capture every monitor on a schedule, in the foreground",
+        description="Captures every interval_seconds until stopped (SIGTERM, Ctrl-C); SIGHUP "
+        "reloads the config. Log lines carry the time, except in systemd's journal, which "
+        "stamps each line itself.",
+        parents=[shared.config],
+    )
+    r.add_argument(
+        "--log",
+        default=None,
+        metavar="FILE",
+        help="append the log and any other output to FILE, creating its folder "
+        "(what the XDG autostart entry uses: it has no shell to redirect output)",
+    )
+    r.set_defaults(func=do_run, stamped=True)
+
+
+def _daemon_logging(verbose: int) -> None:
+    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv).
+
+    Not for `once`: its decisions are what it prints; its log says only what went wrong.
+    """
+    if verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+    if verbose < 2:
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def do_run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from screenrecord import daemon
+
+    _daemon_logging(args.verbose)
+    cfg = load_config(args.config)
+    return daemon.Daemon(cfg, os.environ, Path(args.config) if args.config else None).run()
+
+
+def add_once(sub: Subparsers, shared: Shared) -> None:
+    o = sub.add_parser(
+        "once", help="capture every monitor once and print each decision", parents=[shared.config]
+    )
+    o.set_defaults(func=do_once)
+
+
+def do_once(args: argparse.Namespace) -> int:
+    import os
+    from datetime import datetime
+
+    from screenrecord import daemon
+    from screenrecord.archive import pause
+
+    cfg = load_config(args.config)
+    paused = pause.state(cfg.root)
+    if paused[0]:
+        print(f"{pause.describe(*paused)}: nothing captured (`screenrecord resume` to capture)")
+        return 0
+    records = daemon.once(cfg, os.environ, datetime.now())
+    if not records:
+        print("no monitor to capture (check `monitors` in the config)")
+    for r in records:
+        print(f"monitor {r.monitor} {r.width}x{r.height}: {daemon.describe(r, cfg.root)}")
+    return 1 if any(r.error for r in records) else 0
