@@ -3,8 +3,9 @@
 A backend knows one way of reading the screen: mss (X11, macOS, Windows), grim (wlroots
 compositors on Wayland), the desktop portal's Screenshot (KDE Plasma on Wayland). Which one a
 session gets is decided in one place, `_choose_impl(environ, platform, setting)`, the way
-python-mss picks its implementation, by the rule of `session.choose`; everything else talks to
-the `Backend` interface. The module functions below (`check_session`, `monitors`, `grab`,
+python-mss picks its implementation, by the rule of `session.choose`, importing the class that
+the backend's row in `session.BACKENDS` names; everything else talks to the `Backend`
+interface. The module functions below (`check_session`, `monitors`, `grab`,
 `looks_unpermitted`) are what the daemon and the CLI call; `setting` is `capture.backend`.
 """
 
@@ -63,7 +64,7 @@ class Backend(ABC):
     """
 
     name: ClassVar[str]
-    """The backend's name in `capture.backend` and in `session.BACKEND_PROBLEMS`."""
+    """The backend's name in `capture.backend`: its row in `session.BACKENDS`."""
 
     @abstractmethod
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
@@ -73,7 +74,7 @@ class Backend(ABC):
     def check(cls, environ: Mapping[str, str], platform: str) -> None:
         """Raise CaptureError, saying what to do, where this session cannot be captured at all:
         the backend's rule in `session` (only the environment and the platform are looked at)."""
-        problem = session.BACKEND_PROBLEMS[cls.name](environ, platform)
+        problem = session.BACKENDS[cls.name].problem(environ, platform)
         if problem is not None:
             raise CaptureError(problem)
 
@@ -114,18 +115,7 @@ def _choose_impl(environ: Mapping[str, str], platform: str, setting: str = "auto
     chosen = session.choose(environ, platform, setting)
     if chosen.backend is None:
         raise CaptureError(chosen.refusal)
-    name = chosen.backend
-    if name == "grim":
-        from screenrecord.capture.grim import GrimBackend
-
-        return GrimBackend
-    if name == "portal":
-        from screenrecord.capture.portal import PortalBackend
-
-        return PortalBackend
-    from screenrecord.capture.mssbackend import MssBackend
-
-    return MssBackend
+    return session.BACKENDS[chosen.backend].load()
 
 
 def open_backend(

@@ -16,15 +16,25 @@ The choice (`capture.backend = "auto"`):
 A Wayland session with XWayland (DISPLAY beside WAYLAND_DISPLAY) never gets mss by itself:
 XWayland shows X11 windows only, so its frames would be silently incomplete.
 
+The backends are the rows of `BACKENDS`, at the end: a name, where the class is, the rule that
+says why it cannot work in a session, and the desktops "auto" gives it. Adding a backend is its
+module and one row there; `capture.backend`'s validation, `choose` and `status` read the names
+from it.
+
 Every refusal is one line: the desktop, the reason, what to do. (This module sits beside
 errors.py, at the bottom of the imports: it returns refusals, capture raises them.)
 """
 
 from __future__ import annotations
 
+import importlib
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from screenrecord.capture import Backend
 
 WLROOTS = {
     "sway": "sway",
@@ -96,7 +106,7 @@ class Choice:
     """The backend a session gets, or the one line that says why it gets none."""
 
     backend: str | None
-    """"mss", "grim" or "portal"; None when refused."""
+    """A name in BACKENDS; None when refused."""
     refusal: str | None = None
 
 
@@ -105,10 +115,9 @@ def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> 
     if setting != "auto":
         return Choice(setting)
     d = desktop(environ, platform)
-    if d.kind == "wlroots":
-        return Choice("grim")
-    if d.kind == "kde":
-        return Choice("portal")
+    for row in BACKENDS.values():
+        if d.kind in row.chosen_on:
+            return Choice(row.name)
     if d.kind == "gnome":
         return Choice(
             None,
@@ -117,14 +126,12 @@ def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> 
             'session ("GNOME on Xorg"), or set capture.backend = "portal" to accept a screen '
             "flash and shutter sound at every capture (README: Desktops)",
         )
-    if d.kind == "wayland":
-        return Choice(
-            None,
-            f"{d}: no capture backend is known to work on this desktop; set capture.backend = "
-            '"grim" if it is a wlroots compositor, or "portal" if its desktop portal takes '
-            "screenshots without asking, or log in to an X11 session",
-        )
-    return Choice("mss")
+    return Choice(
+        None,
+        f"{d}: no capture backend is known to work on this desktop; set capture.backend = "
+        '"grim" if it is a wlroots compositor, or "portal" if its desktop portal takes '
+        "screenshots without asking, or log in to an X11 session",
+    )
 
 
 def problem(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str | None:
@@ -132,7 +139,7 @@ def problem(environ: Mapping[str, str], platform: str, setting: str = "auto") ->
     chosen = choose(environ, platform, setting)
     if chosen.backend is None:
         return chosen.refusal
-    return BACKEND_PROBLEMS[chosen.backend](environ, platform)
+    return BACKENDS[chosen.backend].problem(environ, platform)
 
 
 def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str:
@@ -203,5 +210,40 @@ def portal_problem(environ: Mapping[str, str], platform: str) -> str | None:
     return None
 
 
-BACKEND_PROBLEMS = {"mss": x11_problem, "grim": grim_problem, "portal": portal_problem}
-"""Each backend's own rule, by the name `choose` gives."""
+@dataclass(frozen=True, slots=True)
+class BackendRow:
+    """One capture backend: its name, where its class is, why it cannot work in a session, and
+    the desktops "auto" gives it. Its name is what `capture.backend` accepts besides "auto",
+    what `choose` returns and what `status` shows."""
+
+    name: str
+    impl: str
+    """`module:Class` of its `Backend`, imported only when a session opens it: validating a
+    config or telling the status must not import mss or jeepney."""
+    problem: Callable[[Mapping[str, str], str], str | None]
+    """Why this session cannot be captured with it (the environment and the platform only)."""
+    chosen_on: tuple[str, ...] = ()
+    """The `Desktop.kind`s that `choose` gives it when capture.backend is "auto"."""
+
+    def load(self) -> type[Backend]:
+        """The backend's class, its module imported now."""
+        module, _, name = self.impl.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+BACKENDS: dict[str, BackendRow] = {
+    row.name: row
+    for row in (
+        BackendRow(
+            "mss",
+            "screenrecord.capture.mssbackend:MssBackend",
+            x11_problem,
+            ("x11", "native", "none"),
+        ),
+        BackendRow("grim", "screenrecord.capture.grim:GrimBackend", grim_problem, ("wlroots",)),
+        BackendRow("portal", "screenrecord.capture.portal:PortalBackend", portal_problem, ("kde",)),
+    )
+}
+"""The capture backends, by name: adding one is its module and a row here. "auto" picks the
+first row whose `chosen_on` names the session's desktop; mss takes the sessions that are not
+Wayland ("none" too, where its rule says that no display is named)."""
