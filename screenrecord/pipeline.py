@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord.engine import similarity, tiles
-from screenrecord.engine.ring import Ring
+from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring, tiles
+from screenrecord.engine.prepared import keep, let_go
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
 
@@ -96,9 +96,9 @@ class Stream:
     """One monitor at one size: its ring, the coarse-pass stack kept for that ring, and the
     previous frame (preparing the next one reuses its work)."""
 
-    ring: Ring[similarity.Prepared]
-    coarse: similarity.CoarseStack
-    prev: similarity.Previous | None = field(default=None)
+    ring: Ring[Prepared]
+    coarse: CoarseStack
+    prev: Previous | None = field(default=None)
 
 
 class Pipeline:
@@ -114,20 +114,20 @@ class Pipeline:
         policy: KeepPolicy | None = None,
         sink: Sink | None = None,
         catalog: Catalog | None = None,
-        engine: similarity.Engine | None = None,
+        engine: Engine | None = None,
         compact: bool = True,
         keep_coarse_stats: bool = True,
     ) -> None:
         """`compact=False` keeps ring frames whole, as before the tile store: the same
         decisions and scores at ~10x the memory (the baseline of tests and bench/).
         `keep_coarse_stats=False` computes the coarse pass's statistics of ring frames again at
-        every pass instead of keeping them (`similarity.CoarseStack`): the same decisions and
+        every pass instead of keeping them (`CoarseStack`): the same decisions and
         scores, 50 KB less a 1080p ring frame, about 4 ms more a coarse pass over 100 frames."""
         self.settings = settings or DedupSettings()
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
-        self.engine = engine or similarity.Engine(self.settings)
+        self.engine = engine or Engine(self.settings)
         self.streams: dict[StreamKey, Stream] = {}
         self.tiles = tiles.TileStore() if compact else None
         """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
@@ -140,11 +140,11 @@ class Pipeline:
         key = (frame.monitor, *frame.size)
         if key not in self.streams:
             size = self.settings.ring_size
-            coarse = similarity.CoarseStack(size, self.keep_coarse_stats)
+            coarse = CoarseStack(size, self.keep_coarse_stats)
             self.streams[key] = Stream(Ring(size), coarse)
         return self.streams[key]
 
-    def prepare(self, frame: Frame) -> similarity.Prepared:
+    def prepare(self, frame: Frame) -> Prepared:
         """Half-size and hash a frame, reusing its stream's previous frame.
 
         Frames of one stream must be prepared in capture order.
@@ -157,7 +157,7 @@ class Pipeline:
     def process(
         self,
         frame: Frame,
-        prepared: similarity.Prepared | None = None,
+        prepared: Prepared | None = None,
         monitor: Monitor | None = None,
         capture_ms: float | None = None,
         activity: Activity | None = None,
@@ -213,7 +213,7 @@ class Pipeline:
         self,
         stream: Stream,
         frame: Frame,
-        prepared: similarity.Prepared,
+        prepared: Prepared,
         kind: Kind,
         placement: Placement,
         stored: Stored | None,
@@ -227,20 +227,20 @@ class Pipeline:
         if placement is not Placement.SKIP and stored is not None:
             self.last_kept[frame.monitor] = frame.taken
 
-    def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
+    def remember(self, frame: Frame, prepared: Prepared | None = None) -> None:
         """Put a frame already kept under `frame.name` at the front of its ring, undecided
         (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
         self._push(self._stream(frame), frame.name, prepared or self.prepare(frame))
 
-    def _push(self, stream: Stream, name: str, prepared: similarity.Prepared) -> None:
+    def _push(self, stream: Stream, name: str, prepared: Prepared) -> None:
         """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
         tiles."""
         if self.tiles is None:
             stream.ring.push(name, prepared)
             return
-        out = stream.ring.push(name, similarity.keep(prepared, self.tiles))
+        out = stream.ring.push(name, keep(prepared, self.tiles))
         if out is not None:
-            similarity.let_go(out.frame, self.tiles)
+            let_go(out.frame, self.tiles)
 
     def failed(
         self,

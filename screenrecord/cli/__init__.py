@@ -533,9 +533,9 @@ def _undo(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from screenrecord.engine import similarity
+    from screenrecord.engine.compare import compare_files
 
-    score = similarity.compare_files(Path(args.a), Path(args.b), device=args.device)
+    score = compare_files(Path(args.a), Path(args.b), device=args.device)
     print(f"{score:.6f}")
     return 0
 
