@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring, tiles
-from screenrecord.engine.prepared import keep, let_go
+from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
 
@@ -118,8 +117,9 @@ class Pipeline:
         compact: bool = True,
         keep_coarse_stats: bool = True,
     ) -> None:
-        """`compact=False` keeps ring frames whole, as before the tile store: the same
-        decisions and scores at ~10x the memory (the baseline of tests and bench/).
+        """`compact=False` has the engine made here keep ring frames whole, as before the tile
+        store: the same decisions and scores at ~10x the memory (the baseline of tests and
+        bench/); a given `engine` keeps them as it was made to.
         `keep_coarse_stats=False` computes the coarse pass's statistics of ring frames again at
         every pass instead of keeping them (`CoarseStack`): the same decisions and
         scores, 50 KB less a 1080p ring frame, about 4 ms more a coarse pass over 100 frames."""
@@ -127,11 +127,8 @@ class Pipeline:
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
-        self.engine = engine or Engine(self.settings)
+        self.engine = engine or Engine(self.settings, compact=compact)
         self.streams: dict[StreamKey, Stream] = {}
-        self.tiles = tiles.TileStore() if compact else None
-        """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
-        across monitors too)."""
         self.keep_coarse_stats = keep_coarse_stats
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
@@ -235,12 +232,7 @@ class Pipeline:
     def _push(self, stream: Stream, name: str, prepared: Prepared) -> None:
         """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
         tiles."""
-        if self.tiles is None:
-            stream.ring.push(name, prepared)
-            return
-        out = stream.ring.push(name, keep(prepared, self.tiles))
-        if out is not None:
-            let_go(out.frame, self.tiles)
+        self.engine.push(stream.ring, name, prepared)
 
     def failed(
         self,
@@ -279,11 +271,12 @@ class Pipeline:
     def memory(self) -> RingMemory:
         """What the rings hold, term by term (each shared tile once)."""
         streams = self.streams.values()
+        store = self.engine.tiles
         return RingMemory(
             frames=sum(len(s.ring) for s in streams),
-            tiles=0 if self.tiles is None else self.tiles.tile_bytes,
-            distinct_tiles=0 if self.tiles is None else len(self.tiles),
-            cache=0 if self.tiles is None else self.tiles.nbytes - self.tiles.tile_bytes,
+            tiles=0 if store is None else store.tile_bytes,
+            distinct_tiles=0 if store is None else len(store),
+            cache=0 if store is None else store.nbytes - store.tile_bytes,
             own=sum(e.frame.own_nbytes for s in streams for e in s.ring),
             coarse=sum(s.coarse.nbytes for s in streams),
             previous=sum(

@@ -16,8 +16,9 @@ on a CPU it is computed fast without changing a decision. One module per job:
   as it is decided (`Pair`, `ssim`).
 - `device`: CPU, CUDA or MPS (`resolve_device`), and the torch scorer; torch is imported only
   when a GPU device is asked for.
-- `score`: the `Engine`: prepares frames and decides one against its stream's ring.
-- `tiles`: the store of ring frames' blocks: each distinct one once, compressed, shared.
+- `score`: the `Engine`: prepares frames, decides one against its stream's ring, and owns the
+  memory of its rings (their frames' blocks in one tile store).
+- `tiles`: that tile store: the distinct blocks of the rings' frames, compressed, shared.
 - `ring`: the bounded most-recently-used ring of a stream's kept frames.
 - `compare`: two image files loaded and scored (the `compare` command).
 """

@@ -3,6 +3,7 @@
 The first ring frame over the duplicate threshold wins, else the best score decides near or new.
 On the CPU the front frame is compared first, then the coarse pass (`coarse`) picks the few ring
 frames worth an exact comparison (`exact`); on a torch device (`device`) the whole ring is scored.
+The engine keeps its rings' frames compact, their blocks in one `tiles.TileStore`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from screenrecord.engine import tiles
 from screenrecord.engine.coarse import DUP_MARGIN, NEAR_MARGIN, CoarseStack
 from screenrecord.engine.device import TorchScorer, resolve_device
 from screenrecord.engine.exact import Pair
-from screenrecord.engine.prepared import Prepared, Previous, prepare_next
+from screenrecord.engine.prepared import Prepared, Previous, keep, let_go, prepare_next
 from screenrecord.engine.ring import Ring
 from screenrecord.errors import UsageError
 from screenrecord.models import Decision, DedupSettings, Kind
@@ -27,13 +29,19 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    """Prepares frames and decides them against a ring, on the CPU or on a torch device."""
+    """Prepares frames, decides them against a ring, on the CPU or on a torch device, and holds
+    the memory of the rings it fills (`push`)."""
 
     def __init__(
-        self, settings: DedupSettings | None = None, scorer: TorchScorer | None = None
+        self,
+        settings: DedupSettings | None = None,
+        scorer: TorchScorer | None = None,
+        compact: bool = True,
     ) -> None:
         """`scorer` scores exactly on a torch device; by default one is made for a cuda or mps
-        `device`, and the CPU engine decides without torch."""
+        `device`, and the CPU engine decides without torch. `compact=False` keeps ring frames
+        whole, as before the tile store: the same decisions and scores at ~10x the memory (the
+        baseline of tests and bench/)."""
         self.settings = settings or DedupSettings()
         if self.settings.scale != 2:
             raise UsageError(
@@ -44,6 +52,9 @@ class Engine:
         if scorer is None and self.device != "cpu":
             scorer = TorchScorer(self.device)
         self.scorer = scorer
+        self.tiles = tiles.TileStore() if compact else None
+        """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
+        across monitors too); None where ring frames are kept whole."""
 
     def prepare(
         self,
@@ -55,6 +66,16 @@ class Engine:
         it mostly repeats (`prepared.prepare_next`); returns it and what the stream keeps for its
         next frame."""
         return prepare_next(image, prev, known)
+
+    def push(self, ring: Ring[Prepared], name: str, p: Prepared) -> None:
+        """Put a frame at the front of a ring, compact if the engine keeps a tile store; the
+        frame that falls out lets go of its tiles."""
+        if self.tiles is None:
+            ring.push(name, p)
+            return
+        out = ring.push(name, keep(p, self.tiles))
+        if out is not None:
+            let_go(out.frame, self.tiles)
 
     def decide(
         self, p: Prepared, ring: Ring[Prepared], coarse: CoarseStack

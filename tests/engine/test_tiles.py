@@ -143,11 +143,11 @@ def test_a_ring_frames_reported_size_is_not_below_what_it_references():
     for f in frames:
         assert f.nbytes >= referenced_bytes([f]) + f.blocks.nbytes
     assert d.ring_bytes() >= referenced_bytes(frames) + sum(f.blocks.nbytes for f in frames)
-    cache = d.tiles.cache.nbytes(TILE)
+    cache = d.engine.tiles.cache.nbytes(TILE)
     assert d.ring_bytes() <= sum(f.nbytes for f in frames) + stream.coarse.nbytes + cache
     # the tiles of frames that left the ring are gone from the store
     live = {k for f in frames for k in tiles_of(f.pixels)}
-    assert len(d.tiles) == len(live)
+    assert len(d.engine.tiles) == len(live)
 
 
 def test_tiles_a_new_frame_brings_are_packed_in_one_blob():
@@ -235,7 +235,7 @@ def test_frames_that_leave_the_ring_free_their_tiles():
         d.remember(Frame(1, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png"))
     (stream,) = d.streams.values()
     (front,) = [e.frame for e in stream.ring]
-    assert len(d.tiles) == len(tiles_of(front.pixels))
+    assert len(d.engine.tiles) == len(tiles_of(front.pixels))
     assert np.array_equal(front.planes, prepare(arrays[1]).planes)
 
 
@@ -305,8 +305,8 @@ def decided(
     computed again at every pass, as the daemon does)."""
     settings = DedupSettings(device="cpu", ring_size=ring_size)
     d = Pipeline(settings, compact=compact, keep_coarse_stats=keep_stats)
-    if d.tiles is not None and not cache:
-        d.tiles.cache.limit = 0
+    if d.engine.tiles is not None and not cache:
+        d.engine.tiles.cache.limit = 0
     out = []
     for f in frames:
         r = d.process(f)
