@@ -278,12 +278,16 @@ from pathlib import Path
 import numpy as np
 import screenrecord
 from screenrecord.archive import images
-from screenrecord.engine import similarity, tiles
+from screenrecord.engine import tiles
+try:
+    from screenrecord.engine.prepared import keep, prepare
+except ImportError:  # a tree from before the engine's modules
+    from screenrecord.engine.similarity import keep, prepare
 def alone(paths):
     kb, blocks = [], []
     for p in paths:
         store = tiles.TileStore()
-        kept = similarity.keep(similarity.prepare(images.load(p)), store)
+        kept = keep(prepare(images.load(p)), store)
         if hasattr(kept.pixels, "blobs"):  # packed tiles
             kb.append(sum(len(b.data) for b in kept.pixels.blobs) / 1e3)
         else:  # a Tile object each
@@ -301,7 +305,7 @@ print("ROW " + json.dumps(row))
 
 def run_content(arch: Path, tree: Path, cwd: Path, corpus: Path) -> dict[str, str]:
     """Compressed size of a 1080p frame kept alone: generated stream against the corpus."""
-    if not (tree / "screenrecord" / "tiles.py").exists():
+    if not (tree / "screenrecord" / "engine" / "tiles.py").exists():
         return {"generated, a frame alone": "-", "corpus, a frame alone": "-"}
     cmd = [sys.executable, "-c", CONTENT, str(arch), str(corpus)]
     row, _, _ = child_row("content", cmd, tree, cwd)

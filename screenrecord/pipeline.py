@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord.engine import similarity, tiles
-from screenrecord.engine.ring import Ring
+from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
 
@@ -96,9 +95,9 @@ class Stream:
     """One monitor at one size: its ring, the coarse-pass stack kept for that ring, and the
     previous frame (preparing the next one reuses its work)."""
 
-    ring: Ring[similarity.Prepared]
-    coarse: similarity.CoarseStack
-    prev: similarity.Previous | None = field(default=None)
+    ring: Ring[Prepared]
+    coarse: CoarseStack
+    prev: Previous | None = field(default=None)
 
 
 class Pipeline:
@@ -114,24 +113,22 @@ class Pipeline:
         policy: KeepPolicy | None = None,
         sink: Sink | None = None,
         catalog: Catalog | None = None,
-        engine: similarity.Engine | None = None,
+        engine: Engine | None = None,
         compact: bool = True,
         keep_coarse_stats: bool = True,
     ) -> None:
-        """`compact=False` keeps ring frames whole, as before the tile store: the same
-        decisions and scores at ~10x the memory (the baseline of tests and bench/).
+        """`compact=False` has the engine made here keep ring frames whole, as before the tile
+        store: the same decisions and scores at ~10x the memory (the baseline of tests and
+        bench/); a given `engine` keeps them as it was made to.
         `keep_coarse_stats=False` computes the coarse pass's statistics of ring frames again at
-        every pass instead of keeping them (`similarity.CoarseStack`): the same decisions and
+        every pass instead of keeping them (`CoarseStack`): the same decisions and
         scores, 50 KB less a 1080p ring frame, about 4 ms more a coarse pass over 100 frames."""
         self.settings = settings or DedupSettings()
         self.policy = policy or KeepPolicy()
         self.sink: Sink = sink or InPlace()
         self.catalog = catalog
-        self.engine = engine or similarity.Engine(self.settings)
+        self.engine = engine or Engine(self.settings, compact=compact)
         self.streams: dict[StreamKey, Stream] = {}
-        self.tiles = tiles.TileStore() if compact else None
-        """The blocks of every ring's frames, each distinct one once (screens repeat themselves,
-        across monitors too)."""
         self.keep_coarse_stats = keep_coarse_stats
         self.last_kept: dict[int, datetime] = {}
         """Capture time of each monitor's newest kept frame (for keep_at_least_every)."""
@@ -140,11 +137,11 @@ class Pipeline:
         key = (frame.monitor, *frame.size)
         if key not in self.streams:
             size = self.settings.ring_size
-            coarse = similarity.CoarseStack(size, self.keep_coarse_stats)
+            coarse = CoarseStack(size, self.keep_coarse_stats)
             self.streams[key] = Stream(Ring(size), coarse)
         return self.streams[key]
 
-    def prepare(self, frame: Frame) -> similarity.Prepared:
+    def prepare(self, frame: Frame) -> Prepared:
         """Half-size and hash a frame, reusing its stream's previous frame.
 
         Frames of one stream must be prepared in capture order.
@@ -157,7 +154,7 @@ class Pipeline:
     def process(
         self,
         frame: Frame,
-        prepared: similarity.Prepared | None = None,
+        prepared: Prepared | None = None,
         monitor: Monitor | None = None,
         capture_ms: float | None = None,
         activity: Activity | None = None,
@@ -213,7 +210,7 @@ class Pipeline:
         self,
         stream: Stream,
         frame: Frame,
-        prepared: similarity.Prepared,
+        prepared: Prepared,
         kind: Kind,
         placement: Placement,
         stored: Stored | None,
@@ -227,20 +224,15 @@ class Pipeline:
         if placement is not Placement.SKIP and stored is not None:
             self.last_kept[frame.monitor] = frame.taken
 
-    def remember(self, frame: Frame, prepared: similarity.Prepared | None = None) -> None:
+    def remember(self, frame: Frame, prepared: Prepared | None = None) -> None:
         """Put a frame already kept under `frame.name` at the front of its ring, undecided
         (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
         self._push(self._stream(frame), frame.name, prepared or self.prepare(frame))
 
-    def _push(self, stream: Stream, name: str, prepared: similarity.Prepared) -> None:
+    def _push(self, stream: Stream, name: str, prepared: Prepared) -> None:
         """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
         tiles."""
-        if self.tiles is None:
-            stream.ring.push(name, prepared)
-            return
-        out = stream.ring.push(name, similarity.keep(prepared, self.tiles))
-        if out is not None:
-            similarity.let_go(out.frame, self.tiles)
+        self.engine.push(stream.ring, name, prepared)
 
     def failed(
         self,
@@ -279,11 +271,12 @@ class Pipeline:
     def memory(self) -> RingMemory:
         """What the rings hold, term by term (each shared tile once)."""
         streams = self.streams.values()
+        store = self.engine.tiles
         return RingMemory(
             frames=sum(len(s.ring) for s in streams),
-            tiles=0 if self.tiles is None else self.tiles.tile_bytes,
-            distinct_tiles=0 if self.tiles is None else len(self.tiles),
-            cache=0 if self.tiles is None else self.tiles.nbytes - self.tiles.tile_bytes,
+            tiles=0 if store is None else store.tile_bytes,
+            distinct_tiles=0 if store is None else len(store),
+            cache=0 if store is None else store.nbytes - store.tile_bytes,
             own=sum(e.frame.own_nbytes for s in streams for e in s.ring),
             coarse=sum(s.coarse.nbytes for s in streams),
             previous=sum(

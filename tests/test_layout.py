@@ -123,4 +123,3 @@ TARGET_TEST = re.compile(
 def test_no_module_compares_service_targets_more_than_three_times() -> None:
     counts = {m: len(TARGET_TEST.findall(p.read_text())) for m, p in modules().items()}
     assert {m: n for m, n in counts.items() if n > 3} == {}
-

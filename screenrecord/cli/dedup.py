@@ -127,8 +127,8 @@ def add_compare(sub: Subparsers, shared: Shared) -> None:
 def do_compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from screenrecord.engine import similarity
+    from screenrecord.engine.compare import compare_files
 
-    score = similarity.compare_files(Path(args.a), Path(args.b), device=args.device)
+    score = compare_files(Path(args.a), Path(args.b), device=args.device)
     print(f"{score:.6f}")
     return 0

@@ -27,7 +27,7 @@ from screenrecord.archive.catalog import Catalog
 from screenrecord.archive.journal import FILE_NAME as JOURNAL_NAME
 from screenrecord.archive.journal import Journal
 from screenrecord.config import units
-from screenrecord.engine import similarity
+from screenrecord.engine.prepared import Prepared
 from screenrecord.errors import ImageError, StoreError, UsageError
 from screenrecord.models import DedupSettings, Frame, Kind, Placement, Progress, Record
 from screenrecord.pipeline import InPlace, KeepPolicy, Pipeline, Sink, Stored
@@ -140,7 +140,7 @@ def _shape_only(frame: Frame) -> Frame:
     return dataclasses.replace(frame, image=stand_in)
 
 
-Ready = tuple[Frame, similarity.Prepared] | ImageError
+Ready = tuple[Frame, Prepared] | ImageError
 """A frame ready to decide, or why it cannot be."""
 
 

@@ -1,7 +1,7 @@
 """A store of the blocks of ring frames: each distinct block once, compressed, shared.
 
 A ring frame's half-size planes are cut into the same TILE x TILE blocks the engine hashes
-(`similarity.Prepared.blocks`). Screens repeat themselves, within a frame (flat backgrounds) and
+(`prepared.Prepared.blocks`). Screens repeat themselves, within a frame (flat backgrounds) and
 across a ring (the same desktop, a clock that moved), so a ring frame keeps only references to
 tiles in a store shared by the ring, each distinct block held once, compressed with zstd at
 level 1 (on 1080p corpus screenshots 12.5x smaller than the raw block, ~8 us a block to compress

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from screenrecord.archive import images, store
-from screenrecord.engine.similarity import ssim_many
+from screenrecord.engine.ssim import ssim_many
 from screenrecord.errors import ImageError
 from screenrecord.models import Period, Progress
 

@@ -8,14 +8,15 @@ from helpers.frames import SEQ, load, needs_corpus, reference_decisions, referen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screenrecord.engine import halfres, similarity
+from screenrecord.engine import Engine, coarse, device, exact, halfres, prepared
+from screenrecord.engine.ssim import HALO, ssim_many
 from screenrecord.errors import ImageError, StoreError
 from screenrecord.models import DedupSettings, Frame, Kind, Placement
 from screenrecord.pipeline import InPlace, Pipeline, Stored
 
 
 def engine_ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return similarity.ssim(similarity.prepare(a), similarity.prepare(b))
+    return exact.ssim(prepared.prepare(a), prepared.prepare(b))
 
 
 def edited(img: np.ndarray, seed: int, boxes: int = 3) -> np.ndarray:
@@ -154,27 +155,27 @@ def test_incremental_half_size_is_exactly_the_full_resize(seed):
 def test_a_screen_that_comes_back_is_prepared_from_the_ring():
     """A lock screen returning with another time on its clock, after other screens: its half
     size is rebuilt from the ring frame it mostly repeats, exactly, not resized whole."""
-    engine = similarity.Engine(DedupSettings(device="cpu"))
+    engine = Engine(DedupSettings(device="cpu"))
     lock, other = load(SEQ[0]), load(SEQ[9])
     back = lock.copy()
     back[40:90, 800:900] = 255 - back[40:90, 800:900]  # the clock moved on
     p_lock, prev = engine.prepare(lock)
     p_other, prev = engine.prepare(other, prev, [p_lock])
     p_back, _ = engine.prepare(back, prev, [p_other, p_lock])
-    fresh = similarity.prepare(back)
+    fresh = prepared.prepare(back)
     assert np.array_equal(p_back.planes, fresh.planes)
     assert np.array_equal(p_back.blocks, fresh.blocks)
     hashes = halfres.block_hashes(back)
-    base, changed = similarity._recall(p_back.shape, hashes, [p_other, p_lock], None, None)
+    base, changed = prepared._recall(p_back.shape, hashes, [p_other, p_lock], None, None)
     assert base is p_lock and 0 < changed.sum() <= 6
 
 
 def test_incremental_prepare_equals_fresh_prepare():
-    engine = similarity.Engine(DedupSettings(device="cpu"))
+    engine = Engine(DedupSettings(device="cpu"))
     a, b = load(SEQ[2]), edited(load(SEQ[2]), 7, boxes=2)
     pa, prev = engine.prepare(a)
     pb, _ = engine.prepare(b, prev)
-    fresh = similarity.prepare(b)
+    fresh = prepared.prepare(b)
     assert np.array_equal(pb.planes, fresh.planes)
     assert np.array_equal(pb.blocks, fresh.blocks)
     assert pb.digest == fresh.digest
@@ -182,7 +183,7 @@ def test_incremental_prepare_equals_fresh_prepare():
 
 def test_too_small_frames_are_refused():
     with pytest.raises(ImageError, match="too small"):
-        similarity.prepare(np.zeros((20, 400, 3), np.uint8))
+        prepared.prepare(np.zeros((20, 400, 3), np.uint8))
 
 
 def frames_of(arrays, monitor=1):
@@ -287,12 +288,12 @@ def test_ring_memory_is_bounded_and_compact():
 def test_torch_scorer_gives_the_same_decisions_on_cpu(monkeypatch):
     arrays = [load(p) for p in SEQ[:8]]
     settings = DedupSettings(device="cpu")
-    scorer = similarity.TorchScorer("cpu")
+    scorer = device.TorchScorer("cpu")
     scored = []
     scores = scorer.scores
     monkeypatch.setattr(scorer, "scores", lambda p, ring: scored.append(p) or scores(p, ring))
     # The engine picks torch itself only for cuda or mps; here it is handed the scorer on the CPU.
-    d = Pipeline(settings, engine=similarity.Engine(settings, scorer=scorer))
+    d = Pipeline(settings, engine=Engine(settings, scorer=scorer))
     got = [d.process(f).decision.value for f in frames_of(arrays)]
     assert got == [k for k, _, _ in reference_decisions(arrays)]
     assert len(scored) == len(arrays) - 1  # every frame but the first, against a ring
@@ -302,7 +303,7 @@ def test_unknown_device_is_a_usage_error():
     from screenrecord.errors import UsageError
 
     with pytest.raises(UsageError, match="device 'tpu'"):
-        similarity.resolve_device("tpu")
+        device.resolve_device("tpu")
 
 
 def test_ssim_many_equals_pytorch_msssim():
@@ -312,7 +313,7 @@ def test_ssim_many_equals_pytorch_msssim():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (40, 64, 3)).astype(np.uint8)
     ys = np.clip(x[None] + rng.normal(0, 25, (4, 40, 64, 3)), 0, 255).astype(np.uint8)
-    got = similarity.ssim_many(x, ys)
+    got = ssim_many(x, ys)
     t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
     want = [ssim(t(x), t(y), data_range=255).item() for y in ys]
     assert got == pytest.approx(want, abs=1e-5)
@@ -348,15 +349,15 @@ def test_coarse_stack_follows_a_changing_ring():
     A stack that computes its statistics again at every pass gives the same numbers, bit for
     bit, empty slots (grown by doubling, one frame held twice) and a black frame included."""
     halves = [
-        similarity.prepare(edited(load(SEQ[i % len(SEQ)]), i, boxes=5)).coarse for i in range(9)
+        prepared.prepare(edited(load(SEQ[i % len(SEQ)]), i, boxes=5)).coarse for i in range(9)
     ]
-    black = similarity.Coarse(np.zeros_like(halves[0].pixels))
-    stack = similarity.CoarseStack(limit=4)
-    lean = similarity.CoarseStack(limit=4, keep_stats=False)
+    black = coarse.Coarse(np.zeros_like(halves[0].pixels))
+    stack = coarse.CoarseStack(limit=4)
+    lean = coarse.CoarseStack(limit=4, keep_stats=False)
     for k in range(6):
         ring = halves[max(0, k - 3) : k + 1]  # grows to 4, then turns over
         got = stack.scores(halves[8], ring)
-        want = similarity.ssim_many(halves[8].pixels, np.stack([c.pixels for c in ring]))
+        want = ssim_many(halves[8].pixels, np.stack([c.pixels for c in ring]))
         assert got == pytest.approx(want, abs=1e-6)
         assert stack.cap <= 4
         assert np.array_equal(lean.scores(halves[8], ring), got)
@@ -371,14 +372,14 @@ def test_a_stack_that_keeps_no_statistics_holds_only_its_work_arrays():
     the same fixed work arrays and two chunks' statistics, whatever the ring's size."""
     screens = [np.tile(edited(load(SEQ[i % len(SEQ)]), i, boxes=5), (2, 2, 1)) for i in range(8)]
     assert screens[0].shape == (1080, 1920, 3)
-    thumbs = [similarity.prepare(s).coarse for s in screens]
-    ring = [similarity.Coarse(t.pixels.copy()) for t in thumbs for _ in range(13)][:100]
-    kept, lean = similarity.CoarseStack(100), similarity.CoarseStack(100, keep_stats=False)
+    thumbs = [prepared.prepare(s).coarse for s in screens]
+    ring = [coarse.Coarse(t.pixels.copy()) for t in thumbs for _ in range(13)][:100]
+    kept, lean = coarse.CoarseStack(100), coarse.CoarseStack(100, keep_stats=False)
     assert np.array_equal(kept.scores(thumbs[0], ring), lean.scores(thumbs[0], ring))
     h, w = thumbs[0].pixels.shape
-    slot = 2 * (h - similarity.HALO) * (w - similarity.HALO) * 4
+    slot = 2 * (h - HALO) * (w - HALO) * 4
     assert slot > 45_000  # a 1080p frame's thumbnail (67x120): 2 maps of 57x110 float32
-    assert kept.nbytes - lean.nbytes >= 100 * slot - 2 * similarity.CoarseStack.CHUNK * slot
+    assert kept.nbytes - lean.nbytes >= 100 * slot - 2 * coarse.CoarseStack.CHUNK * slot
     assert lean.nbytes < 2_500_000
 
 

@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from screenrecord.engine import similarity, tiles
+from screenrecord.engine import coarse, tiles
+from screenrecord.engine.exact import ssim
+from screenrecord.engine.prepared import TILE, Prepared, keep, let_go, prepare, prepare_half
 from screenrecord.models import DedupSettings, Frame
 from screenrecord.pipeline import Pipeline
 
@@ -38,7 +40,7 @@ def tiles_of(frame: tiles.Compact) -> dict[tuple[int, int], tuple[tiles.Blob, in
     }
 
 
-def referenced_bytes(frames: list[similarity.Prepared]) -> int:
+def referenced_bytes(frames: list[Prepared]) -> int:
     """Compressed bytes of the distinct tiles the frames reference, each once."""
     distinct = {
         k: v
@@ -59,14 +61,14 @@ def referenced_bytes(frames: list[similarity.Prepared]) -> int:
 )
 def test_a_compact_frame_gives_back_every_pixel_it_was_given(half):
     """Odd sizes, edge tiles, repeated and flat blocks: the planes come back bit for bit."""
-    p = similarity.prepare_half(half)
+    p = prepare_half(half)
     store = tiles.TileStore()
-    kept = similarity.keep(p, store)
+    kept = keep(p, store)
     assert kept.compact
     assert np.array_equal(kept.planes, p.planes)
     assert np.array_equal(kept.half, half)
     rows, cols = p.blocks.shape
-    t = similarity.TILE
+    t = TILE
     for i in range(rows):
         for j in range(cols):
             assert np.array_equal(
@@ -77,17 +79,17 @@ def test_a_compact_frame_gives_back_every_pixel_it_was_given(half):
 def test_a_real_frame_round_trips_and_scores_the_same_compact():
     a = load(SEQ[3])
     b = edited(a, 5)
-    pa, pb = similarity.prepare(a), similarity.prepare(b)
+    pa, pb = prepare(a), prepare(b)
     store = tiles.TileStore()
-    ka = similarity.keep(pa, store)
+    ka = keep(pa, store)
     assert np.array_equal(ka.planes, pa.planes)
-    assert similarity.ssim(pb, ka) == similarity.ssim(pb, pa)
-    assert similarity.ssim(ka, pb) == similarity.ssim(pa, pb)
+    assert ssim(pb, ka) == ssim(pb, pa)
+    assert ssim(ka, pb) == ssim(pa, pb)
 
 
 def test_blocks_whose_hashes_collide_are_both_kept_exactly():
     """A hash is never taken as proof of equal pixels: two different blocks under one key."""
-    t = similarity.TILE
+    t = TILE
     store = tiles.TileStore()
     one = np.zeros((3, t, t), np.uint8)
     two = np.full((3, t, t), 9, np.uint8)
@@ -103,31 +105,31 @@ def test_blocks_whose_hashes_collide_are_both_kept_exactly():
 
 def test_shared_tiles_are_counted_once_and_freed_with_the_last_frame():
     store = tiles.TileStore()
-    p = similarity.prepare(load(SEQ[0]))
-    q = similarity.prepare(edited(load(SEQ[0]), 3))
-    kp = similarity.keep(p, store)
+    p = prepare(load(SEQ[0]))
+    q = prepare(edited(load(SEQ[0]), 3))
+    kp = keep(p, store)
     after_one = (len(store), store.tile_bytes)
-    kq = similarity.keep(q, store)
+    kq = keep(q, store)
     changed = int((p.blocks != q.blocks).sum())
     assert 0 < len(store) - after_one[0] <= changed, "only q's changed blocks are new"
     both = tiles_of(kp.pixels) | tiles_of(kq.pixels)
     assert len(store) == len(both)
     assert store.tile_bytes >= sum(len(b.tile(i)) + 16 for b, i in both.values())
-    similarity.let_go(kp, store)
+    let_go(kp, store)
     assert np.array_equal(kq.planes, q.planes), "q's tiles stay while q is in the ring"
     assert len(store) == len(tiles_of(kq.pixels))
-    similarity.let_go(kq, store)
+    let_go(kq, store)
     assert len(store) == 0 and len(store.cache) == 0
     assert store.tile_bytes < 1000, "only empty tables are left"
 
 
 def test_a_frame_kept_twice_holds_its_tiles_until_both_leave():
     store = tiles.TileStore()
-    p = similarity.prepare(load(SEQ[1]))
-    k1, k2 = similarity.keep(p, store), similarity.keep(p, store)
-    similarity.let_go(k1, store)
+    p = prepare(load(SEQ[1]))
+    k1, k2 = keep(p, store), keep(p, store)
+    let_go(k1, store)
     assert len(store) > 0 and np.array_equal(k2.planes, p.planes)
-    similarity.let_go(k2, store)
+    let_go(k2, store)
     assert len(store) == 0
 
 
@@ -141,18 +143,18 @@ def test_a_ring_frames_reported_size_is_not_below_what_it_references():
     for f in frames:
         assert f.nbytes >= referenced_bytes([f]) + f.blocks.nbytes
     assert d.ring_bytes() >= referenced_bytes(frames) + sum(f.blocks.nbytes for f in frames)
-    cache = d.tiles.cache.nbytes(similarity.TILE)
+    cache = d.engine.tiles.cache.nbytes(TILE)
     assert d.ring_bytes() <= sum(f.nbytes for f in frames) + stream.coarse.nbytes + cache
     # the tiles of frames that left the ring are gone from the store
     live = {k for f in frames for k in tiles_of(f.pixels)}
-    assert len(d.tiles) == len(live)
+    assert len(d.engine.tiles) == len(live)
 
 
 def test_tiles_a_new_frame_brings_are_packed_in_one_blob():
     """A frame's new tiles cost their compressed bytes and a few bytes each, not an object."""
     store = tiles.TileStore()
-    p = similarity.prepare(load(SEQ[4]))
-    kept = similarity.keep(p, store)
+    p = prepare(load(SEQ[4]))
+    kept = keep(p, store)
     (blob,) = kept.pixels.blobs
     assert len(blob.counts) == len(store) == len(tiles_of(kept.pixels))
     assert store.tile_bytes <= len(blob.data) + 40 * len(store) + 2000
@@ -170,39 +172,39 @@ def test_a_blob_mostly_unused_is_compacted_and_its_readers_keep_their_pixels():
     """When the frame that brought a blob leaves and its followers use under half of it, the
     tiles still used are copied to a new blob; the followers read the same pixels from there."""
     store = tiles.TileStore()
-    a = similarity.prepare(load(SEQ[0]))
-    ka = similarity.keep(a, store)
+    a = prepare(load(SEQ[0]))
+    ka = keep(a, store)
     (old,) = ka.pixels.blobs
-    b = similarity.prepare_half(half_edited(a.half, 0.3))
+    b = prepare_half(half_edited(a.half, 0.3))
     shared = (b.blocks == a.blocks).ravel() & np.array(
         [np.array_equal(b.planes[:, y, x], a.planes[:, y, x]) for y, x in block_slices(b)]
     )
     assert 0 < shared.sum() < len(old.counts) / 2
     b.refs = tiles.Known(ka.pixels, shared)
-    kb = similarity.keep(b, store)
+    kb = keep(b, store)
     before, layout = store.tile_bytes, kb.pixels.layout
     assert old in layout[0]
-    similarity.let_go(ka, store)
+    let_go(ka, store)
     assert old not in kb.pixels.blobs, "the followers read a compacted copy"
     assert np.array_equal(kb.planes, b.planes)
-    stale = tiles.Compact(layout, kb.pixels.grid, similarity.TILE)
+    stale = tiles.Compact(layout, kb.pixels.grid, TILE)
     assert np.array_equal(stale.planes(), b.planes), "a reader holding the old layout too"
     assert store.tile_bytes < before - len(old.data) / 2
     assert len(store) == len(tiles_of(kb.pixels))
     assert all(2 * x.live >= len(x.counts) for x in kb.pixels.blobs)
     # a frame kept from the old references (copied, as the store no longer holds the blob)
-    again = similarity.prepare_half(b.half.copy())
-    again.refs = tiles.Known(tiles.Compact(layout, kb.pixels.grid, similarity.TILE), shared)
-    kc = similarity.keep(again, store)
+    again = prepare_half(b.half.copy())
+    again.refs = tiles.Known(tiles.Compact(layout, kb.pixels.grid, TILE), shared)
+    kc = keep(again, store)
     assert np.array_equal(kc.planes, b.planes)
     assert tiles_of(kc.pixels).keys() == tiles_of(kb.pixels).keys(), "found, not stored again"
-    similarity.let_go(kb, store)
-    similarity.let_go(kc, store)
+    let_go(kb, store)
+    let_go(kc, store)
     assert len(store) == 0 and store.tile_bytes < 1000
 
 
-def block_slices(p: similarity.Prepared) -> list[tuple[slice, slice]]:
-    t = similarity.TILE
+def block_slices(p: Prepared) -> list[tuple[slice, slice]]:
+    t = TILE
     rows, cols = p.blocks.shape
     return [
         (slice(i * t, (i + 1) * t), slice(j * t, (j + 1) * t))
@@ -212,7 +214,7 @@ def block_slices(p: similarity.Prepared) -> list[tuple[slice, slice]]:
 
 
 def test_colliding_tiles_leave_the_index_one_by_one():
-    t = similarity.TILE
+    t = TILE
     store = tiles.TileStore()
     key = np.array([[42]], np.uint64)
     blocks = [np.full((3, t, t), v, np.uint8) for v in (1, 2, 3)]
@@ -233,18 +235,18 @@ def test_frames_that_leave_the_ring_free_their_tiles():
         d.remember(Frame(1, a, datetime(2026, 3, 10, 9, 0, n), f"f{n}.png"))
     (stream,) = d.streams.values()
     (front,) = [e.frame for e in stream.ring]
-    assert len(d.tiles) == len(tiles_of(front.pixels))
-    assert np.array_equal(front.planes, similarity.prepare(arrays[1]).planes)
+    assert len(d.engine.tiles) == len(tiles_of(front.pixels))
+    assert np.array_equal(front.planes, prepare(arrays[1]).planes)
 
 
 def test_a_frame_kept_in_two_stores_is_counted_by_each():
-    p = similarity.prepare(load(SEQ[2]))
+    p = prepare(load(SEQ[2]))
     one, two = tiles.TileStore(), tiles.TileStore()
-    k1, k2 = similarity.keep(p, one), similarity.keep(p, two)
-    similarity.let_go(k1, one)
+    k1, k2 = keep(p, one), keep(p, two)
+    let_go(k1, one)
     assert len(one) == 0 and len(two) == len(tiles_of(k2.pixels))
     assert np.array_equal(k2.planes, p.planes)
-    similarity.let_go(k2, two)
+    let_go(k2, two)
     assert len(two) == 0
 
 
@@ -261,10 +263,10 @@ def test_the_store_reports_at_least_the_memory_the_process_holds_for_it():
     bytes, the dict, the frames' reference lists) is within what it reports. A compressed block
     whose buffer keeps its 3 KB output bound allocated fails this."""
     store = tiles.TileStore(cache_blocks=0)  # the cache is counted full: it would hide the rest
-    prepared = [similarity.prepare(edited(load(path), n)) for n, path in enumerate(SEQ[:6])]
+    prepared = [prepare(edited(load(path), n)) for n, path in enumerate(SEQ[:6])]
     tracemalloc.start(25)
     try:
-        kept = [similarity.keep(p, store) for p in prepared]
+        kept = [keep(p, store) for p in prepared]
         gc.collect()
         snapshot = tracemalloc.take_snapshot()
     finally:
@@ -277,10 +279,10 @@ def test_the_store_reports_at_least_the_memory_the_process_holds_for_it():
 
 @pytest.mark.parametrize("keep_stats", [True, False])
 def test_the_coarse_stack_reports_at_least_what_it_allocated(keep_stats):
-    thumbs = [similarity.prepare(edited(load(SEQ[i]), i)).coarse for i in range(6)]
+    thumbs = [prepare(edited(load(SEQ[i]), i)).coarse for i in range(6)]
     assert all(t is not None for t in thumbs)
-    stack = similarity.CoarseStack(limit=5, keep_stats=keep_stats)
-    similarity.CoarseStack(5, keep_stats).scores(thumbs[5], thumbs[:5])  # first use, once
+    stack = coarse.CoarseStack(limit=5, keep_stats=keep_stats)
+    coarse.CoarseStack(5, keep_stats).scores(thumbs[5], thumbs[:5])  # first use, once
     tracemalloc.start(25)
     try:
         stack.scores(thumbs[5], thumbs[:5])
@@ -288,7 +290,7 @@ def test_the_coarse_stack_reports_at_least_what_it_allocated(keep_stats):
         snapshot = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    assert 0 < traced(snapshot, similarity) <= stack.nbytes
+    assert 0 < traced(snapshot, coarse) <= stack.nbytes
 
 
 def decided(
@@ -303,8 +305,8 @@ def decided(
     computed again at every pass, as the daemon does)."""
     settings = DedupSettings(device="cpu", ring_size=ring_size)
     d = Pipeline(settings, compact=compact, keep_coarse_stats=keep_stats)
-    if d.tiles is not None and not cache:
-        d.tiles.cache.limit = 0
+    if d.engine.tiles is not None and not cache:
+        d.engine.tiles.cache.limit = 0
     out = []
     for f in frames:
         r = d.process(f)

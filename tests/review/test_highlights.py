@@ -15,7 +15,7 @@ from PIL import Image
 
 from screenrecord import cli
 from screenrecord.archive.catalog import Catalog
-from screenrecord.engine import similarity
+from screenrecord.engine import prepare, ssim
 from screenrecord.models import Kind, Record
 from screenrecord.review import highlights
 
@@ -65,10 +65,10 @@ def test_top_picks_are_distinct_new_content(picks: list[highlights.Highlight]) -
 def test_no_two_picks_are_near_duplicates(picks: list[highlights.Highlight]) -> None:
     """Full-resolution-half SSIM (the engine's exact score) between picks stays below 0.95."""
     top = picks[:12]
-    prepared = {p.path: similarity.prepare(Image.open(p.path).convert("RGB")) for p in top}
+    prepared = {p.path: prepare(Image.open(p.path).convert("RGB")) for p in top}
     for a, b in itertools.combinations(top, 2):
         if a.monitor == b.monitor:
-            score = similarity.ssim(prepared[a.path], prepared[b.path])
+            score = ssim(prepared[a.path], prepared[b.path])
             assert score < 0.95, (a.path.name, b.path.name, score)
 
 

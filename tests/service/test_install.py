@@ -65,11 +65,11 @@ def test_cpu_path_never_imports_torch():
         "import sys\n"
         "import screenrecord.cli, screenrecord.daemon, screenrecord.dedup, screenrecord.pipeline\n"
         "from pathlib import Path\n"
-        "from screenrecord import similarity\n"
+        "from screenrecord.engine import Engine, compare_files\n"
         "from screenrecord.models import DedupSettings\n"
-        "assert similarity.Engine(DedupSettings(device='cpu')).device == 'cpu'\n"
+        "assert Engine(DedupSettings(device='cpu')).device == 'cpu'\n"
         f"a, b = Path({str(SEQ / '001.png')!r}), Path({str(SEQ / '027.png')!r})\n"
-        "assert similarity.compare_files(a, b, device='cpu') < 0.95\n"
+        "assert compare_files(a, b, device='cpu') < 0.95\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'pytorch_msssim')))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
