@@ -26,12 +26,13 @@ from screenrecord import capture
 from screenrecord import config as configmod
 from screenrecord.archive import ahead, catalog, images, lock, pause, store
 from screenrecord.archive.catalog import Catalog, CatalogDamaged
+from screenrecord.archive.writer import ArchiveWriter
 from screenrecord.capture import activity
 from screenrecord.capture.activity import privacy
-from screenrecord.config import Config, StorageConfig, units
+from screenrecord.config import Config, units
 from screenrecord.errors import CaptureError, ConfigError, ImageError, ScreenrecordError, StoreError
-from screenrecord.models import NO_FRAME, Activity, Frame, Kind, Placement, Record
-from screenrecord.pipeline import KeepPolicy, Pipeline, Stored
+from screenrecord.models import NO_FRAME, Activity, Frame, Kind, Record
+from screenrecord.pipeline import KeepPolicy, Pipeline
 from screenrecord.retention import prune
 
 if TYPE_CHECKING:
@@ -42,34 +43,6 @@ log = logging.getLogger(__name__)
 JOB_ID = "tick"
 RETRY_FIRST_S = 2.0
 """First retry after the display went away; doubles up to the interval."""
-
-
-class ArchiveWriter:
-    """The daemon's sink: each kept frame is encoded and written as a new file of the archive,
-    atomically, in its day folder or that folder's `similar/`. Skipped frames are not written."""
-
-    def __init__(self, root: Path, storage: StorageConfig) -> None:
-        self.root = root
-        self.storage = storage
-
-    def store(self, frame: Frame, placement: Placement) -> Stored | None:
-        if placement is Placement.SKIP:
-            return None
-        fmt = self.storage
-        path = store.frame_path(self.root, frame.taken, frame.monitor, fmt.ext)
-        if placement is Placement.SIMILAR:
-            path = path.parent / store.SIMILAR / path.name
-        if store.escapes(self.root, path.parent):
-            raise StoreError(
-                f"{path.parent}: a symbolic link leads out of the archive {self.root}; "
-                "not written there (replace the link with a folder)"
-            )
-        try:
-            data = store.encode(frame.image, fmt.format, fmt.compress_level)
-            store.write_atomic(path, data)
-        except OSError as e:  # e.g. the day folder cannot be created on a full disk
-            raise StoreError(f"{path}: cannot write ({e.strerror})") from None
-        return Stored(path.relative_to(self.root).as_posix(), len(data))
 
 
 class Recorder:
