@@ -80,6 +80,16 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a sink put a frame."""
+
+    path: str
+    """The name the frame is known by from now on: the ring and the record use it."""
+    bytes: int | None = None
+    """Size of a file the sink wrote (None when it only moved or left a file)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """A visible top-level window: who owns it, its title, where it is on the virtual screen
     (its frame and decorations included, in the capture backend's coordinates)."""

@@ -4,7 +4,7 @@
     -> the ring remembers it under the name it is stored under -> one Record, returned and recorded
 
 The two drivers differ only in where frames come from (a capture backend, an archive walk) and
-in the sink that keeps them (`daemon.ArchiveWriter` writes new files, `dedup.Mover` plans
+in the sink that keeps them (`archive.writer.ArchiveWriter` writes new files, `dedup.Mover` plans
 journaled moves). Nothing here calls up into a driver, and a store that fails leaves the ring as
 it was: the next frame is decided against what is really kept.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring
 from screenrecord.errors import StoreError
-from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record
+from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record, Stored
 
 if TYPE_CHECKING:
     from screenrecord.archive.catalog import Catalog
@@ -58,16 +58,6 @@ class KeepPolicy:
         if every is not None and (last_kept is None or taken - last_kept >= every):
             return Placement.HEARTBEAT
         return Placement.SKIP
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """Where a sink put a frame."""
-
-    path: str
-    """The name the frame is known by from now on: the ring and the record use it."""
-    bytes: int | None = None
-    """Size of a file the sink wrote (None when it only moved or left a file)."""
 
 
 class Sink(Protocol):

@@ -16,8 +16,8 @@ from helpers.frames import SEQ, load
 from screenrecord.archive import store
 from screenrecord.archive.catalog import Catalog
 from screenrecord.archive.journal import Journal
+from screenrecord.archive.writer import ArchiveWriter
 from screenrecord.config import StorageConfig
-from screenrecord.daemon import ArchiveWriter
 from screenrecord.dedup import POLICY, Mover
 from screenrecord.errors import StoreError
 from screenrecord.models import DedupSettings, Frame, Kind, Placement
