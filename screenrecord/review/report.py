@@ -2,10 +2,9 @@
 
 A *tick* is one capture instant: the frames of all monitors taken within a few seconds. A tick is
 *active* when some monitor kept a new or near frame (the screen changed), *unchanged* when every
-monitor's frame was a duplicate. Each tick stands for the time since the previous tick, when that
-gap is at most twice the capture interval (the median gap between ticks); the first tick of a
-session (after a longer gap: sleep, machine off) stands for one interval from its own time on, so
-a night of sleep is not counted at all.
+monitor's frame was a duplicate. Each tick stands for a span of time by the rule of spans.py: the
+time since the previous tick, or for the first tick of a session one capture interval (the median
+gap between ticks) from its own time on.
 
 Without a catalog only kept frames exist, as files: every tick with a file is active, and
 unchanged time and skipped frames are unknown (None).
@@ -18,6 +17,7 @@ activity (or an archive without catalog) has none of it.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,6 +31,7 @@ from screenrecord.archive.catalog import FILE_NAME, Catalog
 from screenrecord.config.units import count, duration, nouns, size
 from screenrecord.errors import UsageError
 from screenrecord.models import NO_FRAME, Activity, Period
+from screenrecord.review import spans
 from screenrecord.review.usage import Tally, Usage
 
 TICK_WINDOW = timedelta(seconds=5)
@@ -198,12 +199,8 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
     """What the previous tick saw: the span up to a tick is the time after the previous one."""
     for t in groups:
         when = t[0].taken
-        gap = (when - prev).total_seconds() if prev else None
+        span, fresh = spans.span((when - prev).total_seconds() if prev else math.inf, interval)
         prev = when
-        if gap is None or gap > 2 * interval:  # first tick of a session
-            fresh, span = True, interval
-        else:
-            fresh, span = False, gap
         d = days.get(when.date())
         if d is None:
             d = days[when.date()] = Day(when.date(), when, when)
@@ -214,8 +211,6 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
             next((c.activity for c in t if c.activity is not None), None),
             [c.decision for c in t],
         )
-        # each tick stands for the time until the next: a session's first span (counted forward
-        # from it) is its own, any other the previous tick's
         what, kinds = seen if fresh else before
         before = seen
         tallies[d.day].add(
