@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from screenrecord.archive import store
-from screenrecord.archive.catalog import FILE_NAME, Catalog
+from screenrecord.archive.catalog import FILE_NAME, Capture, Catalog
 from screenrecord.config.units import count, duration, nouns, size
 from screenrecord.errors import UsageError
 from screenrecord.models import NO_FRAME, Activity, Period
@@ -43,23 +43,6 @@ NOT_GRABBED = tuple(k.value for k in NO_FRAME)
 """Decisions of monitors that took no screenshot on purpose: not skipped frames."""
 IDLE_AFTER = 300.0
 """Seconds without input that count as idle when the caller does not say (the config default)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """One decision about one monitor's frame: a catalog row, or a kept file."""
-
-    taken: datetime
-    monitor: int
-    decision: str
-    """new | near | duplicate | error, or `kept` for a file of an archive without catalog."""
-    path: str | None = None
-    """Archive-relative path of the written frame, None when nothing was written."""
-    bytes: int | None = None
-    activity: Activity | None = None
-    """What the tick saw, where the catalog recorded it."""
-    pruned: bool = False
-    """The frame was kept, then deleted by retention (`prune`): its time still counts."""
 
 
 @dataclass
@@ -134,19 +117,7 @@ def captures(
     period = Period(since, until)
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
-            rows = [
-                Capture(
-                    r.taken,
-                    r.monitor,
-                    r.decision.value,
-                    r.path,
-                    r.bytes,
-                    r.activity,
-                    r.pruned is not None,
-                )
-                for r in cat.rows(period)
-            ]
-        return "catalog", rows
+            return "catalog", cat.captures(period)
     found = []
     for p in store.walk([root]):
         parsed = store.parse_name(p.name)
