@@ -97,15 +97,23 @@ class Prune:
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
-    """A decision as retention reads it: when, which monitor, what, the file, the activity."""
+class Capture:
+    """One decision about one monitor's frame as the archive's readers read it (report, the
+    site, retention): a catalog row less its measurements, or a kept file of an archive without
+    catalog."""
 
     taken: datetime
     monitor: int
     decision: str
-    path: str | None
-    idle_s: float | None
-    locked: bool | None
+    """new | near | duplicate | error | locked | idle | excluded, or `kept` for a file of an
+    archive without catalog."""
+    path: str | None = None
+    """Archive-relative path of the written frame, None when nothing was written."""
+    bytes: int | None = None
+    activity: Activity | None = None
+    """What the tick saw, where the catalog recorded it."""
+    pruned: bool = False
+    """The frame was kept, then deleted by retention (`prune`): its time still counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,22 +347,31 @@ class Catalog:
         )
         return {r[0]: "/".join(str(v) for v in tuple(r)[1:]) for r in self.conn.execute(sql)}
 
-    def ticks(self, period: Period) -> list[Tick]:
-        """Decisions of `period` in capture order, without building a Record each (retention
-        reads a day of them to find its active stretches)."""
+    def captures(self, period: Period) -> list[Capture]:
+        """Decisions of `period` in capture order, without building a Record each (report reads
+        a period of them, retention a day to find its active stretches)."""
         where, args = _period(period)
-        sql = "SELECT taken, monitor, decision, path, idle_s, locked FROM decisions" + where
-        return [
-            Tick(
-                datetime.fromisoformat(r[0]),
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                None if r[5] is None else bool(r[5]),
+        columns = ", ".join(
+            ["taken", "monitor", "decision", "path", "bytes", "pruned", *ACTIVITY_COLUMNS]
+        )
+        found = []
+        for r in self.conn.execute(
+            f"SELECT {columns} FROM decisions{where} ORDER BY taken, monitor, id", args
+        ):
+            d = dict(r)
+            seen = _activity(d)
+            found.append(
+                Capture(
+                    datetime.fromisoformat(d["taken"]),
+                    d["monitor"],
+                    d["decision"],
+                    d["path"],
+                    d["bytes"],
+                    seen,
+                    bool(d["pruned"]),
+                )
             )
-            for r in self.conn.execute(sql + " ORDER BY taken, monitor, id", args)
-        ]
+        return found
 
     def pruned(self, paths: Iterable[str], on: date, run: Prune) -> int:
         """Files retention deleted (archive-relative): their rows say so and keep every other
@@ -510,9 +527,15 @@ def _row(r: sqlite3.Row) -> Record:
     d["decision"] = Kind(d["decision"])
     pruned = d.pop("pruned", None)
     d["pruned"] = date.fromisoformat(pruned) if pruned else None
+    activity = _activity(d)  # before d is unpacked: takes its activity columns out
+    return Record(**d, activity=activity)
+
+
+def _activity(d: dict) -> Activity | None:
+    """What a row's tick saw, its columns taken out of `d`; None where nothing is known."""
     seen = {k: d.pop(k, None) for k in ACTIVITY_COLUMNS}
     seen["monitor"] = seen.pop("focus_monitor")
     if seen["locked"] is not None:
         seen["locked"] = bool(seen["locked"])
     activity = Activity(**seen)
-    return Record(**d, activity=activity if activity.known else None)
+    return activity if activity.known else None

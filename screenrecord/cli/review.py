@@ -57,7 +57,7 @@ def add_report(sub: Subparsers, shared: Shared) -> None:
     add_period(r)
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
     r.add_argument(
-        "--html", default=None, metavar="OUT", help="write one HTML page per day into folder OUT"
+        "--html", default=None, metavar="OUT", help="write the period's browse site into OUT"
     )
     r.set_defaults(func=do_report)
 
@@ -93,12 +93,11 @@ def do_report(args: argparse.Namespace) -> int:
     else:
         print(report.format_text(rep))
     if args.html:
-        from pathlib import Path
+        from screenrecord.review import site
 
-        from screenrecord.review import dayview
-
+        out, workers = Path(args.html).expanduser(), min(2, os.cpu_count() or 1)
         with TerminalBar("highlights", enabled=sys.stderr.isatty()) as bar:
-            written = dayview.pages(rep, Path(args.html).expanduser(), on_progress=bar)
+            written = site.of_report(rep, out, workers, on_progress=bar)
         for page in written:
             print(f"wrote {page}", file=sys.stderr)
     return 0

@@ -37,11 +37,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from screenrecord.archive import store
-from screenrecord.archive.catalog import Catalog, Tick
+from screenrecord.archive.catalog import Capture, Catalog
 from screenrecord.archive.journal import FILE_NAME as DEDUP_JOURNAL
 from screenrecord.archive.journal import Journal
 from screenrecord.config import units
-from screenrecord.models import Kind, Period, Retention, Tier
+from screenrecord.models import Activity, Kind, Period, Retention, Tier
 from screenrecord.review import highlights
 
 HIGHLIGHTS_PER_DAY = 3
@@ -267,7 +267,7 @@ class _Ranker:
         self.cat = cat
         self.stretches = stretches
         self._orders: dict[tuple[date, int], dict[Kept, tuple]] = {}
-        self._ticks: dict[date, list[Tick]] = {}
+        self._ticks: dict[date, list[Capture]] = {}
 
     def order(self, frames: list[Kept]) -> dict[Kept, tuple]:
         """A sort key for each of `frames` (one monitor's day), lowest kept first."""
@@ -321,16 +321,17 @@ class _Ranker:
         ends.update(stretch[:1] + stretch[-1:])
         return ends
 
-    def _quiet(self, t: Tick) -> bool:
+    def _quiet(self, t: Capture) -> bool:
         """Whether nobody was at the screen at this tick (idle or locked)."""
-        idle = t.idle_s is not None and t.idle_s >= self.stretches.idle_after.total_seconds()
-        return t.decision in QUIET or bool(t.locked) or idle
+        seen = t.activity or Activity()
+        idle = seen.idle_s is not None and seen.idle_s >= self.stretches.idle_after.total_seconds()
+        return t.decision in QUIET or bool(seen.locked) or idle
 
-    def _day_ticks(self, day: date) -> list[Tick]:
+    def _day_ticks(self, day: date) -> list[Capture]:
         if day not in self._ticks:
             since = datetime.combine(day, datetime.min.time())
             period = Period(since, since + timedelta(days=1))
-            self._ticks[day] = self.cat.ticks(period) if self.cat is not None else []
+            self._ticks[day] = self.cat.captures(period) if self.cat is not None else []
         return self._ticks[day]
 
 

@@ -2,10 +2,9 @@
 
 A *tick* is one capture instant: the frames of all monitors taken within a few seconds. A tick is
 *active* when some monitor kept a new or near frame (the screen changed), *unchanged* when every
-monitor's frame was a duplicate. Each tick stands for the time since the previous tick, when that
-gap is at most twice the capture interval (the median gap between ticks); the first tick of a
-session (after a longer gap: sleep, machine off) stands for one interval from its own time on, so
-a night of sleep is not counted at all.
+monitor's frame was a duplicate. Each tick stands for a span of time by the rule of spans.py: the
+time since the previous tick, or for the first tick of a session one capture interval (the median
+gap between ticks) from its own time on.
 
 Without a catalog only kept frames exist, as files: every tick with a file is active, and
 unchanged time and skipped frames are unknown (None).
@@ -18,6 +17,7 @@ activity (or an archive without catalog) has none of it.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from screenrecord.archive import store
-from screenrecord.archive.catalog import FILE_NAME, Catalog
+from screenrecord.archive.catalog import FILE_NAME, Capture, Catalog
 from screenrecord.config.units import count, duration, nouns, size
 from screenrecord.errors import UsageError
 from screenrecord.models import NO_FRAME, Activity, Period
+from screenrecord.review import spans
 from screenrecord.review.usage import Tally, Usage
 
 TICK_WINDOW = timedelta(seconds=5)
@@ -42,23 +43,6 @@ NOT_GRABBED = tuple(k.value for k in NO_FRAME)
 """Decisions of monitors that took no screenshot on purpose: not skipped frames."""
 IDLE_AFTER = 300.0
 """Seconds without input that count as idle when the caller does not say (the config default)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """One decision about one monitor's frame: a catalog row, or a kept file."""
-
-    taken: datetime
-    monitor: int
-    decision: str
-    """new | near | duplicate | error, or `kept` for a file of an archive without catalog."""
-    path: str | None = None
-    """Archive-relative path of the written frame, None when nothing was written."""
-    bytes: int | None = None
-    activity: Activity | None = None
-    """What the tick saw, where the catalog recorded it."""
-    pruned: bool = False
-    """The frame was kept, then deleted by retention (`prune`): its time still counts."""
 
 
 @dataclass
@@ -133,19 +117,7 @@ def captures(
     period = Period(since, until)
     if (root / FILE_NAME).exists():
         with Catalog.open(root, create=False) as cat:
-            rows = [
-                Capture(
-                    r.taken,
-                    r.monitor,
-                    r.decision.value,
-                    r.path,
-                    r.bytes,
-                    r.activity,
-                    r.pruned is not None,
-                )
-                for r in cat.rows(period)
-            ]
-        return "catalog", rows
+            return "catalog", cat.captures(period)
     found = []
     for p in store.walk([root]):
         parsed = store.parse_name(p.name)
@@ -198,12 +170,8 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
     """What the previous tick saw: the span up to a tick is the time after the previous one."""
     for t in groups:
         when = t[0].taken
-        gap = (when - prev).total_seconds() if prev else None
+        span, fresh = spans.span((when - prev).total_seconds() if prev else math.inf, interval)
         prev = when
-        if gap is None or gap > 2 * interval:  # first tick of a session
-            fresh, span = True, interval
-        else:
-            fresh, span = False, gap
         d = days.get(when.date())
         if d is None:
             d = days[when.date()] = Day(when.date(), when, when)
@@ -214,8 +182,6 @@ def build(root: Path, since: datetime, until: datetime, idle_after: float = IDLE
             next((c.activity for c in t if c.activity is not None), None),
             [c.decision for c in t],
         )
-        # each tick stands for the time until the next: a session's first span (counted forward
-        # from it) is its own, any other the previous tick's
         what, kinds = seen if fresh else before
         before = seen
         tallies[d.day].add(

@@ -1,8 +1,8 @@
 """Where the time went by application: each tick's span given to what the tick saw.
 
-A tick stands for the time until the next one (report.build hands each span to the tick before
-it; a session's first tick also stands for one interval from its own time). That span is *locked* when the screen was locked (or the tick was
-skipped for it), *idle* when there had been no input for `idle_after` or more, *excluded* when
+Each tick's span (spans.py: the time since the previous tick is that tick's; a session's first
+tick also stands for one interval from its own time) is *locked* when the screen was locked (or
+the tick was skipped for it), *idle* when there had been no input for `idle_after` or more, *excluded* when
 the focused window matched an exclusion rule, and otherwise belongs to the focused application,
 and within it to the window title (when titles are recorded). A tick that knew nothing (no
 window manager, an old catalog row) is left out of all of these.

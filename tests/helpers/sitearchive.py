@@ -6,7 +6,9 @@ from the one before, so thumbnails, highlights and the player all have something
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -94,3 +96,10 @@ def fill(
 def kept(records: Sequence[Record], monitor: int) -> list[Record]:
     """The records of `monitor` that left a file, in time order."""
     return sorted((r for r in records if r.path and r.monitor == monitor), key=lambda r: r.taken)
+
+
+def page_data(page: Path) -> dict:
+    """A day page's data: the JSON its script plays (frames, lanes, highlights, links)."""
+    found = re.search(r'<script type="application/json" id="data">(.*?)</script>', page.read_text())
+    assert found is not None, page
+    return json.loads(found[1])

@@ -317,3 +317,55 @@ def test_a_day_of_repeats_only_has_a_page_of_lanes_and_no_frame(
     assert data["shots"] == [] and data["highlights"] == []
     assert {s for runs in data["lanes"].values() for _, _, s in runs} == {"unchanged"}
     assert data["prev"] == "2026-03-10.html"
+
+
+def test_report_html_writes_the_very_pages_browse_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One day page: `report --html` of a period writes browse's pages of its days, byte for
+    byte where both are written at the same depth (the links to the frames are relative)."""
+    root = tmp_path / "archive"
+    make(root)
+    assert browse(str(root), "--no-open", "--out", str(tmp_path / "browsed"), capsys=capsys)[0] == 0
+    out = tmp_path / "reported"
+    code = cli.main(
+        ["report", str(root), "--since", "2026-03-09", "--until", "2026-03-10", "--html", str(out)]
+    )
+    assert code == 0
+    written = [p for p in capsys.readouterr().err.splitlines() if p.startswith("wrote ")]
+    pages = [out / "days" / f"{day}.html" for day in DAYS]
+    assert written == [f"wrote {p}" for p in [*pages, out / "index.html"]]
+    for page in pages:
+        assert page.read_bytes() == (tmp_path / "browsed" / "days" / page.name).read_bytes()
+    assert (out / "index.html").read_bytes() == (tmp_path / "browsed" / "index.html").read_bytes()
+    for p in [out, *out.rglob("*")]:  # owner-only, as the archive
+        assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600), p
+
+
+def test_report_html_of_one_day_is_the_site_of_that_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "archive"
+    make(root)
+    assert browse(str(root), "--no-open", capsys=capsys)[0] == 0
+    out = tmp_path / "pages"
+    for day in DAYS:  # each run leaves the site of its own period
+        assert cli.main(["report", str(root), "--day", str(day), "--html", str(out)]) == 0
+    assert [p.name for p in (out / "days").iterdir()] == ["2026-03-10.html"]
+    data = sitearchive.page_data(out / "days" / "2026-03-10.html")
+    # the same day as browse shows it, less the link to a day outside the period
+    browsed = sitearchive.page_data(root / "site" / "days" / "2026-03-10.html")
+    assert (data["prev"], browsed["prev"]) == (None, "2026-03-09.html")
+    for key in ("shots", "lanes", "highlights", "monitors"):
+        assert data[key] == browsed[key], key
+    # a period without captures writes nothing; a folder of something else is refused
+    capsys.readouterr()
+    empty = tmp_path / "empty"
+    assert cli.main(["report", str(root), "--day", "2026-03-01", "--html", str(empty)]) == 0
+    assert not empty.exists() and "wrote" not in capsys.readouterr().err
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    assert cli.main(["report", str(root), "--html", str(tmp_path / "mine")]) == 2
+    err = capsys.readouterr().err
+    assert f"--html {tmp_path / 'mine'}: not empty and not a screenrecord site" in err
+    assert list((tmp_path / "mine").iterdir()) == [tmp_path / "mine" / "notes.txt"]

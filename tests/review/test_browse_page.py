@@ -105,6 +105,33 @@ def test_the_day_page_loads_from_disk_with_no_error_and_no_request_outside(
     assert any("/site/thumbs/" in u for u in tab.requests)
 
 
+def test_the_watch_sees_a_broken_page(tmp_path: Path, tab: Watched) -> None:
+    """The checks of these tests can fail: a console error and a missing image are seen."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><img src="missing.png"><script>console.error("boom")</script>')
+    tab.page.goto(bad.as_uri())
+    assert any("boom" in p for p in tab.problems)
+    loaded = "[...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    assert tab.page.evaluate(loaded) is False
+
+
+def test_report_html_writes_a_day_page_that_plays_from_disk(
+    archive: Archive, tmp_path: Path, tab: Watched
+) -> None:
+    out = tmp_path / "pages"
+    assert cli.main(["report", str(archive.root), "--day", str(DAY), "--html", str(out)]) == 0
+    page = open_page(tab, (out / "days" / f"{DAY}.html").as_uri())
+    first = archive.kept(1)[0]
+    assert shown(page) == (rel(first), f"#t={clock(first.taken)}&m=1")
+    assert page.inner_text("h1") == "Tuesday 10 March 2026"
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(
+        "[...document.querySelectorAll('#strip img')].filter(i => i.src).every(i => i.naturalWidth > 0)"
+    )
+    assert tab.problems == []
+    assert tab.outside(archive.root, out) == []
+
+
 def test_arrows_step_through_kept_frames_and_the_hash_follows(
     archive: Archive, tab: Watched
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from screenrecord import cli
 from screenrecord.archive import store
 from screenrecord.archive.catalog import Catalog
 from screenrecord.models import Kind, Record
-from screenrecord.review import report
+from screenrecord.review import report, spans
 
 DAY = datetime(2026, 3, 10)
 M1 = ["new", "duplicate", "duplicate", "near"] + ["duplicate"] * 7  # ticks 09:00 .. 09:20
@@ -76,6 +77,13 @@ def test_numbers_match_the_known_decisions(tmp_path: Path) -> None:
     assert m2[9].active_seconds == 240 and m2[11].active_seconds == 0
     assert sum(h.active_seconds for h in m1 + m2) == 600
     assert m1[8].active_seconds == 0  # the first tick of a session never reaches back before it
+
+
+def test_a_tick_stands_for_the_gap_before_it_up_to_two_intervals() -> None:
+    assert spans.span(math.inf, 180) == (180, True)  # a stream's first tick: one interval on
+    assert spans.span(200.5, 180) == (200.5, False)  # the gap since the previous tick
+    assert spans.span(360, 180) == (360, False)
+    assert spans.span(360.001, 180) == (180, True)  # after a longer one: a session's first
 
 
 def test_period_bounds_are_honoured(tmp_path: Path) -> None:

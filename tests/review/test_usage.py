@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers.sitearchive import page_data
 
 from screenrecord import cli
 from screenrecord.archive.catalog import Catalog
@@ -71,9 +72,12 @@ def test_report_json_text_and_day_page(tmp_path: Path, capsys: pytest.CaptureFix
     assert "    Term          2 min  build log 2 min" in text
     hour_09 = next(line for line in text.splitlines() if line.startswith("  09 "))
     assert hour_09.endswith("Editor")
-    page = (tmp_path / "pages" / "2026-03-10.html").read_text()
-    assert "<h2>Applications</h2>" in page and "build log &middot; 2 min" in page
-    assert "leading app" in page and "idle <b>2 min</b>" in page
+    # the day's page: the leading applications, and each tick's span on the lane as report counts it
+    page = tmp_path / "pages" / "days" / "2026-03-10.html"
+    assert "Editor, Term" in page.read_text()
+    (lane,) = page_data(page)["lanes"].values()
+    quiet = {s: b - a for a, b, s in lane if s in ("idle", "locked", "excluded")}
+    assert quiet == {"idle": 120, "locked": 120, "excluded": 120}
 
 
 def test_a_catalog_without_activity_reports_no_apps(tmp_path: Path) -> None:

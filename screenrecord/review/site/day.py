@@ -2,9 +2,9 @@
 
 Frames are the files of the day folder and its `similar/` (what is on disk is what can be shown);
 lanes come from the catalog's decisions (every tick, kept or not), or from the frames alone in an
-archive without a catalog. Each decision stands for the time until the monitor's next one when
-that gap is at most twice the capture interval; a session's first also for one interval from its
-own time, as `report` counts time. Idle, locked and excluded time, the leading applications and what each
+archive without a catalog. Each decision stands for the time since the monitor's previous one,
+or a session's first for one interval from its own time on, by the rule `report` counts time by
+(spans.py). Idle, locked and excluded time, the leading applications and what each
 kept frame's tick saw come from the activity the catalog recorded, judged as `report` judges it
 (usage.py).
 """
@@ -12,6 +12,7 @@ kept frame's tick saw come from the activity the catalog recorded, judged as `re
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from screenrecord.archive import store
 from screenrecord.archive.catalog import FILE_NAME, Catalog
 from screenrecord.models import NO_FRAME, Activity, Kind, Period, Record
 from screenrecord.review import report, usage
+from screenrecord.review.spans import span
 
 ACTIVITY_STATES = tuple(k.value for k in NO_FRAME)
 """What the user was doing, over what was captured: a tick that took no screenshot on purpose
@@ -109,13 +111,10 @@ def lanes(
     for monitor, evs in sorted(per.items()):
         evs.sort()
         runs: list[tuple[float, float, str]] = []
-        prev: float | None = None
-        before = ""
+        prev, before = -math.inf, ""
         for t, seen in evs:
-            if prev is not None and t - prev <= 2 * interval:
-                start, end, st = prev, t, before  # the time until a tick is the previous one's
-            else:
-                start, end, st = t, t + interval, seen
+            seconds, fresh = span(t - prev, interval)
+            start, end, st = (t, t + seconds, seen) if fresh else (prev, t, before)
             start, end = max(0.0, start), min(86400.0, end)
             prev, before = t, seen
             if runs and runs[-1][2] == st and runs[-1][1] >= start:

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from screenrecord.archive import store
 from screenrecord.archive.catalog import FILE_NAME, Catalog
 from screenrecord.errors import UsageError
+from screenrecord.models import Progress
 from screenrecord.review import highlights, report
 from screenrecord.review.site import render, thumbs
 from screenrecord.review.site.day import Shot, Totals, collect, fingerprint
@@ -83,13 +85,14 @@ def _digests(root: Path) -> dict[str, str]:
         return cat.day_digests()
 
 
-def prepare(out: Path) -> None:
-    """Make `out` the site's folder (0700), refusing a folder of anything else."""
+def prepare(out: Path, option: str = "--out") -> None:
+    """Make `out` the site's folder (0700), refusing a folder of anything else; `option` is the
+    command line's name for it, in the error."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; give a folder for the site")
+        raise UsageError(f"{option} {out}: is a file; give a folder for the site")
     if out.is_dir() and not store.is_site(out) and any(out.iterdir()):
         raise UsageError(
-            f"--out {out}: not empty and not a screenrecord site; give a new or empty folder"
+            f"{option} {out}: not empty and not a screenrecord site; give a new or empty folder"
         )
     store.make_dirs(out)
     if not store.is_site(out):
@@ -116,12 +119,26 @@ class Archive:
         """Days with kept frames or catalog rows (a day of repeats only has no frame)."""
         return sorted(set(self.found) | {date.fromisoformat(d) for d in self.digests})
 
+    def only(self, days: Iterable[date]) -> Archive:
+        """The same archive, less every day not in `days`."""
+        wanted = {str(d) for d in days}
+        return Archive(
+            self.root,
+            {d: shots for d, shots in self.found.items() if str(d) in wanted},
+            {d: digest for d, digest in self.digests.items() if d in wanted},
+        )
+
 
 def build(
-    archive: Archive, out: Path, workers: int = 2, idle_after: float = report.IDLE_AFTER
+    archive: Archive,
+    out: Path,
+    workers: int = 2,
+    idle_after: float = report.IDLE_AFTER,
+    on_progress: Progress | None = None,
 ) -> Site:
     """Write or update the site of `archive` in `out`; returns what is where. `idle_after`:
-    seconds without input that count as idle (`activity.idle_after`)."""
+    seconds without input that count as idle (`activity.idle_after`); `on_progress` follows
+    the highlights of each day redone (a stage per day)."""
     days = archive.days
     if not days:
         raise UsageError(
@@ -135,7 +152,9 @@ def build(
         prev = days[i - 1] if i else None
         nxt = days[i + 1] if i + 1 < len(days) else None
         shots, digest = archive.found.get(day, []), archive.digests.get(str(day))
-        totals = _day(archive.root, site, day, shots, digest, (prev, nxt), workers, idle_after)
+        totals = _day(
+            archive.root, site, day, shots, digest, (prev, nxt), workers, idle_after, on_progress
+        )
         listed.append((day, totals, f"{DAYS}/{day}.html"))
     _publish(site, site.index, render.index_page(listed))
     _prune(out, set(days))
@@ -160,6 +179,7 @@ def _day(
     around: tuple[date | None, date | None],
     workers: int,
     idle_after: float,
+    on_progress: Progress | None,
 ) -> Totals:
     """Bring one day's page, thumbnails and state up to date; returns the day's totals.
     `around`: the previous and the next day with captures."""
@@ -188,7 +208,7 @@ def _day(
     if old and old.get("fingerprint") == fp:
         picks = [tuple(h) for h in old["highlights"]]
     else:
-        picks = _highlights(root, day, tdir, shots, workers)
+        picks = _highlights(root, day, tdir, shots, workers, on_progress)
     _publish(site, page, render.day_page(d, links, picks))
     state = {"fingerprint": fp, "page": page_fp, "totals": asdict(d.totals), "highlights": picks}
     store.replace_atomic(state_path, json.dumps(state).encode())
@@ -205,7 +225,12 @@ def _read_state(path: Path) -> dict | None:
 
 
 def _highlights(
-    root: Path, day: date, tdir: Path, shots: list[Shot], workers: int
+    root: Path,
+    day: date,
+    tdir: Path,
+    shots: list[Shot],
+    workers: int,
+    on_progress: Progress | None,
 ) -> list[tuple[float, int, str, float]]:
     """The day's most unusual frames, found on their thumbnails (see thumbs.py)."""
     since = datetime.combine(day, time())
@@ -218,7 +243,13 @@ def _highlights(
     }
     rel_of = {thumbs.name(s.rel): s.rel for s in shots}
     picks = highlights.find(
-        [tdir], since, until, n=HIGHLIGHTS, catalog_scores=floor, workers=workers
+        [tdir],
+        since,
+        until,
+        n=HIGHLIGHTS,
+        catalog_scores=floor,
+        on_progress=on_progress,
+        workers=workers,
     )
     out = []
     for h in picks:
@@ -273,3 +304,18 @@ def browse(
     if day is None:
         day = today if today in site.pages else days[-1]
     return site.pages[day]
+
+
+def of_report(
+    rep: report.Report, out: Path, workers: int = 2, on_progress: Progress | None = None
+) -> list[Path]:
+    """Write the site of the report's days in `out` (`report --html`): the very pages `browse`
+    writes of those days, linked to each other and to an index of them; days of an earlier
+    period leave `out`. Returns the day pages and the index; a period without captures writes
+    nothing. `on_progress` follows each day's highlights."""
+    archive = Archive.read(rep.root).only(d.day for d in rep.days)
+    if not archive.days:
+        return []
+    prepare(out, "--html")
+    site = build(archive, out, workers, rep.idle_after_seconds, on_progress)
+    return [*site.pages.values(), site.index]
