@@ -90,7 +90,7 @@ SECTIONS = (
     Section(
         "activity",
         "Each tick records the focused window's application, executable and title, the idle "
-        "time and\nwhether the screen is locked, where the platform tells (README: "
+        "time and\nwhether the screen is locked, where the platform tells\n(docs/desktops.md: "
         '"What you were doing").',
     ),
     Section(
@@ -102,9 +102,9 @@ SECTIONS = (
     Section("capture"),
     Section(
         "retention",
-        'Nothing is ever removed unless a tier or a budget is set here (README: "Keeping the '
-        'disk in\ncheck"). `screenrecord prune` shows what would go; the daemon applies it '
-        "once a day.",
+        "Nothing is ever removed unless a tier or a budget is set here (docs/retention.md:\n"
+        '"Keeping the disk in check"). `screenrecord prune` shows what would go; the daemon '
+        "applies it\nonce a day.",
         commented=True,
     ),
 )
