@@ -1,13 +1,15 @@
-"""The dedup journal: every planned move is written (and fsynced) before any file moves.
+"""The journal of a journaled run (journaled.py): every planned step is written (and fsynced)
+before any file changes.
 
-One JSON object per line in `PATH/.screenrecord-journal.jsonl`:
+One JSON object per line, in `PATH/.screenrecord-journal.jsonl` for dedup's moves (a step:
+src and dst) and `ROOT/.screenrecord-prune.jsonl` for prune's deletions (a step: src, bytes):
     {"run": ID, "started": ISO}                       a run begins planning
-    {"run": ID, "src": REL, "dst": REL, ...}           a planned move (paths relative to PATH)
-    {"run": ID, "planned": N}                          the plan is complete; moves may start
-    {"run": ID, "applied": N}                          every move of the run is done
-A run without "planned" moved nothing and is ignored. A run with "planned" but no "applied" was
-interrupted: the file of each move is either at src or at dst (rename is atomic), so finishing
-or undoing it is a matter of looking.
+    {"run": ID, "src": REL, "dst": REL, ...}           a planned step (paths relative to PATH)
+    {"run": ID, "planned": N}                          the plan is complete; steps may start
+    {"run": ID, "applied": N}                          every step of the run is done
+A run without "planned" changed nothing and is ignored. A run with "planned" but no "applied" was
+interrupted: the file of each step is either before or after it (rename and unlink are atomic),
+so finishing or undoing it is a matter of looking.
 """
 
 from __future__ import annotations

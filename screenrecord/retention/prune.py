@@ -1,7 +1,7 @@
 """`screenrecord prune`: carry out a retention plan (retention.py), journaled like `dedup --apply`.
 
 The plan is written to ROOT/.screenrecord-prune.jsonl and fsynced before the first file goes
-(journal.py's format: a run, one record per file, "planned", then "applied"). Deleting a file is
+(a journaled run, see archive/journaled.py: a run, one record per file, "planned", then "applied"). Deleting a file is
 one unlink, so a run killed at any point leaves each file either kept or gone, never half there;
 the next `prune` (or the daemon's next daily run) finishes a planned run before planning anew,
 and only then marks the catalog rows and forgets the journal. Deleted frames cannot be undone:
@@ -28,6 +28,7 @@ from pathlib import Path
 from screenrecord.archive import catalog, lock, store
 from screenrecord.archive.catalog import Catalog, Prune
 from screenrecord.archive.journal import Journal
+from screenrecord.archive.journaled import Archives, Journaled
 from screenrecord.config import Config, units
 from screenrecord.errors import ScreenrecordError, StoreError, UsageError
 from screenrecord.models import Retention
@@ -70,14 +71,11 @@ def run(
             return Result(
                 _checked(retention.plan(root, settings, now.date(), cat, stretches)), False
             )
-    lock.acquire(root, lock.PRUNING)
-    try:
-        with Catalog.open(root, create=False) as cat:
-            finished, freed_before = finish_interrupted(root, cat, now)
-            p = _checked(retention.plan(root, settings, now.date(), cat, stretches))
-            removed, freed = _apply(root, p, cat, now)
-    finally:
-        lock.release(root)
+    with Archives([root], lock.PRUNING) as archives:
+        cat = archives.catalogs[root]
+        finished, freed_before = finish_interrupted(root, cat, now)
+        p = _checked(retention.plan(root, settings, now.date(), cat, stretches))
+        removed, freed = _apply(root, p, cat, now)
     return Result(p, True, finished + removed, freed_before + freed, finished)
 
 
@@ -91,43 +89,43 @@ def _checked(p: retention.Plan) -> retention.Plan:
     return p
 
 
+def _journaled(root: Path, cat: Catalog, now: datetime) -> Journaled:
+    """Prune's journaled runs in `root`: a step deletes one file; once a run's files are gone,
+    their folders are synced and the catalog marks their rows pruned and records the run (one
+    transaction)."""
+
+    def settle(run_id: str, done: list[dict]) -> None:
+        gone = [rec["src"] for rec in done]
+        for folder in {(root / rel).parent for rel in gone}:
+            store.fsync_dir(folder)
+            if folder.name == store.SIMILAR:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when empty
+        cat.pruned(gone, now.date(), Prune(now, len(gone), _bytes(done), run_id))
+
+    return Journaled(
+        Journal(root, JOURNAL), lambda rec: _delete(root, rec["src"]), settle, "prune (%d files)"
+    )
+
+
+def _bytes(done: list[dict]) -> int:
+    return sum(int(rec.get("bytes") or 0) for rec in done)
+
+
 def _apply(root: Path, p: retention.Plan, cat: Catalog, now: datetime) -> tuple[int, int]:
     """Journal the plan (fsynced), then delete its files; returns files deleted and bytes."""
-    journal = Journal(root, JOURNAL)
+    journaled = _journaled(root, cat, now)
     try:
-        run_id = journal.begin()
+        journaled.begin()
         for d in p.gone:
-            journal.write({"run": run_id, "src": d.frame.rel, "bytes": d.frame.bytes})
-        journal.write({"run": run_id, "planned": len(p.gone)}, sync=True)
-    except OSError as e:
-        journal.close()
-        raise StoreError(f"{journal.path}: cannot write the journal ({e})") from None
-    n, freed = _carry_out(root, journal, run_id, cat, now)
-    journal.remove()
-    return n, freed
-
-
-def _carry_out(
-    root: Path, journal: Journal, run_id: str, cat: Catalog, now: datetime
-) -> tuple[int, int]:
-    """Delete the files of a planned run, mark their rows pruned and record the run (one
-    transaction), then mark the run applied; returns files gone and their bytes. Safe to repeat."""
-    gone: list[str] = []
-    freed = 0
-    folders: set[Path] = set()
-    for rec in journal.moves(run_id):
-        if _delete(root, rec["src"]):
-            gone.append(rec["src"])
-            freed += int(rec.get("bytes") or 0)
-            folders.add((root / rec["src"]).parent)
-    for folder in folders:
-        store.fsync_dir(folder)
-        if folder.name == store.SIMILAR:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only when empty
-    cat.pruned(gone, now.date(), Prune(now, len(gone), freed, run_id))
-    journal.write({"run": run_id, "applied": len(gone)}, sync=True)
-    return len(gone), freed
+            journaled.plan({"src": d.frame.rel, "bytes": d.frame.bytes})
+        journaled.planned(len(p.gone))
+    except StoreError:
+        journaled.close()
+        raise
+    done = journaled.apply()
+    journaled.journal.remove()
+    return len(done), _bytes(done)
 
 
 def _delete(root: Path, rel: str) -> bool:
@@ -161,17 +159,12 @@ def _delete(root: Path, rel: str) -> bool:
 def finish_interrupted(root: Path, cat: Catalog, now: datetime) -> tuple[int, int]:
     """Finish a prune whose plan was written but whose deletions were cut short, then forget
     the journal (a run without a complete plan deleted nothing); returns files and bytes."""
-    journal = Journal(root, JOURNAL)
-    if not journal.path.exists():
+    journaled = _journaled(root, cat, now)
+    if not journaled.journal.path.exists():
         return 0, 0
-    n = freed = 0
-    for r in journal.runs():
-        if r.planned and not r.applied:
-            log.warning("%s: finishing an interrupted prune (%d files)", root, r.moves)
-            k, b = _carry_out(root, journal, r.id, cat, now)
-            n, freed = n + k, freed + b
-    journal.remove()
-    return n, freed
+    done = journaled.finish_interrupted()
+    journaled.journal.remove()
+    return len(done), _bytes(done)
 
 
 def pending(root: Path) -> bool:

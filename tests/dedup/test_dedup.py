@@ -239,6 +239,44 @@ def test_interrupted_moves_are_finished_by_a_rerun(archive, capsys):
     assert after == {k: v for k, v in finished.items() if k != JOURNAL}
 
 
+def test_a_journal_left_by_an_earlier_version_is_finished(archive, capsys):
+    """An interrupted run's journal, written line by line as earlier versions wrote it (one JSON
+    object per line, `json.dumps`' separators), half its moves done: the next run finishes it."""
+    code, out, _ = run_cli("dedup", "--json", str(archive), capsys=capsys)
+    aside = [
+        (Path(r["path"]), r["decision"])
+        for r in map(json.loads, out.splitlines())
+        if r["decision"] in ("duplicate", "near")
+    ]
+    assert len(aside) == len(DUPLICATES) + len(NEARS)
+    before = tree(archive)
+    run = "20260312T080000123456"
+    lines = [f'{{"run": "{run}", "started": "2026-03-12T08:00:00.123456"}}']
+    for p, decision in aside:
+        src = p.relative_to(archive).as_posix()
+        dst = (p.parent / ("dedup" if decision == "duplicate" else "similar") / p.name).relative_to(
+            archive
+        )
+        lines.append(
+            f'{{"run": "{run}", "src": "{src}", "dst": "{dst.as_posix()}", "decision": "{decision}"}}'
+        )
+    lines.append(f'{{"run": "{run}", "planned": true}}')
+    (archive / JOURNAL).write_text("".join(line + "\n" for line in lines))
+    for line in lines[1 : len(aside) // 2 + 1]:  # moved before the kill
+        m = json.loads(line)
+        (archive / m["dst"]).parent.mkdir(exist_ok=True)
+        os.rename(archive / m["src"], archive / m["dst"])
+    code, out, err = run_cli("dedup", "--json", "--apply", str(archive), capsys=capsys)
+    assert code == 0 and f"moved {len(aside)} files" in err  # the moves left, finished
+    assert all(json.loads(line)["decision"] == "new" for line in out.splitlines())
+    for p, decision in aside:
+        assert (p.parent / ("dedup" if decision == "duplicate" else "similar") / p.name).is_file()
+        assert not p.exists()
+    code, out, _ = run_cli("undo", str(archive), capsys=capsys)
+    assert code == 0 and f"{len(aside)} files put back" in out
+    assert tree(archive) == before
+
+
 def kill_during_apply(root: Path, when: str) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

@@ -141,6 +141,44 @@ def test_kill_9_during_apply_then_a_rerun_ends_as_an_uninterrupted_run(
     assert not journal.exists()
 
 
+def test_a_prune_journal_left_by_an_earlier_version_is_finished(
+    archive: ra.Built, tmp_path: Path
+) -> None:
+    """A planned run's journal, written line by line as earlier versions wrote it (one JSON
+    object per line, `json.dumps`' separators), a third of its files deleted: the next prune
+    deletes the rest, marks their rows, records the run under its id and forgets the journal."""
+    cfg = config(tmp_path / "c.toml", archive.root)
+    listed = json.loads(prune(archive.root, cfg, "--json").stdout)["gone"]
+    before = ra.frames_on_disk(archive.root)
+    run = "20260312T080000123456"
+    lines = [f'{{"run": "{run}", "started": "2026-03-12T08:00:00.123456"}}']
+    lines += [f'{{"run": "{run}", "src": "{g["path"]}", "bytes": {g["bytes"]}}}' for g in listed]
+    lines.append(f'{{"run": "{run}", "planned": {len(listed)}}}')
+    journal = archive.root / ".screenrecord-prune.jsonl"
+    journal.write_text("".join(line + "\n" for line in lines))
+    for g in listed[: len(listed) // 3]:  # deleted before the kill
+        (archive.root / g["path"]).unlink()
+    rerun = prune(archive.root, cfg, "--apply", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"finishing an interrupted prune ({len(listed)} files)" in rerun.stderr
+    done = json.loads(rerun.stdout)
+    assert done["gone"] == [] and done["removed"] == len(listed)  # nothing more to plan
+    assert set(before) - set(ra.frames_on_disk(archive.root)) == {g["path"] for g in listed}
+    today = date.today().isoformat()
+    assert {r[3] for r in catalog_rows(archive.root) if r[5] == today} == {
+        g["path"] for g in listed
+    }
+    conn = sqlite3.connect(archive.root / "screenrecord.sqlite")
+    try:
+        runs = conn.execute("SELECT run, frames, bytes FROM prunes").fetchall()
+    finally:
+        conn.close()
+    # the finished run under its id, then this run's own (empty) plan
+    assert runs[0] == (run, len(listed), sum(g["bytes"] for g in listed))
+    assert [r[1:] for r in runs[1:]] == [(0, 0)]
+    assert not journal.exists()
+
+
 def test_report_and_why_after_a_prune(archive: ra.Built, tmp_path: Path) -> None:
     cfg = config(tmp_path / "c.toml", archive.root)
     day = archive.today - timedelta(days=40)

@@ -1,0 +1,48 @@
+"""What a `dedup` run tells: its summary, and the `--json` line of each decided frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from screenrecord.models import Kind, Record
+
+
+@dataclass
+class Summary:
+    """What a dedup run decided and did."""
+
+    frames: int = 0
+    duplicate: int = 0
+    near: int = 0
+    new: int = 0
+    errors: int = 0
+    ignored: int = 0
+    """Files that are not images (left alone)."""
+    freed: int = 0
+    """Bytes of the duplicates (freed once dedup/ folders are deleted)."""
+    moved: int = 0
+    applied: bool = False
+    ring_bytes: int = 0
+    """Memory the rings held at the end."""
+
+    def count(self, rec: Record, size: int) -> None:
+        self.frames += 1
+        if rec.decision is Kind.ERROR:
+            self.errors += 1
+            return
+        setattr(self, rec.decision.value, getattr(self, rec.decision.value) + 1)
+        if rec.decision is Kind.DUPLICATE:
+            self.freed += size
+
+
+def to_json(rec: Record) -> dict[str, Any]:
+    """The `--json` line of a decided frame: where it was, the decision, and where it went."""
+    return {
+        "path": rec.source,
+        "decision": rec.decision.value,
+        "score": None if rec.score is None else round(rec.score, 6),
+        "match": rec.match,
+        "error": rec.error,
+        "moved_to": rec.path if rec.path != rec.source else None,
+    }
