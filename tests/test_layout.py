@@ -123,3 +123,18 @@ TARGET_TEST = re.compile(
 def test_no_module_compares_service_targets_more_than_three_times() -> None:
     counts = {m: len(TARGET_TEST.findall(p.read_text())) for m, p in modules().items()}
     assert {m: n for m, n in counts.items() if n > 3} == {}
+
+
+def test_the_package_folder_reads_as_the_architecture() -> None:
+    """`ls screenrecord` is the floor plan: at most 15 entries, each a stage or feature (a new
+    job goes into a folder, not beside them)."""
+    entries = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
+    assert len(entries) <= 15, entries
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == {
+        n for layer in LAYERS for n in layer if (PACKAGE / n).is_dir()
+    }
+
+
+def test_no_module_holds_more_than_600_lines() -> None:
+    long = {m: n for m, p in modules().items() if (n := len(p.read_text().splitlines())) > 600}
+    assert long == {}
