@@ -207,6 +207,7 @@ def xvfb_1366() -> Iterator[str]:
         yield x.display
 
 
+@pytest.mark.display
 def test_a_black_screen_after_a_warm_up_raises_no_numeric_warning(xvfb_1366, tmp_path):
     """The ring warmed from an archive that holds one screen twice (a keep_at_least_every
     repeat: warm-up prepares both into one object, so the coarse stack has an empty slot), then
