@@ -104,6 +104,9 @@ class Window:
     width: int
     height: int
     focused: bool = False
+    opaque: bool = True
+    """Whether it hides what lies below it: False where the platform says it may be translucent
+    (X11: 32-bit depth or `_NET_WM_WINDOW_OPACITY`; macOS: alpha below 1, or not a normal window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,8 @@ class Activity:
     """The rule that matched the focused window (e.g. `exclude_apps "KeePassXC"`); its title
     and app are then not stored."""
     windows: tuple[Window, ...] = field(default=(), compare=False, repr=False)
-    """Visible windows, bottom to top, for painting excluded ones (never stored)."""
+    """Visible windows, bottom to top (stacking order), for painting the visible part of
+    excluded ones (never stored)."""
     lists_windows: bool = field(default=False, compare=False, repr=False)
     """Whether `windows` is the full list of visible windows (X11, macOS) or the platform
     tells only the focused one (Windows): then an excluded focused window skips the tick."""

@@ -3,6 +3,7 @@ and the config lines that say what is wrong."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def test_mask_paints_excluded_windows_in_monitor_coordinates_and_to_scale() -> N
     r = rules(("Vault",))
     windows = (
         Window("Vault", None, "v", 1300, 100, 200, 100),  # on the second monitor (x from 1280)
-        Window("Editor", None, "e", 1350, 150, 100, 100, focused=True),  # above it: painted too
+        Window("Editor", None, "e", 1350, 150, 100, 100, focused=True),  # above it: hides a part
     )
     seen = Activity(windows=windows, lists_windows=True)
     # The second monitor at +1280+0, 640x400 units, grabbed at twice that (a Retina frame).
@@ -73,14 +74,36 @@ def test_mask_paints_excluded_windows_in_monitor_coordinates_and_to_scale() -> N
     a = np.asarray(out.image)
     grey = np.all(a == privacy.FILL, axis=-1)
     assert not gone
-    assert grey.sum() == 400 * 200
-    assert grey[200:400, 40:440].all()
+    assert grey.sum() == 400 * 200 - 200 * 100
+    assert grey[200:300, 40:440].all() and grey[300:400, 40:140].all()
+    assert grey[300:400, 340:440].all() and not grey[300:400, 140:340].any()
     # A monitor the window does not reach is left alone, the same array.
     f = frame(1280, 800)
     assert privacy.mask(f, 0, 0, 1280, 800, seen, r) == (f, False)
     # A window over the whole monitor leaves nothing: the monitor is excluded.
     full = Activity(windows=(Window("vault", None, None, -5, -5, 700, 500),), lists_windows=True)
     assert privacy.mask(frame(640, 400), 0, 0, 640, 400, full, r)[1] is True
+
+
+def test_only_opaque_windows_above_an_excluded_one_hide_it() -> None:
+    r = rules(("Vault",))
+    vault = Window("Vault", None, "v", 100, 100, 200, 100)
+    full = Window("Slides", None, "s", 0, 0, 640, 400)
+
+    def grey(*windows: Window) -> int:
+        seen = Activity(windows=windows, lists_windows=True)
+        out, _ = privacy.mask(frame(640, 400), 0, 0, 640, 400, seen, r)
+        return int(np.all(np.asarray(out.image) == privacy.FILL, axis=-1).sum())
+
+    assert grey(vault, full) == 0  # behind a full-screen window: nothing shows, nothing painted
+    assert grey(full, vault) == 200 * 100  # in front of it
+    assert grey(vault, dataclasses.replace(full, opaque=False)) == 200 * 100  # it shows through
+    # A second excluded window above the first is painted whole; the first where it shows.
+    above = Window("vault", None, "w", 200, 150, 200, 100)
+    assert grey(vault, above) == 2 * 200 * 100 - 100 * 50  # their union
+    # An excluded window over the whole monitor, above another: nothing of the monitor is left.
+    seen = Activity(windows=(full, dataclasses.replace(full, app="Vault")), lists_windows=True)
+    assert privacy.mask(frame(640, 400), 0, 0, 640, 400, seen, r)[1] is True
 
 
 def test_only_the_focused_window_known_means_the_tick_is_skipped() -> None:

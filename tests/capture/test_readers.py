@@ -79,6 +79,10 @@ def test_macos_window_list_front_to_back_becomes_bottom_to_top_with_the_focused_
         600,
     )
     assert got[2].executable == "Electron"
+    # Normal windows cover what is below them; the menu bar (blurred) and translucent ones do not.
+    assert [w.opaque for w in got] == [True, True, True, False]
+    [faded] = macos.parse_windows([{**EDITOR, "kCGWindowAlpha": 0.85}], paths)
+    assert not faded.opaque
 
 
 def test_macos_lock_from_the_session_dictionary() -> None:

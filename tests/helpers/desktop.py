@@ -51,12 +51,13 @@ class Windows:
         self.display = d
         self.procs: list[subprocess.Popen] = []
 
-    def xterm(self, title: str, klass: str, geometry: str, bg: str = "white") -> str:
-        """An xterm titled `title` of WM_CLASS class `klass` filled with colour `bg`; returns its
-        window id once it is mapped. It runs `sleep`, so no shell retitles it."""
+    def xterm(self, title: str, klass: str, geometry: str, bg: str = "white", *options: str) -> str:
+        """An xterm titled `title` of WM_CLASS class `klass` filled with colour `bg` (and any
+        other xterm `options`, e.g. -fullscreen); returns its window id once it is mapped. It
+        runs `sleep`, so no shell retitles it."""
         require("xterm", "xterm")
         proc = subprocess.Popen(
-            ["xterm", "-title", title, "-class", klass, "-geometry", geometry, "-bg", bg]
+            ["xterm", "-title", title, "-class", klass, "-geometry", geometry, "-bg", bg, *options]
             + ["-fg", bg, "-cr", bg, "-e", "sleep", "3600"],
             env=_env(self.display),
             stdout=subprocess.DEVNULL,

@@ -5,6 +5,8 @@
   `kCGWindowOwnerName`, `kCGWindowOwnerPID`, `kCGWindowName` (the title: it comes with the
   Screen Recording permission screenrecord needs anyway), `kCGWindowLayer` and
   `kCGWindowBounds` (points, global display coordinates, as mss numbers its monitors).
+- Covering: a window of layer 0 with `kCGWindowAlpha` 1 hides what is below it; others (the
+  menu bar and the Dock, drawn with a blur of what is below, a translucent window) do not.
 - Focused window: the frontmost window of layer 0 (normal windows) in that list; it belongs to
   the frontmost application, which the list puts first.
 - Executable: `proc_pidpath` (libproc) of the owner's pid.
@@ -64,6 +66,8 @@ def parse_windows(infos: list[Mapping[str, Any]], paths: Mapping[int, str]) -> t
                 round(bounds.get("Width", 0)),
                 round(bounds.get("Height", 0)),
                 focused=focused,
+                opaque=info.get("kCGWindowLayer") == NORMAL_LAYER
+                and info.get("kCGWindowAlpha", 1) >= 1,
             )
         )
     return tuple(reversed(windows))

@@ -2,11 +2,19 @@
 
 A rule matches a window by application or executable name (`exclude_apps`, case-insensitive,
 the whole name; `KeePassXC` also matches `keepassxc.exe`) or by a regular expression searched in
-its title (`exclude_titles`, case-insensitive). The daemon paints every visible matching
-window's rectangle, frame and title bar included, in one flat colour in each monitor's frame
+its title (`exclude_titles`, case-insensitive). The daemon paints the visible part of every
+matching window, frame and title bar included, in one flat colour in each monitor's frame
 *before* the frame is compared or stored: an excluded window never reaches the ring or the
-archive, and cannot make a frame count as new. The whole rectangle is painted even where another
-window covers part of it (a translucent window above would show it through).
+archive, and cannot make a frame count as new.
+
+The visible part is the window's rectangle less the rectangles of the opaque windows above it
+in stacking order (the readers list windows bottom to top): an excluded window hidden behind a
+full-screen one, or the lock screen, is not painted at all, so the screen looks as it did
+before and is recognised. A window that may be translucent (`Window.opaque` False: a 32-bit
+X window or one with `_NET_WM_WINDOW_OPACITY`, a macOS window with alpha below 1 or outside
+the normal layer) covers nothing, since the excluded one would show through it. What this
+cannot know: a window drawn with rounded corners or a shadow inside its rectangle may show a
+few pixels of the corner of an excluded window just below it.
 
 `judge` decides what of a tick's activity may be stored: the title of an excluded focused window
 never is (the rule that matched is), nor any title with `record_titles = false`.
@@ -81,15 +89,15 @@ def judge(seen: Activity, rules: Rules, record_titles: bool) -> Activity:
 def mask(
     frame: Frame, left: int, top: int, width: int, height: int, seen: Activity, rules: Rules
 ) -> tuple[Frame, bool]:
-    """Paint over every visible excluded window in `frame`, the monitor at (left, top) of size
-    (width, height) on the virtual screen; returns the frame and whether nothing of the monitor
-    is left (every pixel painted).
+    """Paint over the visible part of every excluded window in `frame`, the monitor at
+    (left, top) of size (width, height) on the virtual screen; returns the frame and whether
+    nothing of the monitor is left (every pixel painted).
 
     Window rectangles are in the virtual screen's units; a frame with more pixels than the
-    monitor has units (macOS Retina) is painted to scale.
+    monitor has units (macOS Retina) is painted to scale: rounded outwards where painted,
+    inwards where covered, so a pixel in doubt is painted.
     """
-    hidden = [w for w in seen.windows if rules.matches(w)]
-    if not hidden:
+    if not any(rules.matches(w) for w in seen.windows):
         return frame, False
     image = np.asarray(frame.image)
     if not image.flags.writeable:  # a PIL image's view; a grabbed array is painted in place
@@ -97,17 +105,25 @@ def mask(
     fh, fw = image.shape[:2]
     sx, sy = fw / width, fh / height
     painted = np.zeros((fh, fw), dtype=bool)
-    for w in hidden:
-        x0 = max(0, int((w.left - left) * sx))
-        y0 = max(0, int((w.top - top) * sy))
-        x1 = min(fw, int(np.ceil((w.left + w.width - left) * sx)))
-        y1 = min(fh, int(np.ceil((w.top + w.height - top) * sy)))
-        if x0 < x1 and y0 < y1:
-            image[y0:y1, x0:x1] = FILL
-            painted[y0:y1, x0:x1] = True
+    covered = np.zeros((fh, fw), dtype=bool)
+    for w in reversed(seen.windows):  # top first: `covered` is what the windows above hide
+        x0, x1 = (w.left - left) * sx, (w.left + w.width - left) * sx
+        y0, y1 = (w.top - top) * sy, (w.top + w.height - top) * sy
+        if rules.matches(w):
+            box = _box(int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1)), fw, fh)
+            visible = ~covered[box]
+            image[box][visible] = FILL
+            painted[box] |= visible
+        if w.opaque:
+            covered[_box(int(np.ceil(x0)), int(np.ceil(y0)), int(x1), int(y1), fw, fh)] = True
     if not painted.any():
         return frame, False
     return dataclasses.replace(frame, image=image), bool(painted.all())
+
+
+def _box(x0: int, y0: int, x1: int, y1: int, fw: int, fh: int) -> tuple[slice, slice]:
+    """The rows and columns of a rectangle within a frame of fw x fh pixels (maybe empty)."""
+    return slice(max(0, y0), max(0, min(fh, y1))), slice(max(0, x0), max(0, min(fw, x1)))
 
 
 def skip_whole_tick(seen: Activity) -> bool:

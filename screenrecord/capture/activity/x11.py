@@ -4,9 +4,14 @@
   one there is no focused window (None, not an error).
 - Its title: `_NET_WM_NAME` (UTF-8), else `WM_NAME`; its application: the class part of
   `WM_CLASS`; its executable: `/proc/PID/exe` of `_NET_WM_PID` (Linux, a local client).
-- Visible windows, bottom to top: `_NET_CLIENT_LIST_STACKING` (else the root's children, as
-  they are without a window manager), those whose map state is viewable, each with the
-  rectangle of its top-level frame (the title bar, which shows the title, included).
+- Visible windows, bottom to top as the server stacks them (the root's children, QueryTree's
+  order): the clients of `_NET_CLIENT_LIST_STACKING` (else the root's children, as they are
+  without a window manager) whose map state is viewable, each with the rectangle of its
+  top-level frame (the title bar, which shows the title, included), and the viewable
+  override-redirect windows (a screen locker's, a menu) as windows with no name, which only
+  cover what lies below. A window is taken as opaque unless it has 32 bits of depth (an alpha
+  channel a compositor may blend), `_NET_WM_WINDOW_OPACITY` below full, or a SHAPE bounding
+  region (not its whole rectangle).
 - Idle: MIT-SCREEN-SAVER's QueryInfo `idle` (python-xlib >= 0.33 has the extension).
 
 One connection is kept between ticks and opened again after the display went away.
@@ -22,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from Xlib import X, Xatom, display, error
+from Xlib.ext import shape
 from Xlib.xobject.drawable import Window as XWindow
 
 from screenrecord.capture.activity import Reader, logind
@@ -71,25 +77,15 @@ def _read(d: display.Display, listed: bool) -> Activity:
     if d.has_extension("MIT-SCREEN-SAVER"):
         idle_s = root.screensaver_query_info().idle / 1000
     active = _window_prop(root, atoms.active)
-    stacking = _windows_prop(root, atoms.stacking) if listed else []
-    if stacking is None:  # no EWMH window manager: top-level windows are the root's children
-        stacking = [w.id for w in root.query_tree().children]
-    windows = []
-    for wid in stacking:
-        w = d.create_resource_object("window", wid)
-        try:
-            win = _window(root, w, atoms, focused=wid == active)
-        except error.BadWindow:  # closed since the list was read
-            continue
-        if win is not None:
-            windows.append(win)
+    windows = _visible(d, root, atoms, active) if listed else []
     focused = next((w for w in windows if w.focused), None)
     if focused is None and active:  # focused but not listed (another desktop's, unmapped)
         try:
             w = d.create_resource_object("window", active)
-            focused = _window(root, w, atoms, True, any_state=True)
+            found = _window(root, w, atoms, True, any_state=True)
         except error.BadWindow:
-            focused = None
+            found = None
+        focused = found[1] if found is not None else None
         if focused is not None and not listed:  # its rectangle tells the monitor it is on
             windows = [focused]
     return Activity(
@@ -109,6 +105,66 @@ class _Atoms:
         self.name = d.intern_atom("_NET_WM_NAME")
         self.utf8 = d.intern_atom("UTF8_STRING")
         self.pid = d.intern_atom("_NET_WM_PID")
+        self.opacity = d.intern_atom("_NET_WM_WINDOW_OPACITY")
+        self.shape = d.has_extension("SHAPE")
+
+
+def _visible(d: display.Display, root: XWindow, atoms: _Atoms, active: int | None) -> list[Window]:
+    """Every visible window, bottom to top: the clients at their frames' places among the root's
+    children, and the override-redirect children as unnamed windows that only cover."""
+    children = root.query_tree().children
+    clients = _windows_prop(root, atoms.stacking)
+    if clients is None:  # no EWMH window manager: top-level windows are the root's children
+        clients = [w.id for w in children]
+    by_frame: dict[int, Window] = {}
+    for wid in clients:
+        w = d.create_resource_object("window", wid)
+        try:
+            found = _window(root, w, atoms, focused=wid == active)
+        except error.BadWindow:  # closed since the list was read
+            continue
+        if found is not None:
+            by_frame[found[0]] = found[1]
+    windows = []
+    named = set(clients)
+    for child in children:
+        if child.id in by_frame:
+            windows.append(by_frame.pop(child.id))
+        elif child.id not in named:
+            try:
+                cover = _cover(child, atoms)
+            except error.BadWindow:
+                continue
+            if cover is not None:
+                windows.append(cover)
+    return windows + list(by_frame.values())  # mapped since the tree was read: on top
+
+
+def _cover(w: XWindow, atoms: _Atoms) -> Window | None:
+    """A viewable override-redirect window (no window manager's client) as an unnamed window."""
+    attributes = w.get_attributes()
+    if (
+        attributes.map_state != X.IsViewable
+        or not attributes.override_redirect
+        or attributes.win_class == X.InputOnly
+    ):
+        return None
+    g = w.get_geometry()
+    border = 2 * g.border_width
+    if g.x + g.width + border <= 0 or g.y + g.height + border <= 0:
+        return None  # kept out of sight (toolkits park helper windows at -100,-100)
+    opaque = _opaque(w, g.depth, atoms)
+    return Window(None, None, None, g.x, g.y, g.width + border, g.height + border, opaque=opaque)
+
+
+def _opaque(w: XWindow, depth: int, atoms: _Atoms) -> bool:
+    """Whether `w` hides what is below it in all its rectangle (see the module's docstring)."""
+    if depth == 32:
+        return False
+    opacity = w.get_full_property(atoms.opacity, Xatom.CARDINAL)
+    if opacity is not None and len(opacity.value) and int(opacity.value[0]) < 0xFFFFFFFF:
+        return False
+    return not (atoms.shape and shape.query_extents(w).bounding_shaped)
 
 
 def _window(
@@ -117,8 +173,9 @@ def _window(
     atoms: _Atoms,
     focused: bool,
     any_state: bool = False,
-) -> Window | None:
-    """The window `w` as shown: None when it is not viewable (unless `any_state`)."""
+) -> tuple[int, Window] | None:
+    """The window `w` as shown, with the id of its frame: None when it is not viewable (unless
+    `any_state`, which also leaves out whether it is opaque)."""
     if not any_state and w.get_attributes().map_state != X.IsViewable:
         return None
     wm_class = w.get_full_property(Xatom.WM_CLASS, X.AnyPropertyType)
@@ -135,9 +192,14 @@ def _window(
     frame = _frame(root, w)
     g = frame.get_geometry()
     border = 2 * g.border_width
-    return Window(
-        app, executable, title, g.x, g.y, g.width + border, g.height + border, focused=focused
+    # Whether it covers matters only among the visible windows (`any_state`: the focused one).
+    opaque = any_state or (
+        _opaque(frame, g.depth, atoms) and (frame.id == w.id or _opaque(w, 0, atoms))
     )
+    window = Window(
+        app, executable, title, g.x, g.y, g.width + border, g.height + border, focused, opaque
+    )
+    return frame.id, window
 
 
 def _frame(root: XWindow, w: XWindow) -> XWindow:
