@@ -135,6 +135,9 @@ class Activity:
     lists_windows: bool = field(default=False, compare=False, repr=False)
     """Whether `windows` is the full list of visible windows (X11, macOS) or the platform
     tells only the focused one (Windows): then an excluded focused window skips the tick."""
+    screen_recording: bool | None = field(default=None, compare=False, repr=False)
+    """macOS: whether Screen Recording is allowed now (without it grabs get only the wallpaper);
+    None where the platform has no such permission or it cannot be told."""
 
     @property
     def known(self) -> bool:

@@ -6,6 +6,8 @@ What is checked before capturing:
 - macOS: `CGPreflightScreenCaptureAccess()` (CoreGraphics, macOS 10.15+) must say that Screen
   Recording is allowed. Where that call is missing, frames that are black on every monitor are
   taken as the sign of a missing permission (macOS then returns only black or the wallpaper).
+- Windows: the process must not run in session 0, where services and tasks run "whether the
+  user is logged on or not" (`ProcessIdToSessionId`): there is no screen there, only black.
 
 The module is named for mss without being `mss`, so that `import mss` here gets the library.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -45,6 +48,8 @@ class MssBackend(Backend):
                 "macOS has not allowed screen recording: System Settings > Privacy & Security > "
                 "Screen Recording, allow the app that runs screenrecord (Terminal, Python), then restart it"
             )
+        if platform == "win32" and (why := session_problem(_win_session())) is not None:
+            raise CaptureError(why)
         super().check(environ, platform)
 
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
@@ -102,6 +107,28 @@ class MssBackend(Backend):
                 frame = Frame(number, image, taken, frame_name(taken, number, ext))
                 shots.append(Shot(frame, mon, ms))
         return shots, failures
+
+
+def session_problem(session_id: int | None) -> str | None:
+    """Why a Windows process in session `session_id` cannot capture (None: it can, or unknown)."""
+    if session_id != 0:
+        return None
+    return (
+        "running in session 0 (as a Windows service, or a task set to run whether the user is "
+        "logged on or not), which has no screen: start screenrecord in your own session "
+        "(screenrecord service install)"
+    )
+
+
+def _win_session() -> int | None:
+    """ProcessIdToSessionId(GetCurrentProcessId()), None where it cannot be asked."""
+    if sys.platform != "win32":  # only Windows' ctypes has WinDLL (and mypy knows it)
+        return None
+    kernel32 = ctypes.WinDLL("kernel32")
+    session = ctypes.c_ulong()
+    if not kernel32.ProcessIdToSessionId(kernel32.GetCurrentProcessId(), ctypes.byref(session)):
+        return None
+    return session.value
 
 
 def _mac_preflight() -> bool | None:

@@ -63,6 +63,8 @@ class Recorder:
         self.reader = activity.open_reader(environ)
         self.rules = privacy.Rules.of(cfg.privacy.exclude_apps, cfg.privacy.exclude_titles)
         self.skipping: Kind | None = None
+        self.withheld = False
+        """Whether macOS withholds the screen (Screen Recording withdrawn), to log changes once."""
         """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
 
     def reconfigure(self, cfg: Config) -> None:
@@ -96,6 +98,10 @@ class Recorder:
         records = []
         if skip is not None:
             records = [self.pipeline.record(_no_frame(now, m, skip, seen)) for m in wanted]
+        shots, withheld = self._permitted(seen, shots)
+        for m in withheld:
+            size, at = (m.width, m.height), (m.left, m.top)
+            records.append(self.pipeline.failed(now, m.number, SCREEN_RECORDING, size, at))
         for s in shots:
             m = s.monitor
             frame, gone = privacy.mask(s.frame, m.left, m.top, m.width, m.height, seen, self.rules)
@@ -156,6 +162,22 @@ class Recorder:
             self.capture_down = None
         return shots, failures, wanted
 
+    def _permitted(
+        self, seen: Activity, shots: list[capture.Shot]
+    ) -> tuple[list[capture.Shot], list[capture.Monitor]]:
+        """The shots to keep, and the monitors whose frames are only the wallpaper because macOS
+        withdrew Screen Recording; says so once, and once when it is allowed again."""
+        if not shots:
+            return shots, []
+        denied = seen.screen_recording is False
+        if denied != self.withheld:
+            if denied:
+                log.error("%s; nothing is recorded until then", SCREEN_RECORDING)
+            else:
+                log.warning("Screen Recording is allowed again: capturing")
+            self.withheld = denied
+        return ([], [s.monitor for s in shots]) if denied else (shots, [])
+
     def _skip(self, seen: Activity) -> Kind | None:
         """Why this tick takes no screenshot at all, or None to take one."""
         a = self.cfg.activity
@@ -181,6 +203,13 @@ class Recorder:
             log.info("%s: capturing again", _SKIP_REASONS[self.skipping][1])
         self.skipping = skip
 
+
+SCREEN_RECORDING = (
+    "macOS shows screenrecord only the wallpaper: Screen Recording is not allowed (it lapses "
+    "each month on macOS 15, and with a new Python); allow it again in System Settings > "
+    "Privacy & Security > Screen Recording"
+)
+"""The error of a tick whose frames macOS withheld (the catalog's row, status, the log)."""
 
 _SKIP_REASONS = {
     Kind.LOCKED: ("the screen is locked", "the screen is unlocked"),

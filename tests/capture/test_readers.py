@@ -105,7 +105,7 @@ def test_windows_foreground_window_and_its_process() -> None:
         r"C:\Program Files\KeePassXC\KeePassXC.exe",
         (-8, -8, 1928, 1048),
         12.5,
-        True,
+        "Default",
     )
     assert (a.app, a.executable, a.title, a.idle_s, a.locked) == (
         "KeePassXC",
@@ -118,14 +118,33 @@ def test_windows_foreground_window_and_its_process() -> None:
     [w] = a.windows
     assert (w.left, w.top, w.width, w.height, w.focused) == (-8, -8, 1936, 1056, True)
     # An elevated process whose image cannot be read: the title is still known.
-    b = windows.parse(0x10, "Administrator: Command Prompt", None, None, 1.0, True)
+    b = windows.parse(0x10, "Administrator: Command Prompt", None, None, 1.0, "Default")
     assert (b.app, b.executable, b.title) == (None, None, "Administrator: Command Prompt")
 
 
 def test_windows_no_foreground_window_or_secure_desktop_is_locked() -> None:
-    assert windows.parse(0, "", None, None, 30.0, True).locked is True
-    assert windows.parse(0x20, "Windows Default Lock Screen", None, None, 30.0, False).locked
-    assert windows.parse(0, "", None, None, 30.0, True).app is None
+    assert windows.parse(0, "", None, None, 30.0, "Default").locked is True
+    assert windows.parse(0x20, "Windows Default Lock Screen", None, None, 30.0, None).locked
+    assert windows.parse(0, "", None, None, 30.0, "Default").app is None
+
+
+@pytest.mark.parametrize(
+    ("desktop", "locked"),
+    [
+        ("Winlogon", True),  # the lock screen, and a UAC prompt on the secure desktop
+        ("Screen-saver", True),  # a secure screensaver
+        (None, True),  # OpenInputDesktop refused
+        ("Default", False),
+        ("default", False),  # desktop names are not case-sensitive
+    ],
+)
+def test_windows_input_desktop_other_than_the_users_is_locked(
+    desktop: str | None, locked: bool
+) -> None:
+    # A foreground window is still reported behind a UAC prompt: the desktop tells.
+    a = windows.parse(0x20, "Editor", r"C:\Windows\notepad.exe", (0, 0, 800, 600), 3.0, desktop)
+    assert a.locked is locked
+    assert (a.title is None) is locked  # nothing of a window behind the secure desktop is kept
 
 
 @pytest.mark.parametrize(

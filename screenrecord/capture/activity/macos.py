@@ -14,9 +14,15 @@
   kCGAnyInputEventType)`.
 - Lock: `CGSessionCopyCurrentDictionary()["CGSSessionScreenIsLocked"]`, present and true while
   locked.
+- Screen Recording: withdrawn while running (macOS 15 asks again each month; a new Python is a
+  new app to it), grabs return only the wallpaper and the menu bar, not black. The sign that
+  holds then is the window list: macOS keeps listing other processes' windows but without
+  their `kCGWindowName`. `CGPreflightScreenCaptureAccess()` answering False also says it, but
+  its True may be the answer cached when the process started, so names missing from every
+  other process's window outweigh it.
 
-The dictionaries are converted to Python values first (`_py`); `parse_windows` and
-`parse_locked` work on those, and are what the tests check with dictionaries shaped as macOS
+The dictionaries are converted to Python values first (`_py`); `parse_windows`,
+`parse_locked` and `parse_permission` work on those, and are what the tests check with dictionaries shaped as macOS
 returns them.
 """
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -80,6 +87,20 @@ def parse_locked(session: Mapping[str, Any] | None) -> bool | None:
     return bool(session.get("CGSSessionScreenIsLocked", False))
 
 
+def parse_permission(
+    infos: list[Mapping[str, Any]], own_pid: int, preflight: bool | None
+) -> bool | None:
+    """Whether Screen Recording is allowed, from the window list (front to back, as for
+    `parse_windows`), this process's pid and CGPreflightScreenCaptureAccess's answer (None where
+    it is missing); None where neither tells."""
+    if preflight is False:
+        return False
+    others = [i for i in infos if i.get("kCGWindowOwnerPID") != own_pid]
+    if not others:  # nothing of another process's to see a name withheld on
+        return preflight
+    return any(i.get("kCGWindowName") for i in others)
+
+
 class MacReader(Reader):
     name = "macos"
 
@@ -107,6 +128,7 @@ class MacReader(Reader):
             locked=parse_locked(lib.session()),
             windows=listed,
             lists_windows=True,
+            screen_recording=parse_permission(infos, os.getpid(), lib.preflight()),
         )
 
 
@@ -124,6 +146,9 @@ class _Libs:
         cg.CGEventSourceSecondsSinceLastEventType.restype = ctypes.c_double
         cg.CGEventSourceSecondsSinceLastEventType.argtypes = [ctypes.c_int32, ctypes.c_uint32]
         cg.CGSessionCopyCurrentDictionary.restype = vp
+        self.preflight_fn = getattr(cg, "CGPreflightScreenCaptureAccess", None)
+        if self.preflight_fn is not None:
+            self.preflight_fn.restype = ctypes.c_bool
         for name, res, args in [
             ("CFGetTypeID", ctypes.c_ulong, [vp]),
             ("CFRelease", None, [vp]),
@@ -171,6 +196,11 @@ class _Libs:
         finally:
             self.cf.CFRelease(ref)
         return value if isinstance(value, dict) else None
+
+    def preflight(self) -> bool | None:
+        """CGPreflightScreenCaptureAccess() (macOS 10.15+; asks, never prompts), None before."""
+        fn = self.preflight_fn
+        return None if fn is None else bool(fn())
 
     def idle(self) -> float:
         return float(self.cg.CGEventSourceSecondsSinceLastEventType(HID_SYSTEM_STATE, ANY_INPUT))

@@ -6,8 +6,10 @@
   also grant); the application is the executable's name without `.exe`.
 - Idle: `GetLastInputInfo` against `GetTickCount64`: the last input's tick is 32 bits, so the
   difference is taken modulo 2**32 (the count wraps every 49.7 days).
-- Lock: no foreground window (the lock screen, a UAC prompt: the secure desktop), or
-  `OpenInputDesktop` refused, means locked.
+- Lock: no foreground window, `OpenInputDesktop` refused, or an input desktop other than the
+  user's `Default` (`GetUserObjectInformationW(UOI_NAME)`: `Winlogon` for the lock screen and
+  a UAC prompt on the secure desktop, `Screen-saver` for a secure screensaver) means locked:
+  a grab then gets a black screen or fails, so the tick is recorded as locked instead.
 
 Windows lists no other windows here, so `lists_windows` is False: an excluded focused window
 makes the daemon skip the whole tick instead of painting it. `parse` works on the values those
@@ -27,6 +29,10 @@ from screenrecord.models import Activity, Window
 
 PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 DESKTOP_SWITCHDESKTOP = 0x0100
+DESKTOP_READOBJECTS = 0x0001
+UOI_NAME = 2
+USER_DESKTOP = "Default"
+"""The interactive user's desktop; Winlogon (lock screen, UAC) and Screen-saver are not it."""
 
 
 def idle_seconds(now_ms: int, last_input_ms: int) -> float:
@@ -47,12 +53,12 @@ def parse(
     image: str | None,
     rect: tuple[int, int, int, int] | None,
     idle_s: float | None,
-    input_desktop: bool,
+    input_desktop: str | None,
 ) -> Activity:
     """The activity from the calls' results: the foreground window handle (0: none), its title,
     its process's image path, its rectangle (left, top, right, bottom), the idle time and
-    whether OpenInputDesktop succeeded."""
-    if not hwnd or not input_desktop:
+    the input desktop's name (None: OpenInputDesktop failed)."""
+    if not hwnd or input_desktop is None or input_desktop.casefold() != USER_DESKTOP.casefold():
         return Activity(idle_s=idle_s, locked=True)
     exe = PureWindowsPath(image).name if image else None
     windows: tuple[Window, ...] = ()
@@ -90,12 +96,10 @@ class WindowsReader(Reader):
             if user32.GetLastInputInfo(ctypes.byref(info))
             else None
         )
-        desk = user32.OpenInputDesktop(0, False, DESKTOP_SWITCHDESKTOP)
-        if desk:
-            user32.CloseDesktop(desk)
+        desk_name = _input_desktop(user32)
         hwnd = user32.GetForegroundWindow()
         if not hwnd:
-            return parse(0, "", None, None, idle, bool(desk))
+            return parse(0, "", None, None, idle, desk_name)
         n = user32.GetWindowTextLengthW(hwnd)
         buf = ctypes.create_unicode_buffer(n + 1)
         user32.GetWindowTextW(hwnd, buf, n + 1)
@@ -107,7 +111,7 @@ class WindowsReader(Reader):
         )
         pid = wintypes.DWORD()
         user32.GetWindowThreadProcessId(hwnd, ctypes.byref(pid))
-        return parse(hwnd, buf.value, _image(kernel32, pid.value), rect, idle, bool(desk))
+        return parse(hwnd, buf.value, _image(kernel32, pid.value), rect, idle, desk_name)
 
 
 def _load() -> tuple[Any, Any]:
@@ -125,6 +129,12 @@ def _load() -> tuple[Any, Any]:
         (user32, "GetLastInputInfo", w.BOOL, [ctypes.c_void_p]),
         (user32, "OpenInputDesktop", w.HANDLE, [w.DWORD, w.BOOL, w.DWORD]),
         (user32, "CloseDesktop", w.BOOL, [w.HANDLE]),
+        (
+            user32,
+            "GetUserObjectInformationW",
+            w.BOOL,
+            [w.HANDLE, ctypes.c_int, ctypes.c_void_p, w.DWORD, ctypes.POINTER(w.DWORD)],
+        ),
         (kernel32, "GetTickCount64", ctypes.c_ulonglong, []),
         (kernel32, "OpenProcess", w.HANDLE, [w.DWORD, w.BOOL, w.DWORD]),
         (
@@ -142,6 +152,22 @@ def _load() -> tuple[Any, Any]:
 
 class _LastInput(ctypes.Structure):
     _fields_ = [("cbSize", wintypes.UINT), ("dwTime", wintypes.DWORD)]
+
+
+def _input_desktop(user32: Any) -> str | None:
+    """The name of the desktop that receives input now, None where it cannot be opened."""
+    desk = user32.OpenInputDesktop(0, False, DESKTOP_SWITCHDESKTOP | DESKTOP_READOBJECTS)
+    if not desk:
+        return None
+    try:
+        buf = ctypes.create_unicode_buffer(256)
+        needed = wintypes.DWORD()
+        ok = user32.GetUserObjectInformationW(
+            desk, UOI_NAME, buf, ctypes.sizeof(buf), ctypes.byref(needed)
+        )
+        return buf.value if ok else None
+    finally:
+        user32.CloseDesktop(desk)
 
 
 def _image(kernel32: Any, pid: int) -> str | None:
