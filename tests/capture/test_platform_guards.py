@@ -94,7 +94,7 @@ def test_a_withdrawn_screen_recording_grant_stores_nothing_and_says_so(
     cg = ShapedCoreGraphics()
     rec = recorder(tmp_path, xvfb_display)
     reader = macos.MacReader()
-    reader.lib = cg  # type: ignore[assignment]
+    reader.lib = cg  # the calls answered as macOS answers them (tests are not type-checked)
     rec.reader.close()
     rec.reader = reader
     now = datetime.now() - timedelta(seconds=30)
