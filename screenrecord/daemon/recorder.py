@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -64,6 +65,7 @@ class Recorder:
         self.rules = privacy.Rules.of(cfg.privacy.exclude_apps, cfg.privacy.exclude_titles)
         self.skipping: Kind | None = None
         """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
+        self.unstored = Unstored()
 
     def reconfigure(self, cfg: Config) -> None:
         """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
@@ -120,6 +122,8 @@ class Recorder:
                 )
             )
         log_tick(records)
+        if self.unstored.after(records):
+            lock.note(self.root, self.unstored.trouble())
         del shots  # the frames' pixels, before handing freed memory back
         memory.release()
         return records
@@ -180,6 +184,42 @@ class Recorder:
         elif self.skipping is not None:
             log.info("%s: capturing again", _SKIP_REASONS[self.skipping][1])
         self.skipping = skip
+
+
+class Unstored:
+    """Ticks in a row that could not store the frames they kept, and why the last one could not:
+    what `status` tells through the archive's lock (lock.note), since a catalog on a read-only
+    or full archive may not be written either."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.why = ""
+
+    def after(self, records: list[Record]) -> bool:
+        """Count a tick's records; True if what `status` should say changed. A tick that kept
+        nothing (repeats, a locked screen) neither counts nor ends the run of failures."""
+        failed = [r.error for r in records if r.error and r.decision is not Kind.ERROR]
+        if failed:
+            self.ticks += 1
+            self.why = _why(failed[-1])
+            return True
+        if self.ticks and any(r.path for r in records):
+            self.ticks = 0
+            return True
+        return False
+
+    def trouble(self) -> str | None:
+        """`the last 5 ticks could not write (Read-only file system)`, or None."""
+        if not self.ticks:
+            return None
+        ticks = "the last tick" if self.ticks == 1 else f"the last {self.ticks} ticks"
+        return f"{ticks} {self.why}"
+
+
+def _why(error: str) -> str:
+    """A store's error without the file's name: `could not write (No space left on device)`."""
+    m = re.search(r": cannot write (\(.*\))$", error)
+    return f"could not write {m[1]}" if m else f"could not store a frame ({error})"
 
 
 _SKIP_REASONS = {
