@@ -44,6 +44,7 @@ class Recorder:
                 f"{self.root}: cannot create the archive root ({e.strerror}); fix `root` in the config"
             ) from None
         lock.acquire(self.root)  # before anything touches the archive's temp files or catalog
+        lock.note(self.root, None)  # a recorder rebuilt by a reload starts with a clean slate
         try:
             recovery.remove_temp_files(self.root)
             self.catalog = recovery.open_catalog(self.root)
