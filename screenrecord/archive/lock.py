@@ -6,7 +6,7 @@ and interleave their catalog rows; a `dedup --apply` beside a recorder would mov
 The lock is an OS lock on an open file (flock, or msvcrt on Windows), so it goes away with the
 process however it ends, and whether it is held tells a running recorder from a stopped one
 (`status`). The file keeps the holder's pid and what it is doing, for the message the second one
-prints. A process may take its own archive's lock again (a reload of the config builds the new
+prints, and what the holder wants `status` to know (note(): frames it cannot store). A process may take its own archive's lock again (a reload of the config builds the new
 recorder before closing the old one).
 """
 
@@ -36,7 +36,8 @@ _WINDOWS_BYTE = 1 << 30
 are mandatory: a locked byte cannot be read by another process)."""
 
 _held: dict[Path, list] = {}
-"""Archive root -> [file descriptor, times taken] for the locks this process holds."""
+"""Archive root -> [file descriptor, times taken, what it is doing] for the locks this process
+holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,9 @@ class Holder:
 
     pid: int | None
     doing: str = RECORDING
+    trouble: str | None = None
+    """What is wrong with its work, in its words (note()): `the last 5 ticks could not write
+    (Read-only file system)`; None when nothing is."""
 
     def __str__(self) -> str:
         return "pid unknown" if self.pid is None else f"pid {self.pid}"
@@ -78,11 +82,27 @@ def acquire(root: Path, doing: str = RECORDING) -> None:
                     "archive; stop it first (one process at a time per archive)"
                 ) from None
             time.sleep(0.02)
-    text = f"pid {os.getpid()}\n{doing}\n".encode()
+    _write(fd, doing, None)
+    _held[key] = [fd, 1, doing]
+
+
+def note(root: Path, trouble: str | None) -> None:
+    """Say in the lock file of an archive this process holds what is wrong with its work (one
+    line, for `status`), or that nothing is (None). Writes into the file already open, so it
+    works on an archive that turned read-only or full; fails silently where it cannot."""
+    entry = _held.get(root.resolve())
+    if entry is None:
+        return
+    with contextlib.suppress(OSError):
+        _write(entry[0], entry[2], trouble)
+
+
+def _write(fd: int, doing: str, trouble: str | None) -> None:
+    lines = [f"pid {os.getpid()}", doing] + ([" ".join(trouble.split())] if trouble else [])
+    text = "".join(f"{line}\n" for line in lines).encode()
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, text)  # overwrite, then cut: a reader never sees an empty file
     os.ftruncate(fd, len(text))
-    _held[key] = [fd, 1]
 
 
 def release(root: Path) -> None:
@@ -152,10 +172,11 @@ def _read(fd: int) -> Holder:
     while True:
         with contextlib.suppress(OSError):
             os.lseek(fd, 0, os.SEEK_SET)
-            lines = os.read(fd, 256).decode(errors="replace").splitlines()
+            lines = os.read(fd, 1024).decode(errors="replace").splitlines()
             if lines and lines[0].startswith("pid ") and lines[0][4:].strip().isdigit():
                 doing = lines[1].strip() if len(lines) > 1 and lines[1].strip() else RECORDING
-                return Holder(int(lines[0][4:]), doing)
+                trouble = lines[2].strip() if len(lines) > 2 and lines[2].strip() else None
+                return Holder(int(lines[0][4:]), doing, trouble)
         if time.monotonic() >= deadline:
             return Holder(None)
         time.sleep(0.02)

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from screenrecord.archive import noreplace
 from screenrecord.errors import StoreError
 
 # YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script.
@@ -84,7 +86,8 @@ def make_dirs(path: Path) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that it is either complete or absent: temp file, fsync, link.
 
-    Never replaces an existing file.
+    Never replaces an existing file. Where the filesystem has no hard links (exFAT, FAT32, many
+    network shares), the temp file is renamed by a rename that cannot replace (noreplace.py).
     """
     _publish(path, data, replace=False)
 
@@ -103,7 +106,8 @@ def replace_atomic(path: Path, data: bytes, durable: bool = True) -> None:
 def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> None:
     """Temp file in the same folder, written and fsynced, owner-only, then put in place."""
     make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
+    prefix = f"{temp_prefix()}{path.stem}-"  # the name it is for (see _reserved)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -114,7 +118,7 @@ def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> No
         if replace:
             os.replace(tmp, path)
         else:
-            os.link(tmp, path)  # fails if path exists: never overwrite a stored frame
+            _link(Path(tmp), path)
     except FileExistsError:
         raise StoreError(f"{path}: already exists, not overwritten") from None
     except OSError as e:
@@ -126,10 +130,25 @@ def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> No
         fsync_dir(path.parent)
 
 
+def _link(tmp: Path, path: Path) -> None:
+    """Give the complete temp file its name; FileExistsError if the name exists: a stored frame
+    is never overwritten."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        if e.errno not in noreplace.NO_HARD_LINKS:
+            raise
+        noreplace.rename(tmp, path)
+
+
 TEMP_PREFIX = ".tmp-"
-"""Temp files of write_atomic, `.tmp-PID-XXXXXXXX.png`; one left behind by a process that is
+"""Temp files of write_atomic, `.tmp-PID-NAME-XXXXXXXX.png`; one left behind by a process that is
 gone means a write was cut short (kill -9, power loss)."""
 _TEMP_PID_RE = re.compile(r"^\.tmp-(\d+)-")
+_TEMP_NAME_RE = re.compile(r"^\.tmp-\d+-(?P<stem>.+)-[^-.]+(?P<suffix>\.[^.]+)$")
+"""A temp file's name carries the name it is written for: `.tmp-PID-STEM-XXXXXXXX.SUFFIX`."""
 
 
 def temp_prefix() -> str:
@@ -156,7 +175,9 @@ def remove_temp_files(root: Path) -> list[Path]:
     Looks where frames are written: the root, month and day folders and their `similar/`.
     A temp file is never a frame (frames appear only by a link of a complete, fsynced temp
     file), so removing it loses nothing. Temp files of a process that still runs (a `once`
-    beside the daemon) are left to it.
+    beside the daemon) are left to it. Where there are no hard links, a write reserves the
+    frame's name with an empty file before renaming the temp file over it (noreplace.py): a
+    temp file left with its name still reserved (empty) goes with that reservation.
     """
     removed = []
     places = [p for f in folders([root], dated_only=True) for p in (f.path, f.path / SIMILAR)]
@@ -166,15 +187,29 @@ def remove_temp_files(root: Path) -> list[Path]:
         except OSError:
             continue
         for e in entries:
-            if (
-                e.name.startswith(TEMP_PREFIX)
-                and e.is_file(follow_symlinks=False)
-                and not _writer_alive(e.name)
-            ):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(e.path)
-                    removed.append(Path(e.path))
+            if not e.is_file(follow_symlinks=False):
+                continue
+            if e.name.startswith(TEMP_PREFIX) and not _writer_alive(e.name):
+                reserved = _reserved(Path(e.path))
+                for p in (Path(e.path), *([reserved] if reserved else [])):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(p)
+                        removed.append(p)
     return removed
+
+
+def _reserved(temp: Path) -> Path | None:
+    """The name reserved for temp file `temp` (noreplace.py) if a kill left it reserved: an
+    empty file named as a frame, the name the temp file's own name carries."""
+    m = _TEMP_NAME_RE.match(temp.name)
+    if not m or parse_name(m["stem"] + m["suffix"]) is None:
+        return None
+    target = temp.with_name(m["stem"] + m["suffix"])
+    try:
+        st = target.lstat()
+    except OSError:
+        return None
+    return target if stat.S_ISREG(st.st_mode) and st.st_size == 0 else None
 
 
 def file_size(path: Path) -> int | None:

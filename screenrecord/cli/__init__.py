@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from screenrecord import __version__
+from screenrecord.archive import store
 from screenrecord.cli import capture, config, dedup, pause, retention, review, service, status
 from screenrecord.cli.common import CONFIG_HELP, Shared, options
 from screenrecord.errors import ScreenrecordError, UsageError
@@ -94,11 +95,13 @@ def _append_output(path: Path) -> None:
     """Send this process's stdout and stderr to the end of `path`, creating its folder.
 
     For `run --log`: an XDG autostart entry runs the daemon with no shell to redirect its
-    output, and a log file should hold tracebacks and warnings too, not only log lines.
+    output, and a log file should hold tracebacks and warnings too, not only log lines. The log
+    tells when the screen was locked and the user idle, so it is private like the archive: a
+    new file is 0600 and the folders made for it 0700, whatever the umask.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        store.make_dirs(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, store.FILE_MODE)
     except OSError as e:
         raise UsageError(
             f"--log {path}: cannot write ({e.strerror}); choose another file"

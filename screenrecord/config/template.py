@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from screenrecord.archive import store
 from screenrecord.config.load import default_path
 from screenrecord.config.settings import SECTIONS, SETTINGS, Section, Setting
-from screenrecord.errors import ConfigError
+from screenrecord.errors import ConfigError, StoreError
 
 HEADER = (
     "# screenrecord configuration. Every key is optional; the values below are the defaults.\n"
@@ -84,18 +85,21 @@ DEFAULT_TOML = render()
 
 
 def init(path: Path | None = None) -> Path:
-    """Write the commented default config to `path` (default: the platform's); never overwrites."""
+    """Write the commented default config to `path` (default: the platform's); never overwrites.
+
+    Written like the archive's files: atomically, 0600, in folders made 0700 (whatever the
+    umask); a folder that already exists is left as it is.
+    """
     path = Path(path) if path is not None else default_path()
+    exists = ConfigError(f"{path}: already exists, left as it is; edit it or remove it first")
     if path.exists():
-        raise ConfigError(f"{path}: already exists, left as it is; edit it or remove it first")
+        raise exists
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "x", encoding="utf-8") as f:
-            f.write(DEFAULT_TOML)
-    except FileExistsError:
-        raise ConfigError(
-            f"{path}: already exists, left as it is; edit it or remove it first"
-        ) from None
-    except OSError as e:
+        store.write_atomic(path, DEFAULT_TOML.encode("utf-8"))
+    except StoreError as e:
+        if path.exists():
+            raise exists from None
+        raise ConfigError(f"{e}; choose another path") from None
+    except OSError as e:  # its folder cannot be made
         raise ConfigError(f"{path}: cannot write ({e.strerror}); choose another path") from None
     return path

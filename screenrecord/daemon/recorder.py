@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -43,6 +44,7 @@ class Recorder:
                 f"{self.root}: cannot create the archive root ({e.strerror}); fix `root` in the config"
             ) from None
         lock.acquire(self.root)  # before anything touches the archive's temp files or catalog
+        lock.note(self.root, None)  # a recorder rebuilt by a reload starts with a clean slate
         try:
             recovery.remove_temp_files(self.root)
             self.catalog = recovery.open_catalog(self.root)
@@ -63,9 +65,10 @@ class Recorder:
         self.reader = activity.open_reader(environ)
         self.rules = privacy.Rules.of(cfg.privacy.exclude_apps, cfg.privacy.exclude_titles)
         self.skipping: Kind | None = None
+        """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
         self.withheld = False
         """Whether macOS withholds the screen (Screen Recording withdrawn), to log changes once."""
-        """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
+        self.unstored = Unstored()
 
     def reconfigure(self, cfg: Config) -> None:
         """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
@@ -126,6 +129,8 @@ class Recorder:
                 )
             )
         log_tick(records)
+        if self.unstored.after(records):
+            lock.note(self.root, self.unstored.trouble())
         del shots  # the frames' pixels, before handing freed memory back
         memory.release()
         return records
@@ -210,6 +215,43 @@ SCREEN_RECORDING = (
     "Privacy & Security > Screen Recording"
 )
 """The error of a tick whose frames macOS withheld (the catalog's row, status, the log)."""
+
+
+class Unstored:
+    """Ticks in a row that could not store the frames they kept, and why the last one could not:
+    what `status` tells through the archive's lock (lock.note), since a catalog on a read-only
+    or full archive may not be written either."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.why = ""
+
+    def after(self, records: list[Record]) -> bool:
+        """Count a tick's records; True if what `status` should say changed. A tick that kept
+        nothing (repeats, a locked screen) neither counts nor ends the run of failures."""
+        failed = [r.error for r in records if r.error and r.decision is not Kind.ERROR]
+        if failed:
+            self.ticks += 1
+            self.why = _why(failed[-1])
+            return True
+        if self.ticks and any(r.path for r in records):
+            self.ticks = 0
+            return True
+        return False
+
+    def trouble(self) -> str | None:
+        """`the last 5 ticks could not write (Read-only file system)`, or None."""
+        if not self.ticks:
+            return None
+        ticks = "the last tick" if self.ticks == 1 else f"the last {self.ticks} ticks"
+        return f"{ticks} {self.why}"
+
+
+def _why(error: str) -> str:
+    """A store's error without the file's name: `could not write (No space left on device)`."""
+    m = re.search(r": cannot write (\(.*\))$", error)
+    return f"could not write {m[1]}" if m else f"could not store a frame ({error})"
+
 
 _SKIP_REASONS = {
     Kind.LOCKED: ("the screen is locked", "the screen is unlocked"),

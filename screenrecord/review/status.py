@@ -139,7 +139,8 @@ def headline(s: Status) -> str:
     """One line saying whether screenrecord is doing its job.
 
     A recorder runs while it holds the archive's lock; it is capturing if its newest decision
-    is within two intervals and a minute. Where the lock cannot be looked at, the newest capture
+    is within two intervals and a minute, and storing unless it says in the lock that its last
+    ticks could not write (a read-only or full archive, whose catalog may not be written either). Where the lock cannot be looked at, the newest capture
     alone decides, as where no service manager can be asked (XDG autostart, Windows).
     """
     last = max((r.taken for r in s.latest), default=None)
@@ -151,6 +152,8 @@ def headline(s: Status) -> str:
     every = f" (expected every {duration(s.interval)})" if s.interval else ""
     login = "" if s.services else " (not started at login: screenrecord service install)"
     if s.recorder is not None:
+        if s.recorder.trouble:
+            return f"capturing, but not storing: {s.recorder.trouble}"
         if recent:
             return f"capturing, last frame {since} ago{login}"
         if last is None:

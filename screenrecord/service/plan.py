@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screenrecord.archive import store
 from screenrecord.errors import ScreenrecordError
 from screenrecord.service.base import Runner, run
 
@@ -66,7 +67,7 @@ def apply(plan: Plan, runner: Runner | None = None) -> list[str]:
     runner = runner or (lambda argv: run(argv, env))
     said: list[str] = []
     for d in plan.mkdirs:
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        store.make_dirs(d)  # 0700, the missing parents too; folders already there left alone
     for path, text in plan.writes:
         _write_replace(path, text)
         said.append(f"wrote {path}")
