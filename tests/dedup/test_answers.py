@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from helpers.archive import tree
-from helpers.frames import SEQ, load, make_archive
+from helpers.frames import SEQ, boxed, load, make_archive
 from helpers.procs import stop
 from PIL import Image
 
@@ -26,13 +25,6 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def boxed(a: np.ndarray) -> np.ndarray:
-    """The screen with a 160x80 box over it: a near-duplicate of it (SSIM ~0.97)."""
-    out = a.copy()
-    out[100:180, 100:260] = (40, 90, 200)
-    return out
 
 
 @pytest.fixture

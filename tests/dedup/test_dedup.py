@@ -12,7 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.archive import tree
-from helpers.frames import CORPUS, SEQ, bomb_png, load, make_archive, manifest, needs_corpus
+from helpers.frames import (
+    CORPUS,
+    SEQ,
+    bomb_png,
+    boxed,
+    load,
+    make_archive,
+    manifest,
+    needs_corpus,
+)
 from helpers.procs import stop
 from PIL import Image
 
@@ -333,13 +342,6 @@ def test_apply_never_moves_through_a_link_out_of_the_archive(archive, tmp_path_f
     for p in dups:
         if p.parent == day:
             assert p.exists(), p  # left in place
-
-
-def boxed(a: np.ndarray) -> np.ndarray:
-    """The screen with a 160x80 box over it: a near-duplicate of it (SSIM ~0.97)."""
-    out = a.copy()
-    out[100:180, 100:260] = (40, 90, 200)
-    return out
 
 
 @pytest.fixture

@@ -39,6 +39,13 @@ def make_archive(
     return paths
 
 
+def boxed(a: np.ndarray) -> np.ndarray:
+    """The screen with a 160x80 box over it: a near-duplicate of it (SSIM ~0.97)."""
+    out = a.copy()
+    out[100:180, 100:260] = (40, 90, 200)
+    return out
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
