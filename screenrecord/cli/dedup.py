@@ -104,7 +104,7 @@ def do_dedup(args: argparse.Namespace) -> int:
 def stop_on_sigint() -> Iterator[Callable[[], bool]]:
     """Ctrl-C (SIGINT) asks `dedup --apply` to stop before its next frame or move, so that it
     can tell exactly what it moved; a second Ctrl-C stops it at once (KeyboardInterrupt). A dry
-    run, which moves nothing, stops at once."""
+    run moves nothing and keeps Python's own handler: it stops at once."""
     asked = threading.Event()
 
     def on_sigint(signum: int, frame: object) -> None:
@@ -133,8 +133,10 @@ def interrupted(summary: dedup.Summary) -> str:
     if summary.finished:
         done += f" (and {summary.finished} of an earlier interrupted run)"
     left = summary.planned - summary.moved
-    if summary.stage == "done" or left == 0:
-        return f"interrupted: {done}; {again} (it records the moves in the catalog)"
+    if summary.stage == "done":
+        return f"interrupted as it ended: {done}; nothing is left to do"
+    if left == 0:
+        return f"interrupted: {done}; {again} (it tells the catalog where they went)"
     return f"interrupted while moving files: {done}; {again} (the {left} left are in the journal)"
 
 
