@@ -11,14 +11,17 @@ an archive. Both go the same way, over one journal each (journal.py's format):
             before or after it, so doing it again is a matter of looking
 
 `Archives` holds what such a run needs of the archives it changes: each one's lock, so that
-nothing changes under a recorder, and its catalog.
+nothing changes under a recorder, and its catalog. The archives a folder's files belong to are
+the one it is in and every one nested below it (a recorder may be writing into ROOT/sub/archive
+while `dedup --apply ROOT` walks it).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from screenrecord.archive import catalog, lock
@@ -123,16 +126,23 @@ class Archives:
 
     @classmethod
     def holding(cls, folders: Iterable[Path], doing: str = lock.MOVING) -> Archives:
-        """The archives `folders` are in (found by their catalog); folders outside any archive
-        are left to the journal."""
-        return cls(sorted({r for f in folders if (r := catalog.root_of(f)) is not None}), doing)
+        """The archives the files under `folders` belong to: the one each folder is in (found by
+        its catalog) and every archive nested below it; files outside any archive are left to
+        the journal."""
+        found: set[Path] = set()
+        for f in folders:
+            if (r := catalog.root_of(f)) is not None:
+                found.add(r)
+            found.update(nested(f))
+        return cls(sorted(found), doing)
 
     def __enter__(self) -> Archives:
         try:
             for root in self.roots:
                 lock.acquire(root, self.doing)
                 self._locked.append(root)
-                self.catalogs[root] = Catalog.open(root, create=False)
+                if (root / catalog.FILE_NAME).exists():  # else a recorder that has not written yet
+                    self.catalogs[root] = Catalog.open(root, create=False)
         except BaseException:
             self.close()
             raise
@@ -149,18 +159,28 @@ class Archives:
             lock.release(self._locked.pop())
 
     def moved(self, folder: Path, moves: list[tuple[str, str]]) -> None:
-        """Files moved in `folder` (paths relative to it, from and to): recorded in the catalog
-        of its archive, if it is in one."""
+        """Files moved in `folder` (paths relative to it, from and to): each recorded in the
+        catalog of the archive it is in (the nearest one holding it), if it is in one."""
         here = folder.absolute()
-        inside = [r for r in self.catalogs if here.is_relative_to(r)]
-        if not inside or not moves:
-            return
-        root = max(inside, key=lambda r: len(r.parts))  # the nearest archive
-        pairs = [
-            ((here / a).relative_to(root).as_posix(), (here / b).relative_to(root).as_posix())
-            for a, b in moves
-        ]
-        try:
-            self.catalogs[root].moved(pairs)
-        except sqlite3.Error as e:  # the files moved all the same; `why` will miss these
-            log.error("%s: %d moves not recorded (%s)", self.catalogs[root].path, len(pairs), e)
+        by_archive: dict[Path, list[tuple[str, str]]] = {}
+        for a, b in moves:
+            src, dst = here / a, here / b
+            inside = [r for r in self.catalogs if src.is_relative_to(r) and dst.is_relative_to(r)]
+            if inside:
+                root = max(inside, key=lambda r: len(r.parts))  # the nearest archive
+                pair = (src.relative_to(root).as_posix(), dst.relative_to(root).as_posix())
+                by_archive.setdefault(root, []).append(pair)
+        for root, pairs in by_archive.items():
+            try:
+                self.catalogs[root].moved(pairs)
+            except sqlite3.Error as e:  # the files moved all the same; `why` will miss these
+                log.error("%s: %d moves not recorded (%s)", self.catalogs[root].path, len(pairs), e)
+
+
+def nested(folder: Path) -> Iterator[Path]:
+    """The archives in `folder` or below it: each folder holding a catalog or a recorder's lock
+    file (one that has not written its catalog yet). Symbolic links are not followed."""
+    top = Path(folder).absolute()
+    for here, _dirs, files in os.walk(top):
+        if catalog.FILE_NAME in files or lock.NAME in files:
+            yield Path(here)

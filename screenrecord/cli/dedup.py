@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from screenrecord.cli.common import Shared, load_config
 from screenrecord.cli.terminal import TerminalBar
-from screenrecord.config.units import count
+from screenrecord.config.units import count, size
 
 if TYPE_CHECKING:
+    from screenrecord import dedup
     from screenrecord.cli.common import Subparsers
 
 
@@ -26,26 +31,26 @@ def add_dedup(sub: Subparsers, shared: Shared) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="SSIM above which a frame is a duplicate, moved into dedup/ (default: the --config file's, else 0.99)",
+        help="SSIM above which a frame is a duplicate, moved into dedup/ (default: the config file's, else 0.99)",
     )
     d.add_argument(
         "--near-threshold",
         type=float,
         default=None,
         metavar="S",
-        help="SSIM above which it is a near-duplicate, moved into similar/ (default: the --config file's, else 0.95)",
+        help="SSIM above which it is a near-duplicate, moved into similar/ (default: the config file's, else 0.95)",
     )
     d.add_argument(
         "--ring-size",
         type=int,
         default=None,
         metavar="N",
-        help="how many recent kept frames of a monitor each frame is compared with (default: the --config file's, else 100)",
+        help="how many recent kept frames of a monitor each frame is compared with (default: the config file's, else 100)",
     )
     d.add_argument(
         "--device",
         default=None,
-        help="auto | cpu | cuda | mps (default: the --config file's, else auto)",
+        help="auto | cpu | cuda | mps (default: the config file's, else auto)",
     )
     d.set_defaults(func=do_dedup)
 
@@ -57,11 +62,14 @@ def do_dedup(args: argparse.Namespace) -> int:
     from screenrecord import dedup
 
     roots = [Path(p) for p in args.paths]
-    base = load_config(args.config).dedup_settings() if args.config else None
+    base = load_config(args.config).dedup_settings()  # the daemon's thresholds, as it decides
     settings = dedup.settings(
         base, args.duplicate_threshold, args.near_threshold, args.ring_size, args.device
     )
-    with TerminalBar("dedup", enabled=sys.stderr.isatty() and not args.json) as bar:
+    with (
+        TerminalBar("dedup", enabled=sys.stderr.isatty() and not args.json) as bar,
+        stop_on_sigint() if args.apply else contextlib.nullcontext(None) as stop,
+    ):
         try:
             summary = dedup.run(
                 roots,
@@ -69,21 +77,67 @@ def do_dedup(args: argparse.Namespace) -> int:
                 apply=args.apply,
                 on_record=(lambda r: print(json.dumps(dedup.to_json(r)))) if args.json else None,
                 on_progress=bar,
+                stop=stop,
             )
         finally:
             sys.stdout.flush()
+    if summary.interrupted:
+        print(f"screenrecord dedup: {interrupted(summary)}", file=sys.stderr)
+        return 130
     head = (
         f"{count(summary.frames, 'frame')}: {summary.duplicate} duplicate, {summary.near} near, "
         f"{summary.new} new, {count(summary.errors, 'error')}; "
         f"{count(summary.ignored, 'other file')} ignored"
     )
-    mb = summary.freed / 1e6
+    if summary.finished:
+        head = f"finished the interrupted run: moved {count(summary.finished, 'file')}; then {head}"
+    freed = size(summary.freed)
     if summary.applied:
-        tail = f"moved {count(summary.moved, 'file')} ({mb:.1f} MB of duplicates into dedup/, near-duplicates into similar/)"
+        tail = f"moved {count(summary.moved, 'file')} ({freed} of duplicates into dedup/, near-duplicates into similar/)"
     else:
-        tail = f"would free {mb:.1f} MB; nothing moved (dry run: add --apply to move them)"
+        tail = f"would free {freed}; nothing moved (dry run: add --apply to move them)"
     print(f"screenrecord dedup: {head}\n{tail}", file=sys.stderr if args.json else sys.stdout)
     return 1 if summary.errors else 0
+
+
+@contextlib.contextmanager
+def stop_on_sigint() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C (SIGINT) asks `dedup --apply` to stop before its next frame or move, so that it
+    can tell exactly what it moved; a second Ctrl-C stops it at once (KeyboardInterrupt). A dry
+    run moves nothing and keeps Python's own handler: it stops at once."""
+    asked = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield asked.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(summary: dedup.Summary) -> str:
+    """One line for a run cut short by Ctrl-C: what was moved, and that a rerun finishes."""
+    again = "run the same command again to finish"
+    earlier = f"moved {count(summary.finished, 'file')} of an earlier interrupted run"
+    if summary.stage in ("listing", "finishing"):
+        moved = earlier if summary.finished else "nothing moved"
+        return f"interrupted before deciding any frame: {moved}; {again}"
+    if summary.stage == "deciding":
+        moved = f"{earlier}, nothing of this run" if summary.finished else "nothing moved"
+        return f"interrupted after deciding {count(summary.frames, 'frame')}: {moved}; {again}"
+    done = f"moved {summary.moved} of {count(summary.planned, 'file')}"
+    if summary.finished:
+        done += f" (and {summary.finished} of an earlier interrupted run)"
+    left = summary.planned - summary.moved
+    if summary.stage == "done":
+        return f"interrupted as it ended: {done}; nothing is left to do"
+    if left == 0:
+        return f"interrupted: {done}; {again} (it tells the catalog where they went)"
+    return f"interrupted while moving files: {done}; {again} (the {left} left are in the journal)"
 
 
 def add_undo(sub: Subparsers, shared: Shared) -> None:

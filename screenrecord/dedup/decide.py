@@ -16,7 +16,7 @@ from screenrecord.archive import store
 from screenrecord.archive.journaled import Archives
 from screenrecord.config import units
 from screenrecord.dedup import stages
-from screenrecord.dedup.mover import Mover, finish_interrupted
+from screenrecord.dedup.mover import Mover, Stopped, finish_interrupted
 from screenrecord.dedup.summary import Summary
 from screenrecord.dedup.walk import count_frames, items
 from screenrecord.errors import ImageError, UsageError
@@ -35,6 +35,7 @@ def run(
     apply: bool = False,
     on_record: Callable[[Record], None] | None = None,
     on_progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Summary:
     """Decide every image under `roots`; with `apply`, move repeats aside (journaled).
 
@@ -42,18 +43,36 @@ def run(
     `on_progress` is told how many frames there are to decide (a listing of the folders before
     the run), then of each one decided. A frame that cannot be read is a record with
     decision ERROR, counted in `errors`; the run goes on.
+
+    With `apply`, a run asked to `stop` (Ctrl-C: the CLI's handler of SIGINT) stops before its
+    next frame or move, and so does one that KeyboardInterrupt cuts short: its summary is
+    `interrupted` and says how far it got and what was moved (every move journaled, so that
+    running again finishes them).
     """
     for p in roots:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
     summary = Summary(applied=apply)
-    if on_progress is not None:
-        on_progress.start(count_frames(roots))
-    folders = _dirs(roots)
-    with Archives.holding(folders if apply else []) as archives:
-        return _run(
-            roots, folders, settings, summary, archives if apply else None, on_record, on_progress
-        )
+    try:
+        if on_progress is not None:
+            on_progress.start(count_frames(roots))
+        folders = _dirs(roots)
+        with Archives.holding(folders if apply else []) as archives:
+            _run(
+                roots,
+                folders,
+                settings,
+                summary,
+                archives if apply else None,
+                on_record,
+                on_progress,
+                stop or (lambda: False),
+            )
+    except (KeyboardInterrupt, Stopped):
+        if not apply:
+            raise  # nothing to tell but that
+        summary.interrupted = True  # every move done is journaled: a rerun finishes the rest
+    return summary
 
 
 def _run(
@@ -64,12 +83,45 @@ def _run(
     archives: Archives | None,
     on_record: Callable[[Record], None] | None,
     on_progress: Progress | None,
-) -> Summary:
-    """run(), its archives' locks held when it moves files (`archives`)."""
+    stop: Callable[[], bool],
+) -> None:
+    """run(), its archives' locks held when it moves files (`archives`); fills in `summary`,
+    its `stage` kept up to date so that an interruption can tell how far it got."""
+
+    def finished_one() -> None:
+        summary.finished += 1
+
+    def moved_one() -> None:
+        summary.moved += 1
+
     if archives is not None:
+        summary.stage = "finishing"
         for root in folders:
-            summary.moved += finish_interrupted(root, archives)
-    mover = Mover(folders, archives) if archives is not None else None
+            finish_interrupted(root, archives, finished_one, stop)
+    summary.stage = "deciding"
+    mover = Mover(folders, archives, moved_one, stop) if archives is not None else None
+    try:
+        _decide(roots, settings, summary, mover, on_record, on_progress, stop)
+        if mover is not None:
+            summary.planned = mover.planned
+            summary.stage = "moving"
+            mover.apply()
+    finally:
+        if mover is not None:
+            mover.close()
+    summary.stage = "done"
+
+
+def _decide(
+    roots: list[Path],
+    settings: DedupSettings,
+    summary: Summary,
+    mover: Mover | None,
+    on_record: Callable[[Record], None] | None,
+    on_progress: Progress | None,
+    stop: Callable[[], bool],
+) -> None:
+    """Each frame under `roots` decided by the pipeline, `mover` (if any) planning its moves."""
     sink: Sink = mover if mover is not None else InPlace()
     pipeline = Pipeline(settings, POLICY, sink)
     for item, got in stages.ready(items(roots, summary), pipeline):
@@ -90,10 +142,9 @@ def _run(
             on_record(rec)
         if on_progress is not None:
             on_progress.advance(1)
+        if mover is not None and stop():
+            raise Stopped
     summary.ring_bytes = _log_memory(pipeline, settings)
-    if mover is not None:
-        summary.moved += mover.apply()
-    return summary
 
 
 def _log_memory(pipeline: Pipeline, settings: DedupSettings) -> int:

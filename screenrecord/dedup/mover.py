@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from screenrecord.archive import store
@@ -19,6 +20,10 @@ from screenrecord.models import Frame, Placement
 from screenrecord.pipeline import Stored
 
 log = logging.getLogger(__name__)
+
+
+class Stopped(Exception):
+    """The run was asked to stop (Ctrl-C) and did, between two frames or two moves."""
 
 
 class Mover:
@@ -33,12 +38,24 @@ class Mover:
 
     FOLDER = {Placement.SIMILAR: store.SIMILAR, Placement.SKIP: store.DEDUP}
 
-    def __init__(self, roots: list[Path], archives: Archives | None = None) -> None:
+    def __init__(
+        self,
+        roots: list[Path],
+        archives: Archives | None = None,
+        on_move: Callable[[], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.roots = roots
         self.archives = archives
+        self.on_move = on_move
+        """Told of each file moved, as it is (an interrupted run says how far it got)."""
+        self.stop = stop
+        """Asked before each move: True stops the moves there (Stopped)."""
         self.runs: dict[Path, Journaled] = {}
         """Folder given -> its run, begun at its first move."""
         self.taken: set[Path] = set()
+        self.planned = 0
+        """Moves planned so far."""
 
     def store(self, frame: Frame, placement: Placement) -> Stored | None:
         src = frame.path
@@ -50,7 +67,8 @@ class Mover:
         if leaves(root, dst):
             return Stored(str(src))
         if root not in self.runs:
-            self.runs[root] = journaled(root, self.archives)
+            self.runs[root] = journaled(root, self.archives, self.on_move, self.stop)
+        self.planned += 1
         self.runs[root].plan(
             {
                 "src": _rel(src, root),
@@ -72,24 +90,50 @@ class Mover:
             run.close()
         return moved
 
+    def close(self) -> None:
+        """Close the journals, however the run ended (again does nothing)."""
+        for run in self.runs.values():
+            run.close()
 
-def journaled(root: Path, archives: Archives | None = None) -> Journaled:
-    """dedup's journaled runs in `root`: a step is one move; once a run's moves are done, the
-    catalog of the archive (if `root` is in one of `archives`) is told where the files went."""
+
+def journaled(
+    root: Path,
+    archives: Archives | None = None,
+    on_move: Callable[[], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Journaled:
+    """dedup's journaled runs in `root`: a step is one move (`on_move` is told of each file
+    moved; `stop`, asked before each, raises Stopped there); once a run's moves are done, the
+    catalog of each archive of `archives` that holds files moved is told where they went."""
+
+    def step(rec: dict) -> bool:
+        if stop is not None and stop():
+            raise Stopped
+        done = move(root, rec)
+        if done and on_move is not None:
+            on_move()
+        return done
 
     def settle(run_id: str, done: list[dict]) -> None:
         if archives is not None:
             archives.moved(root, [(rec["src"], rec["dst"]) for rec in done])
 
-    return Journaled(Journal(root), lambda rec: move(root, rec), settle, "dedup run (%d moves)")
+    return Journaled(Journal(root), step, settle, "dedup run (%d moves)")
 
 
-def finish_interrupted(root: Path, archives: Archives | None = None) -> int:
-    """Finish runs whose plan was complete but whose moves were cut short; return files moved."""
-    run = journaled(root, archives)
-    done = run.finish_interrupted()
-    run.close()
-    return len(done)
+def finish_interrupted(
+    root: Path,
+    archives: Archives | None = None,
+    on_move: Callable[[], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """Finish runs whose plan was complete but whose moves were cut short; return files moved
+    (`on_move` is told of each one as it is moved; `stop`, as for journaled())."""
+    run = journaled(root, archives, on_move, stop)
+    try:
+        return len(run.finish_interrupted())
+    finally:
+        run.close()
 
 
 def move(root: Path, rec: dict) -> bool:

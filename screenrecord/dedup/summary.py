@@ -21,8 +21,17 @@ class Summary:
     """Files that are not images (left alone)."""
     freed: int = 0
     """Bytes of the duplicates (freed once dedup/ folders are deleted)."""
+    finished: int = 0
+    """Files moved first, to finish an earlier run that was interrupted (its plan complete)."""
+    planned: int = 0
+    """Moves this run planned (with --apply)."""
     moved: int = 0
+    """Files this run moved, of those it planned."""
     applied: bool = False
+    stage: str = "listing"
+    """How far the run got: listing, finishing (an earlier run), deciding, moving, done."""
+    interrupted: bool = False
+    """Cut short by Ctrl-C (SIGINT) at `stage`: what was moved stays moved and journaled."""
     ring_bytes: int = 0
     """Memory the rings held at the end."""
 

@@ -25,6 +25,27 @@ def load(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
+def make_archive(
+    root: Path, arrays: list[np.ndarray], day="2026-03-10", monitor=1, start=0
+) -> list[Path]:
+    """The cron script's layout: frame n of `arrays` at 09:00 + n minutes on `day`, as PNG."""
+    paths = []
+    for n, a in enumerate(arrays, start):
+        folder = root / day[:7] / day
+        folder.mkdir(parents=True, exist_ok=True)
+        p = folder / f"{day}_{9 + n // 60:02d}.{n % 60:02d}.00.{n:06d}_{monitor}.png"
+        Image.fromarray(a).save(p, compress_level=1)
+        paths.append(p)
+    return paths
+
+
+def boxed(a: np.ndarray) -> np.ndarray:
+    """The screen with a 160x80 box over it: a near-duplicate of it (SSIM ~0.97)."""
+    out = a.copy()
+    out[100:180, 100:260] = (40, 90, 200)
+    return out
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
