@@ -63,3 +63,48 @@ def test_a_keep_all_that_is_not_whole_days_says_what_is_accepted(tmp_path: Path,
     out = screenrecord("config", "check", str(cfg))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "retention.keep_all" in out.stderr and '"0d" (today only)' in out.stderr
+
+
+SCHEDULE = '["14d: 6/h", "180d: 12/d"]'
+
+
+def test_an_archive_without_a_catalog_is_pruned_from_its_files(
+    archive: ra.Built, retention_template: ra.Built, tmp_path: Path
+) -> None:
+    """The ~200 days with their catalog deleted (as the original cron script leaves an
+    archive): the plan comes from the file names alone and is the catalog's plan here, since the
+    idle breaks are gaps between files too; --apply deletes exactly it, journaled and locked, and
+    makes no catalog."""
+    with_catalog = ra.copy(retention_template, tmp_path / "with-catalog")
+    (archive.root / "screenrecord.sqlite").unlink()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'interval_seconds = 180\n[retention]\nkeep_all = "14d"\nthin = {SCHEDULE}\n')
+    before = ra.frames_on_disk(archive.root)
+    dry = prune(archive.root, cfg, "--json")
+    assert dry.returncode == 0, dry.stderr
+    listed = {g["path"] for g in json.loads(dry.stdout)["gone"]}
+    expected = json.loads(prune(with_catalog.root, cfg, "--json").stdout)["gone"]
+    assert listed and listed == {g["path"] for g in expected}
+    assert ra.frames_on_disk(archive.root) == before
+    done = prune(archive.root, cfg, "--apply")
+    assert done.returncode == 0, done.stderr
+    assert f"deleted {len(listed)} files" in done.stdout
+    after = ra.frames_on_disk(archive.root)
+    assert set(before) - set(after) == listed
+    assert all(after[rel] == before[rel] for rel in after)
+    assert not (archive.root / "screenrecord.sqlite").exists()
+    assert not (archive.root / ".screenrecord-prune.jsonl").exists()
+    assert json.loads(prune(archive.root, cfg, "--json").stdout)["gone"] == []  # settled
+
+
+def test_a_folder_with_neither_catalog_nor_day_folders_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "2026-03-10_09.00.00.000000_1.png").write_bytes(b"not an archive's layout")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[retention]\nthin = {SCHEDULE}\n")
+    out = prune(folder, cfg, "--apply")
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert f"{folder}: not a screenrecord archive" in line and "no day folders" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-03-10_09.00.00.000000_1.png"]
