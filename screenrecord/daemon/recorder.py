@@ -19,7 +19,7 @@ from screenrecord.capture import activity
 from screenrecord.capture.activity import privacy
 from screenrecord.config import Config
 from screenrecord.daemon import memory, recovery
-from screenrecord.daemon.describe import log_tick
+from screenrecord.daemon.describe import log_tick, unchanged
 from screenrecord.daemon.warmup import warm_up
 from screenrecord.errors import CaptureError, StoreError
 from screenrecord.models import NO_FRAME, Activity, Kind, Record
@@ -64,6 +64,8 @@ class Recorder:
         self.rules = privacy.Rules.of(cfg.privacy.exclude_apps, cfg.privacy.exclude_titles)
         self.skipping: Kind | None = None
         """Why the last tick took no screenshot (locked, idle, excluded), to log changes once."""
+        self.told_unchanged = False
+        """Whether the log said once that a tick found nothing changed (describe.UNCHANGED_ONCE)."""
 
     def reconfigure(self, cfg: Config) -> None:
         """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
@@ -119,7 +121,8 @@ class Recorder:
                     (m.left, m.top),
                 )
             )
-        log_tick(records)
+        log_tick(records, say_unchanged=not self.told_unchanged)
+        self.told_unchanged = self.told_unchanged or unchanged(records)
         del shots  # the frames' pixels, before handing freed memory back
         memory.release()
         return records
