@@ -72,7 +72,10 @@ def resume(root: Path) -> bool:
     except FileNotFoundError:
         return False
     except OSError as e:
-        raise StoreError(f"{path(root)}: cannot remove ({e.strerror}); delete it by hand") from e
+        raise StoreError(
+            f"{path(root)}: cannot remove ({e.strerror}); make the archive root writable and "
+            "run `screenrecord resume` again"
+        ) from e
     store.fsync_dir(Path(root))
     return was
 

@@ -129,6 +129,13 @@ def test_pause_and_resume_on_a_read_only_root_say_one_line(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "was not paused" in resumed.stdout and resumed.stderr == ""
     assert not (root / pause.FILE_NAME).exists()
+    pause.pause(root, None)
+    with read_only(root):
+        stuck = cli(cfg, "resume")
+    assert stuck.returncode == 1 and "Traceback" not in stuck.stderr
+    (line,) = stuck.stderr.strip().splitlines()
+    assert "cannot remove (Read-only file system); make the archive root writable" in line
+    assert pause.state(root) == (True, None)  # still paused, as it says
 
 
 def test_pause_for_longer_than_a_date_can_hold_is_a_usage_error(tmp_path):
