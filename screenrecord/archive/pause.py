@@ -9,6 +9,7 @@ While paused the daemon takes no screenshot at all.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -52,19 +53,29 @@ def pause(root: Path, duration: timedelta | None, now: datetime | None = None) -
     """Pause capturing for `duration` (None: until resumed); returns when it resumes."""
     until = None if duration is None else (now or datetime.now()).astimezone() + duration
     text = FOREVER if until is None else until.isoformat(timespec="seconds")
-    store.replace_atomic(path(root), (text + "\n").encode())
+    try:
+        store.replace_atomic(path(root), (text + "\n").encode())
+    except OSError as e:  # the temp file cannot even be made: a read-only or missing root
+        raise StoreError(
+            f"{path(root)}: cannot write ({e.strerror}); make the archive root writable to pause"
+        ) from e
     return until
 
 
 def resume(root: Path) -> bool:
     """Capture again; False if it was not paused."""
+    if not os.path.lexists(path(root)):
+        return False  # checked first: unlinking a missing file on a read-only root is EROFS
     was, _ = state(root)
     try:
         path(root).unlink()
     except FileNotFoundError:
         return False
     except OSError as e:
-        raise StoreError(f"{path(root)}: cannot remove ({e.strerror}); delete it by hand") from e
+        raise StoreError(
+            f"{path(root)}: cannot remove ({e.strerror}); make the archive root writable and "
+            "run `screenrecord resume` again"
+        ) from e
     store.fsync_dir(Path(root))
     return was
 

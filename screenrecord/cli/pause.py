@@ -36,7 +36,7 @@ def do_pause(args: argparse.Namespace) -> int:
     if args.duration is not None:
         try:
             duration = parse_duration(args.duration)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: more days than timedelta holds
             duration = timedelta(0)
         if duration is None or not timedelta(0) < duration <= timedelta(days=3650):
             raise UsageError(

@@ -41,16 +41,24 @@ def do_prune(args: argparse.Namespace) -> int:
             f"screenrecord prune: retention is off in {where}: nothing is removed (set [retention] thin or max_bytes)",
             file=sys.stderr if args.json else sys.stdout,
         )
+        if args.json:
+            off = {"root": str(root), "retention": "off", "config": str(where)}
+            nothing = {"months": [], "gone": [], "applied": False, "removed": 0, "freed": 0}
+            print(json.dumps(off | nothing, ensure_ascii=False))
         return 0
     stretches = retention.Stretches.of(cfg.interval_seconds, cfg.activity.idle_after)
     done = prune.run(root, cfg.retention, datetime.now(), args.apply, stretches)
     p = done.plan
     if args.json:
-        out = retention.to_json(p) | {
-            "applied": done.applied,
-            "removed": done.removed,
-            "freed": done.freed,
-        }
+        out = (
+            {"retention": "on"}
+            | retention.to_json(p)
+            | {
+                "applied": done.applied,
+                "removed": done.removed,
+                "freed": done.freed,
+            }
+        )
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from screenrecord.config.kinds import parse_duration
-from screenrecord.config.load import default_path, load, parse
+from screenrecord.config.load import default_path, every, load, parse
 from screenrecord.config.model import (
     ActivityConfig,
     CaptureConfig,
@@ -37,6 +37,7 @@ __all__ = [
     "PrivacyConfig",
     "StorageConfig",
     "default_path",
+    "every",
     "init",
     "load",
     "parse",

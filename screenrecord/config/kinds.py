@@ -233,12 +233,15 @@ class Monitors(Kind):
 
 
 class Days(Kind):
-    """A duration in whole days, at least one: `14d`, `2w`."""
+    """A duration in whole days, zero or more: `14d`, `2w`; `0d` is today alone."""
 
     def read(self, check: Checker, key: str, value: Any, found: Found) -> int:
         days = whole_days(value) if isinstance(value, str) else None
-        if days is None or days < 1:
-            check.fail(key, f'{show(value)} is not a number of days; write e.g. "14d" or "2w"')
+        if days is None:
+            check.fail(
+                key,
+                f'{show(value)} is not a number of whole days; write e.g. "14d", "2w" or "0d" (today only)',
+            )
         return days
 
     def default(self, value: Any) -> int | None:

@@ -10,10 +10,10 @@ from typing import Any
 
 from platformdirs import user_config_dir
 
-from screenrecord.config.kinds import Checker, show
+from screenrecord.config.kinds import Checker, Number, parse_duration, show
 from screenrecord.config.model import Config, assemble
-from screenrecord.config.settings import KEYS, SECTIONS, SETTINGS, Setting
-from screenrecord.errors import ConfigError
+from screenrecord.config.settings import BY_KEY, KEYS, SECTIONS, SETTINGS, Setting
+from screenrecord.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +55,23 @@ def load(path: Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax") from None
     return parse(data, path)
+
+
+def every(text: str) -> float:
+    """The seconds of `run --every TEXT` ("10s", "5m", "1h"), within the range interval_seconds
+    allows in the file; UsageError naming the option otherwise."""
+    kind = BY_KEY["interval_seconds"].kind
+    assert isinstance(kind, Number)
+    try:
+        d = parse_duration(text)
+    except (ValueError, OverflowError):
+        d = None
+    seconds = d.total_seconds() if d is not None else None
+    if seconds is None or not kind.lo <= seconds <= kind.hi:
+        raise UsageError(
+            f'--every {text}: give an interval from {kind.lo:g}s to {kind.hi / 86400:g}d, e.g. "10s" or "5m"'
+        )
+    return seconds
 
 
 CHECK_ORDER = ("dedup", "storage", "activity.idle_after", "activity", "privacy", "", "capture")

@@ -3,6 +3,7 @@ settings.SETTINGS."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -81,6 +82,15 @@ class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     retention: Retention = field(default_factory=lambda: Retention(**defaults("retention")))
     source: Path | None = None
+    every: float | None = None
+    """interval_seconds as `run --every` gave it, over the file's (None: the file's); a reload
+    of the file keeps it (`with_every`)."""
+
+    def with_every(self, seconds: float | None) -> Config:
+        """This config with the interval of `run --every` (None: as it is)."""
+        if seconds is None:
+            return self
+        return dataclasses.replace(self, interval_seconds=seconds, every=seconds)
 
     def dedup_settings(self) -> DedupSettings:
         d = self.dedup

@@ -30,7 +30,7 @@ def duration(seconds: float | None) -> str:
     """`45 s`, `3 min`, `2 h 5 min`, `4 days`, or `-` when unknown; negative counts as 0."""
     if seconds is None:
         return UNKNOWN
-    s = max(int(seconds), 0)
+    s = max(round(seconds), 0)  # 4.998 s between two ticks of a 5 s interval reads as 5 s
     if s < 90:
         return f"{s} s"
     minutes = round(s / 60)

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from screenrecord.config import units
-from screenrecord.models import NO_FRAME, Record
+from screenrecord.models import NO_FRAME, Kind, Record
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,24 @@ def describe(r: Record, root: Path | None = None) -> str:
     return f"{what}, score {score}, {where}"
 
 
-def log_tick(records: list[Record]) -> None:
-    """One INFO line per tick that kept or failed something; unchanged screens log at DEBUG."""
+UNCHANGED_ONCE = (
+    "nothing changed since the last frame: not stored (said only this once; -vv logs every tick)"
+)
+"""Said at the first tick that only saw repeats, so that a quiet log does not look like a hang."""
+
+
+def unchanged(records: list[Record]) -> bool:
+    """Whether a tick captured every monitor and found each the same as a kept frame."""
+    return bool(records) and all(r.decision is Kind.DUPLICATE for r in records)
+
+
+def log_tick(records: list[Record], say_unchanged: bool = False) -> None:
+    """One INFO line per tick that kept or failed something; unchanged screens log at DEBUG,
+    except that with `say_unchanged` an unchanged tick says so at INFO (UNCHANGED_ONCE)."""
     line = "; ".join(f"monitor {r.monitor}: {describe(r)}" for r in records)
     if any(r.path or r.error for r in records):
         log.info("%s", line)
     else:
         log.debug("%s", line or "no monitor to capture")
+        if say_unchanged and unchanged(records):
+            log.info("%s", UNCHANGED_ONCE)

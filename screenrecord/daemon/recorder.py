@@ -20,7 +20,7 @@ from screenrecord.capture import activity
 from screenrecord.capture.activity import privacy
 from screenrecord.config import Config
 from screenrecord.daemon import memory, recovery
-from screenrecord.daemon.describe import log_tick
+from screenrecord.daemon.describe import log_tick, unchanged
 from screenrecord.daemon.warmup import warm_up
 from screenrecord.errors import CaptureError, StoreError
 from screenrecord.models import NO_FRAME, Activity, Kind, Record
@@ -69,6 +69,8 @@ class Recorder:
         self.withheld = False
         """Whether macOS withholds the screen (Screen Recording withdrawn), to log changes once."""
         self.unstored = Unstored()
+        self.told_unchanged = False
+        """Whether the log said once that a tick found nothing changed (describe.UNCHANGED_ONCE)."""
 
     def reconfigure(self, cfg: Config) -> None:
         """Take a config whose root, dedup settings and monitors are unchanged (a SIGHUP)."""
@@ -128,7 +130,8 @@ class Recorder:
                     (m.left, m.top),
                 )
             )
-        log_tick(records)
+        log_tick(records, say_unchanged=not self.told_unchanged)
+        self.told_unchanged = self.told_unchanged or unchanged(records)
         if self.unstored.after(records):
             lock.note(self.root, self.unstored.trouble())
         del shots  # the frames' pixels, before handing freed memory back

@@ -166,7 +166,7 @@ class Daemon:
         """SIGHUP: read the config again; a bad one is reported and the old one kept."""
         path = self.config_path or self.cfg.source
         try:
-            new = configmod.load(path)
+            new = configmod.load(path).with_every(self.cfg.every)  # `run --every` stays
         except ConfigError as e:
             log.error("config not reloaded, keeping the old one: %s", e)
             return

@@ -143,7 +143,7 @@ def plan(
         if size > retention.max_bytes:
             result.warning = (
                 f"{root}: {units.size(size)} of frames stay, over the budget of "
-                f"{units.size(retention.max_bytes)}: the last {retention.keep_all_days} days "
+                f"{units.size(retention.max_bytes)}: {kept_whole(retention.keep_all_days)} "
                 f"(keep_all) and {FLOOR} frame per monitor and older day are kept"
             )
     result.size_after = size
@@ -152,6 +152,15 @@ def plan(
     )
     result.months = _months(days, doomed)
     return result
+
+
+def kept_whole(keep_all_days: int) -> str:
+    """The days keep_all spares, as a person says them: `today`, `today and the day before`,
+    `today and the 14 days before`."""
+    if keep_all_days == 0:
+        return "today"
+    before = "the day" if keep_all_days == 1 else f"the {keep_all_days} days"
+    return f"today and {before} before"
 
 
 def _tier(retention: Retention, age: int) -> Tier | None:

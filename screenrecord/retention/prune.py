@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 from screenrecord.archive import catalog, lock, store
 from screenrecord.archive.catalog import Catalog, Prune
 from screenrecord.archive.journal import Journal
-from screenrecord.archive.journaled import Archives, Journaled
+from screenrecord.archive.journaled import Journaled
 from screenrecord.config import Config, units
 from screenrecord.errors import ScreenrecordError, StoreError, UsageError
 from screenrecord.models import Retention
@@ -60,22 +61,62 @@ def run(
     apply: bool = False,
     stretches: retention.Stretches | None = None,
 ) -> Result:
-    """Plan the retention of the archive at `root` as of `now`; with `apply`, carry it out."""
-    if not (root / catalog.FILE_NAME).is_file():
+    """Plan the retention of the archive at `root` as of `now`; with `apply`, carry it out.
+
+    An archive without a catalog (written by another tool, or by the original cron script) is
+    planned from its files alone: every frame counts as a tick of its own, so its active
+    stretches split by the gaps between frames, and no catalog is made or marked."""
+    if not has_catalog(root) and not _has_day_folders(root):
         raise UsageError(
-            f"{root}: not a screenrecord archive (no {catalog.FILE_NAME}); give the folder "
-            "screenrecord records into"
+            f"{root}: not a screenrecord archive (no {catalog.FILE_NAME} and no day folders "
+            "YYYY-MM/YYYY-MM-DD); give the folder screenrecord records into"
         )
     if not apply:
-        with Catalog.open(root, create=False) as cat:
+        with _catalog_of(root) as cat:
             return Result(
                 _checked(retention.plan(root, settings, now.date(), cat, stretches)), False
             )
-    with Archives([root], lock.PRUNING) as archives:
-        cat = archives.catalogs[root]
-        finished, freed_before = finish_interrupted(root, cat, now)
-        p = _checked(retention.plan(root, settings, now.date(), cat, stretches))
-        removed, freed = _apply(root, p, cat, now)
+    lock.acquire(root, lock.PRUNING)
+    try:
+        with _catalog_of(root) as cat:
+            return _run_held(root, settings, now, cat, stretches)
+    finally:
+        lock.release(root)
+
+
+def has_catalog(root: Path) -> bool:
+    return (root / catalog.FILE_NAME).is_file()
+
+
+def _has_day_folders(root: Path) -> bool:
+    """Whether `root` holds the archive's layout, ROOT/YYYY-MM/YYYY-MM-DD/."""
+    return any(
+        len(folder.path.relative_to(root).parts) == 2
+        for folder in store.folders([root], dated_only=True)
+    )
+
+
+@contextlib.contextmanager
+def _catalog_of(root: Path) -> Iterator[Catalog | None]:
+    """The archive's catalog, open while the block runs; None where it has none."""
+    if not has_catalog(root):
+        yield None
+        return
+    with Catalog.open(root, create=False) as cat:
+        yield cat
+
+
+def _run_held(
+    root: Path,
+    settings: Retention,
+    now: datetime,
+    cat: Catalog | None,
+    stretches: retention.Stretches | None,
+) -> Result:
+    """Finish an interrupted run, plan, and carry the plan out, the archive's lock held."""
+    finished, freed_before = finish_interrupted(root, cat, now)
+    p = _checked(retention.plan(root, settings, now.date(), cat, stretches))
+    removed, freed = _apply(root, p, cat, now)
     return Result(p, True, finished + removed, freed_before + freed, finished)
 
 
@@ -89,10 +130,10 @@ def _checked(p: retention.Plan) -> retention.Plan:
     return p
 
 
-def _journaled(root: Path, cat: Catalog, now: datetime) -> Journaled:
+def _journaled(root: Path, cat: Catalog | None, now: datetime) -> Journaled:
     """Prune's journaled runs in `root`: a step deletes one file; once a run's files are gone,
-    their folders are synced and the catalog marks their rows pruned and records the run (one
-    transaction)."""
+    their folders are synced and the catalog, where there is one, marks their rows pruned and
+    records the run (one transaction)."""
 
     def settle(run_id: str, done: list[dict]) -> None:
         gone = [rec["src"] for rec in done]
@@ -101,7 +142,8 @@ def _journaled(root: Path, cat: Catalog, now: datetime) -> Journaled:
             if folder.name == store.SIMILAR:
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only when empty
-        cat.pruned(gone, now.date(), Prune(now, len(gone), _bytes(done), run_id))
+        if cat is not None:
+            cat.pruned(gone, now.date(), Prune(now, len(gone), _bytes(done), run_id))
 
     return Journaled(
         Journal(root, JOURNAL), lambda rec: _delete(root, rec["src"]), settle, "prune (%d files)"
@@ -112,7 +154,7 @@ def _bytes(done: list[dict]) -> int:
     return sum(int(rec.get("bytes") or 0) for rec in done)
 
 
-def _apply(root: Path, p: retention.Plan, cat: Catalog, now: datetime) -> tuple[int, int]:
+def _apply(root: Path, p: retention.Plan, cat: Catalog | None, now: datetime) -> tuple[int, int]:
     """Journal the plan (fsynced), then delete its files; returns files deleted and bytes."""
     journaled = _journaled(root, cat, now)
     try:
@@ -156,7 +198,7 @@ def _delete(root: Path, rel: str) -> bool:
     return True
 
 
-def finish_interrupted(root: Path, cat: Catalog, now: datetime) -> tuple[int, int]:
+def finish_interrupted(root: Path, cat: Catalog | None, now: datetime) -> tuple[int, int]:
     """Finish a prune whose plan was written but whose deletions were cut short, then forget
     the journal (a run without a complete plan deleted nothing); returns files and bytes."""
     journaled = _journaled(root, cat, now)

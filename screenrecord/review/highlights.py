@@ -32,7 +32,7 @@ import numpy as np
 
 from screenrecord.archive import images, store
 from screenrecord.engine.ssim import ssim_many
-from screenrecord.errors import ImageError
+from screenrecord.errors import ImageError, StoreError
 from screenrecord.models import Period, Progress
 
 log = logging.getLogger(__name__)
@@ -362,13 +362,19 @@ def repeats(root: Path, since: datetime | None, until: datetime | None) -> dict[
 
 def copy_frames(picks: Iterable[Highlight], folder: Path) -> None:
     """Copy picked frames into `folder` under their own names; never overwrites another file."""
-    store.make_dirs(folder)
-    for h in picks:
-        dest = folder / h.path.name
-        data = h.path.read_bytes()
-        if dest.exists() and dest.read_bytes() == data:
-            continue  # copied by an earlier run
-        store.write_atomic(dest, data)
+    try:
+        store.make_dirs(folder)
+        for h in picks:
+            dest = folder / h.path.name
+            data = h.path.read_bytes()
+            if dest.exists() and dest.read_bytes() == data:
+                continue  # copied by an earlier run
+            store.write_atomic(dest, data)
+    except OSError as e:  # a folder that cannot be made or written (`/proc/1`, read-only)
+        where = e.filename or folder
+        raise StoreError(
+            f"--copy-to {folder}: cannot copy there ({where}: {e.strerror}); give a folder you can write"
+        ) from e
 
 
 def to_json(h: Highlight) -> dict:

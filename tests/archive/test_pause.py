@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from helpers.procs import running, stop
+from helpers.system import read_only
 from helpers.xscreen import (
     SIZE,
     frames,
@@ -110,3 +111,36 @@ def test_pause_file_mode_with_a_loose_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "new-root").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "new-root" / pause.FILE_NAME).stat().st_mode & 0o777 == 0o600
+
+
+def test_pause_and_resume_on_a_read_only_root_say_one_line(tmp_path):
+    """A read-only root (a real read-only bind mount): `pause` cannot write its file and says
+    so in one line; `resume` with no pause file says it was not paused, not that it cannot
+    remove it."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    cfg = write_config(tmp_path / "c.toml", root)
+    with read_only(root):
+        paused = cli(cfg, "pause", "30m")
+        resumed = cli(cfg, "resume")
+    assert paused.returncode == 1, paused.stderr
+    (line,) = paused.stderr.strip().splitlines()
+    assert str(root / pause.FILE_NAME) in line and "Read-only file system" in line
+    assert resumed.returncode == 0, resumed.stderr
+    assert "was not paused" in resumed.stdout and resumed.stderr == ""
+    assert not (root / pause.FILE_NAME).exists()
+    pause.pause(root, None)
+    with read_only(root):
+        stuck = cli(cfg, "resume")
+    assert stuck.returncode == 1 and "Traceback" not in stuck.stderr
+    (line,) = stuck.stderr.strip().splitlines()
+    assert "cannot remove (Read-only file system); make the archive root writable" in line
+    assert pause.state(root) == (True, None)  # still paused, as it says
+
+
+def test_pause_for_longer_than_a_date_can_hold_is_a_usage_error(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "archive")
+    r = cli(cfg, "pause", "99999999999d")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert "pause 99999999999d: give a duration" in line

@@ -103,15 +103,22 @@ def screenrecord(
 
 
 def start_daemon(
-    display: str | None, config: Path, *args: str, env: dict[str, str] | None = None
+    display: str | None,
+    config: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    run: tuple[str, ...] = (),
 ) -> subprocess.Popen:
+    """`screenrecord ARGS run --config CONFIG RUN...`; no --config where `config` is None (the
+    platform's file, or the built-in defaults)."""
     claim("daemon", "the daemon")
     e = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     if display:
         e["DISPLAY"] = display
     e.update(env or {})
     return subprocess.Popen(
-        [sys.executable, "-m", "screenrecord", *args, "run", "--config", str(config)],
+        [sys.executable, "-m", "screenrecord", *args, "run", *run]
+        + (["--config", str(config)] if config is not None else []),
         env=e,
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -370,3 +370,37 @@ def test_light_and_dark_follow_the_system(archive: Archive, browser: Browser) ->
         backgrounds.append(page.evaluate("getComputedStyle(document.body).backgroundColor"))
         context.close()
     assert backgrounds == ["rgb(250, 250, 250)", "rgb(23, 24, 27)"]
+
+
+def test_a_frame_that_cannot_be_decoded_shows_as_unreadable_with_no_request(
+    tmp_path: Path, tab: Watched
+) -> None:
+    """A kept frame whose PNG is damaged has no thumbnail: the strip draws its slot as unreadable
+    (CSS, no image requested), the view says it cannot be read, and the page logs no error."""
+    root = tmp_path / "archive"
+    records = sitearchive.fill(root, sitearchive.ticks(DAY, time(9), timedelta(minutes=3), 12))
+    kept = sitearchive.kept(records, 1)
+    bad = kept[3]
+    assert bad.path is not None
+    damaged = root / bad.path
+    damaged.write_bytes(damaged.read_bytes()[:60])  # the PNG's header, its pixels cut off
+    assert cli.main(["browse", str(root), "--no-open"]) == 0
+    thumbs = root / "site" / "thumbs" / str(DAY)
+    thumb = thumbs / Path(rel(bad)).with_suffix(".jpg")
+    assert not thumb.exists() and (thumbs / Path(rel(kept[2])).with_suffix(".jpg")).is_file()
+    page = open_page(tab, (root / "site" / "days" / f"{DAY}.html").as_uri())
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert shown(page)[0] == rel(kept[2])  # the damaged frame is in the strip now
+    slot = page.locator("#strip a.unreadable")
+    assert slot.count() == 1 and slot.inner_text() == clock(bad.taken)
+    assert slot.locator("img").get_attribute("src") is None
+    page.keyboard.press("ArrowRight")
+    until(page, "() => document.getElementById('frame').dataset.ready === 'unreadable'")
+    assert page.locator("#unreadable").is_visible() and not page.locator("#frame").is_visible()
+    assert rel(bad) in page.inner_text("#unreadable")
+    page.keyboard.press("ArrowRight")
+    assert shown(page)[0] == rel(kept[4])  # and on past it
+    page.wait_for_load_state("networkidle")
+    assert tab.problems == []
+    assert not [u for u in tab.requests if thumb.name in u]

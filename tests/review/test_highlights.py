@@ -178,3 +178,25 @@ def test_frames_without_corpus(tmp_path: Path) -> None:
         (9, 24),
         (9, 36),
     ]
+
+
+@pytest.mark.parametrize("dest", ["/proc/1", "/proc/1/new"])
+def test_copy_to_a_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dest: str
+) -> None:
+    """`/proc/1` is a folder no one can create a file in, root included: one line, no traceback."""
+    from PIL import ImageDraw
+
+    from screenrecord.archive import store
+
+    for k in range(3):
+        img = Image.new("RGB", (320, 180), "white")
+        d = ImageDraw.Draw(img)
+        d.rectangle((20 + 60 * k, 20, 100 + 60 * k, 160), fill=(40 * k, 90, 200))
+        d.ellipse((200 - 40 * k, 30, 300 - 40 * k, 130), fill=(200, 40 * k, 60))
+        taken = datetime(2026, 1, 5, 9, 12 * k)
+        store.write_atomic(store.frame_path(tmp_path, taken, 1), store.encode(img))
+    assert cli.main(["highlights", str(tmp_path), "--copy-to", dest]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"screenrecord: --copy-to {dest}: cannot copy there")
+    assert "give a folder you can write" in line

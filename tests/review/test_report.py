@@ -154,3 +154,16 @@ def test_missing_archive_is_a_usage_error(
     assert cli.main(["report", str(tmp_path / "nope")]) == 2
     assert cli.main(["report", str(tmp_path)]) == 2  # empty: nothing to report
     assert "no frames here" in capsys.readouterr().err
+
+
+def test_an_interval_a_little_under_five_seconds_reads_as_five(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 5 s recorder's ticks are 4.998 s apart now and then (the grab's time varies): the
+    interval is ~5 s, not ~4 s."""
+    with Catalog.open(tmp_path) as cat:
+        for k in range(10):
+            taken = DAY + timedelta(hours=9, milliseconds=4998 * k)
+            cat.record(Record(taken, 1, 1920, 1080, Kind.DUPLICATE, score=0.999))
+    assert cli.main(["report", str(tmp_path), "--day", "2026-03-10"]) == 0
+    assert "capture interval ~5 s" in capsys.readouterr().out

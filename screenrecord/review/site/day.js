@@ -1,7 +1,8 @@
 "use strict";
 // The day page: plays the day's kept frames, one monitor at a time. Its data is the JSON in
 // #data (render.py): shots [seconds since midnight, monitor, path in the day folder, what its
-// tick saw (app and title) or null], lanes per
+// tick saw (app and title) or null, true when the frame cannot be decoded (it has no thumbnail:
+// shown as unreadable, never requested)], lanes per
 // monitor [start, end, state], highlights [seconds, monitor, path, novelty].
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
@@ -13,6 +14,7 @@
   const frame = $("frame"), where = $("where"), seen = $("seen"), speedEl = $("speed"), playBtn = $("play");
   const canvas = $("lanes"), track = $("track"), cursor = $("cursor"), strip = $("strip");
   const empty = $("empty"), open = $("open"), help = $("help"), helpBtn = $("help-button");
+  const unreadable = $("unreadable");
 
   const byMon = new Map(D.monitors.map((m) => [m, []]));
   for (const s of D.shots) byMon.get(s[1]).push(s);
@@ -53,17 +55,26 @@
     const arr = list();
     empty.hidden = arr.length > 0;
     frame.hidden = arr.length === 0;
-    if (!arr.length) { idx = -1; update(); return; }
+    if (!arr.length) { idx = -1; unreadable.hidden = true; update(); return; }
     i = Math.max(0, Math.min(arr.length - 1, i));
     if (i !== idx) dir = i > idx ? 1 : -1;
     const s = arr[i];
     idx = i;
+    frame.hidden = s[4];
+    unreadable.hidden = !s[4];
     if (frame.dataset.rel !== s[2]) {
-      ready = false;
-      frame.dataset.ready = "0";
       frame.dataset.rel = s[2];
       frame.dataset.monitor = String(mon);
-      frame.src = url(s[2]);
+      if (s[4]) { // a frame that cannot be decoded: said so, not loaded
+        unreadable.textContent = `this frame cannot be read: ${s[2]}`;
+        frame.removeAttribute("src");
+        ready = true;
+        frame.dataset.ready = "unreadable";
+      } else {
+        ready = false;
+        frame.dataset.ready = "0";
+        frame.src = url(s[2]);
+      }
     }
     update();
     preload();
@@ -90,6 +101,7 @@
     for (let k = 1; k <= LOOKAHEAD; k++) {
       const j = idx + k * dir;
       if (j < 0 || j >= arr.length) break;
+      if (arr[j][4]) continue; // unreadable: never loaded
       const u = url(arr[j][2]);
       if (!ahead.has(u)) {
         const im = new Image();
@@ -287,8 +299,15 @@
       a.classList.toggle("current", j === idx);
       if (!s) return;
       a.dataset.index = String(j);
-      const src = thumb(s[2]);
-      if (img.dataset.src !== src) { img.dataset.src = src; img.src = src; }
+      a.classList.toggle("unreadable", s[4]);
+      a.title = s[4] ? "this frame cannot be read" : "";
+      if (s[4]) { // no thumbnail to ask for: the CSS draws the slot as unreadable
+        img.dataset.src = "";
+        img.removeAttribute("src");
+      } else {
+        const src = thumb(s[2]);
+        if (img.dataset.src !== src) { img.dataset.src = src; img.src = src; }
+      }
       label.textContent = clock(s[0]);
     });
   }

@@ -31,7 +31,7 @@ from screenrecord.review.site.day import Shot, Totals, collect, fingerprint
 
 log = logging.getLogger(__name__)
 
-VERSION = "2"
+VERSION = "3"
 """The pages' shape: bumping it redoes every page (not the thumbnails) at the next run."""
 HIGHLIGHTS = 8
 """Highlights marked per day."""
@@ -209,7 +209,8 @@ def _day(
         picks = [tuple(h) for h in old["highlights"]]
     else:
         picks = _highlights(root, day, tdir, shots, workers, on_progress)
-    _publish(site, page, render.day_page(d, links, picks))
+    unreadable = thumbs.missing(tdir, [s.rel for s in shots])
+    _publish(site, page, render.day_page(d, links, picks, unreadable))
     state = {"fingerprint": fp, "page": page_fp, "totals": asdict(d.totals), "highlights": picks}
     store.replace_atomic(state_path, json.dumps(state).encode())
     return d.totals

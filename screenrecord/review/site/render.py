@@ -13,7 +13,7 @@ import calendar
 import hashlib
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from importlib import resources
@@ -101,8 +101,14 @@ def summary(t: Totals) -> str:
     return " · ".join(parts)
 
 
-def day_page(day: Day, links: Links, highlights: Sequence[tuple[float, int, str, float]]) -> bytes:
-    """The day's playable page."""
+def day_page(
+    day: Day,
+    links: Links,
+    highlights: Sequence[tuple[float, int, str, float]],
+    unreadable: Collection[str] = (),
+) -> bytes:
+    """The day's playable page; `unreadable`: the frames (`Shot.rel`) that cannot be decoded,
+    shown as such, with no request for their thumbnail."""
     midnight = datetime.combine(day.day, time())
     e = html.escape
     data = {
@@ -113,7 +119,13 @@ def day_page(day: Day, links: Links, highlights: Sequence[tuple[float, int, str,
         "next": links.next,
         "monitors": sorted({s.monitor for s in day.shots} | set(day.lanes)),
         "shots": [
-            [round((s.taken - midnight).total_seconds(), 3), s.monitor, s.rel, day.seen.get(s.rel)]
+            [
+                round((s.taken - midnight).total_seconds(), 3),
+                s.monitor,
+                s.rel,
+                day.seen.get(s.rel),
+                s.rel in unreadable,
+            ]
             for s in day.shots
         ],
         "lanes": {str(m): runs for m, runs in day.lanes.items()},
@@ -133,7 +145,7 @@ def day_page(day: Day, links: Links, highlights: Sequence[tuple[float, int, str,
 </header>
 <aside id="help" hidden><h2>Keyboard shortcuts</h2><dl>{keys}</dl></aside>
 <main>
-<div id="view"><img id="frame" alt="the current frame"><p id="empty" hidden>no kept frame on this monitor</p></div>
+<div id="view"><img id="frame" alt="the current frame"><p id="empty" hidden>no kept frame on this monitor</p><p id="unreadable" hidden></p></div>
 <div id="controls">
 <button id="play" type="button">▶ play</button>
 <span id="speed"></span>

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -63,3 +63,9 @@ def update(folder: Path, out: Path, rels: Sequence[str], workers: int) -> int:
                 ):
                     os.unlink(e.path)  # a thumbnail of a frame moved away or removed
     return made
+
+
+def missing(out: Path, rels: Iterable[str]) -> frozenset[str]:
+    """The frames of `rels` with no thumbnail in `out` after `update`: those that could not be
+    read, which the day page shows as unreadable rather than asking for a file that is not there."""
+    return frozenset(r for r in rels if not store.file_size(out / name(r)))
