@@ -160,17 +160,22 @@ class Catalog:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.identity = _identity(path)
+        """The file opened (device, inode), to tell when it is deleted or replaced under us."""
 
     @classmethod
-    def open(cls, root: Path, create: bool = True, check: bool = False) -> Catalog:
+    def open(
+        cls, root: Path, create: bool = True, check: bool = False, wait_s: float = 30.0
+    ) -> Catalog:
         """Open the catalog of `root`, creating it if asked; `check` reads every page first
-        (`PRAGMA quick_check`: the recorder does, once at start). Raises CatalogDamaged for a
-        file that is not a sound database, StoreError for anything else it cannot open."""
+        (`PRAGMA quick_check`: the recorder does, once at start); `wait_s`: how long a statement
+        waits for another connection's lock. Raises CatalogDamaged for a file that is not a
+        sound database, StoreError for anything else it cannot open."""
         path = Path(root) / FILE_NAME
         if not create and not path.exists():
             raise StoreError(f"{path}: no catalog here (has screenrecord run on this archive?)")
         try:
-            conn = _connect(path, create, check)
+            conn = _connect(path, create, check, wait_s)
         except sqlite3.DatabaseError as e:
             damaged = (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _DAMAGE_CODES or str(
                 e
@@ -408,6 +413,27 @@ class Catalog:
         ).fetchone()
         return int(n), int(total)
 
+    def recorded_in(self, folder: str) -> set[str]:
+        """Paths recorded in an archive-relative folder and its subfolders (`2026-03/2026-03-10`):
+        one range of the `path` index, so that comparing a day's files with its rows is cheap."""
+        prefix = folder.rstrip("/") + "/"
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT path FROM decisions WHERE path >= ? AND path < ?",
+                (prefix, prefix[:-1] + chr(ord("/") + 1)),
+            )
+        }
+
+    def wait(self, seconds: float) -> None:
+        """How long a statement waits from now on for another connection's lock."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
+    def replaced(self) -> bool:
+        """Whether the catalog's file was deleted or replaced by another since it was opened
+        (this connection then writes into a file nobody will read again)."""
+        return self.identity is None or _identity(self.path) != self.identity
+
     def close(self) -> None:
         self.conn.close()
 
@@ -418,12 +444,20 @@ class Catalog:
         self.close()
 
 
-def _connect(path: Path, create: bool, check: bool) -> sqlite3.Connection:
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _connect(path: Path, create: bool, check: bool, wait_s: float) -> sqlite3.Connection:
     if create:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=wait_s, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -465,8 +499,10 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-def set_aside(root: Path, now: datetime) -> Path:
+def set_aside(root: Path, now: datetime, journal_only: bool = False) -> Path:
     """Move a damaged catalog out of the way, with its -wal and -shm; returns its new name.
+    `journal_only`: only the -wal and -shm, left by a catalog that was deleted or replaced
+    (SQLite would read them into the next catalog made or put there).
 
     Never deletes nor overwrites anything: the name carries the time, and a counter if taken.
     The files must be closed (on Windows an open file cannot be moved).
@@ -477,7 +513,8 @@ def set_aside(root: Path, now: datetime) -> Path:
     while any(path.with_name(dst.name + s).exists() for s in ("", "-wal", "-shm")):
         n += 1
         dst = path.with_name(f"{base}-{n}")
-    for suffix in ("-wal", "-shm", ""):  # the database last: a crash leaves it found again
+    for suffix in ("-wal", "-shm") if journal_only else ("-wal", "-shm", ""):
+        # the database last: a crash leaves it found again
         src = path.with_name(path.name + suffix)
         if src.exists():
             _move(src, dst.with_name(dst.name + suffix))

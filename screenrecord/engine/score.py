@@ -159,13 +159,14 @@ class Engine:
                 return duplicate(i, pair(i).bound)
         # 2. otherwise the best score among the frames worth comparing decides near / new; the
         # closest one by the coarse pass is scored exactly, the others only as far as they could
-        # beat it or reach the near threshold.
+        # beat it. A new frame's record keeps its best score and match too (`why` tells how far
+        # it was from the near threshold): a changed screen costs one exact comparison more.
         cands = [i for i in range(len(frames)) if same[i] and coarse[i] >= near - NEAR_MARGIN]
         if not cands and any(same):  # nothing close: score the nearest, for the record
             cands = [int(np.argmax(np.where(same, coarse, -np.inf)))]
         best, best_i = -math.inf, None
-        for _n, i in enumerate(sorted(cands, key=lambda i: -coarse[i])):
-            bound = pair(i).run(best if best >= near else near - 1e-9)
+        for i in sorted(cands, key=lambda i: -coarse[i]):
+            bound = pair(i).run(best)
             if pair(i).exact and bound > best:
                 best, best_i = bound, i
         if best_i is None:

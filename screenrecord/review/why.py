@@ -3,6 +3,7 @@ the day retention deleted it)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,19 +23,32 @@ def find_root(path: Path) -> Path | None:
 
 
 def explain(arg: str, load_config: Callable[[], Config]) -> str:
-    """Explain an archive file, or a frame name/time that was never written (a skipped frame)."""
+    """Explain an archive file, or a frame name/time that was never written (a skipped frame).
+
+    A path (it has a folder part) that does not exist is answered only from the catalog of the
+    archive it would be in, where a row names it (a frame retention deleted, or one moved); it
+    is never taken for a time, which would answer about another frame.
+    """
     path = Path(arg).expanduser()
-    root = find_root(path.absolute()) if path.exists() else None
+    exists = path.exists()
+    named_folder = "/" in arg or os.sep in arg
+    root = find_root(path.absolute()) if exists or named_folder else None
+    if root is None and not exists and named_folder:
+        raise UsageError(f"{arg}: no such file")
     if root is None:
         root = load_config().root
     with Catalog.open(root, create=False) as cat:
         row = None
-        if path.exists():
+        if exists or named_folder:
             try:
-                rel = path.resolve().relative_to(root.resolve()).as_posix()
+                rel = path.absolute().relative_to(root.absolute()).as_posix()
+                if exists:
+                    rel = path.resolve().relative_to(root.resolve()).as_posix()
             except ValueError:
                 raise UsageError(f"{path}: not inside the archive {root}") from None
             row = cat.find(rel)
+            if row is None and not exists:
+                raise UsageError(f"{arg}: no such file, and no frame of {root} was written there")
             if row is None:
                 raise ScreenrecordError(
                     f"{path}: not in the catalog of {root} (kept before screenrecord recorded this archive, or moved)"
@@ -51,19 +65,31 @@ def explain(arg: str, load_config: Callable[[], Config]) -> str:
                 raise ScreenrecordError(
                     f"{arg}: no decision recorded for monitor {parsed[1]} at or before that time"
                 )
-        return _describe(cat, root, row)
+        return _describe(cat, root, row, _near_threshold(root, load_config))
 
 
-def _describe(cat: Catalog, root: Path, row: Record) -> str:
+def _near_threshold(root: Path, load_config: Callable[[], Config]) -> float | None:
+    """The near threshold of the configured archive, if `root` is that archive (another
+    archive's frames may have been decided with other thresholds)."""
+    try:
+        cfg = load_config()
+    except ScreenrecordError:
+        return None
+    same = cfg.root.expanduser().absolute() == root.absolute()
+    return cfg.dedup.near_threshold if same else None
+
+
+def _describe(cat: Catalog, root: Path, row: Record, near: float | None) -> str:
     score = units.score(row.score)
     lines = [
         f"taken     {row.taken:%Y-%m-%d %H:%M:%S.%f}, monitor {row.monitor} ({row.width}x{row.height} at +{row.x}+{row.y})"
     ]
     if row.decision == "new":
+        threshold = "the near threshold" if near is None else f"near {units.score(near, 2)}"
         why = "new: " + (
             "nothing kept yet to compare with"
             if row.score is None
-            else f"best score {score} against {row.match}, below the near threshold"
+            else f"best match {row.match} scored {score} (below {threshold})"
         )
     elif row.decision == "near":
         why = f"near-duplicate: score {score} against {row.match}, kept"

@@ -251,13 +251,13 @@ def test_a_frame_written_just_before_a_kill_is_recorded_at_restart(xvfb_display,
     store.write_atomic(orphan, store.encode(text_screen(2, SIZE)))
     similar = store.frame_path(root, T0 + timedelta(minutes=3), 1).parent / "similar"
     store.write_atomic(similar / store.frame_name(T0 + timedelta(minutes=3), 2), b"not a png")
-    older = store.frame_path(root, T0 - timedelta(days=1), 1)  # before the catalog: left alone
+    older = store.frame_path(root, T0 - timedelta(days=1), 1)  # before the catalog's rows
     store.write_atomic(older, store.encode(text_screen(3, SIZE)))
     r = recorder(tmp_path, xvfb_display)
     r.close()
     got = {x["path"]: x for x in rows(root) if x["path"]}
     rel = orphan.relative_to(root).as_posix()
-    assert set(got) == {frames(root)[1].as_posix(), rel}
+    assert set(got) == {frames(root)[1].as_posix(), rel, older.relative_to(root).as_posix()}
     assert (got[rel]["decision"], got[rel]["width"], got[rel]["height"]) == ("new", *SIZE)
     assert got[rel]["bytes"] == orphan.stat().st_size
 

@@ -361,7 +361,7 @@ def test_after_apply_every_match_names_a_file_that_exists(near_archive, capsys):
         "new", "near", "duplicate", "new", "near", "new", "duplicate",
     ]  # fmt: skip
     matches = [Path(r["match"]) for r in recs if r["match"]]
-    assert len(matches) == 4  # the near frames and the duplicates
+    assert len(matches) == 6  # all but the first frame: new ones name their best match too
     assert all(m.is_file() for m in matches), [m for m in matches if not m.is_file()]
     # the repeats of near frames match them where they are now, in similar/
     assert [Path(r["match"]).parent.name for r in recs if r["decision"] == "duplicate"] == [
