@@ -17,9 +17,10 @@ from PIL import Image
 
 from screenrecord.errors import StoreError
 
-# YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script.
+# YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script; a name taken already
+# (local time repeating, a name `dedup` found taken) gets ~1, ~2, ... before the extension.
 NAME_RE = re.compile(
-    r"^(?P<stamp>\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?)_(?P<monitor>\d+)\.(?P<ext>png|webp|jpe?g)$",
+    r"^(?P<stamp>\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?)_(?P<monitor>\d+)(?:~(?P<repeat>\d+))?\.(?P<ext>png|webp|jpe?g)$",
     re.IGNORECASE,
 )
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
@@ -37,9 +38,34 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def frame_name(taken: datetime, monitor: int, ext: str = "png") -> str:
-    """File name of a frame: `YYYY-MM-DD_HH.MM.SS.ffffff_N.ext`."""
-    return f"{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}.{ext}"
+def frame_name(taken: datetime, monitor: int, ext: str = "png", repeat: int = 0) -> str:
+    """File name of a frame: `YYYY-MM-DD_HH.MM.SS.ffffff_N.ext`.
+
+    Names are local wall-clock time, which can give a name again (a clock set back by NTP or by
+    hand, the hour that DST's fall-back repeats): the frames that find it taken are
+    `YYYY-MM-DD_HH.MM.SS.ffffff_N~R.ext`, R = 1, 2, ... (`repeat`), the suffix `dedup` gives a
+    name it finds taken. They sort after the first, by name and in capture order (`folders`).
+    A stored frame is never replaced (see `free_frame_path`).
+    """
+    again = f"~{repeat}" if repeat else ""
+    return f"{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}{again}.{ext}"
+
+
+def repeat_of(name: str) -> int:
+    """Which repeat of its name a frame's file is (0 for the first; see `frame_name`)."""
+    m = NAME_RE.match(name)
+    return int(m["repeat"]) if m and m["repeat"] else 0
+
+
+def free_frame_path(folder: Path, taken: datetime, monitor: int, ext: str = "png") -> Path:
+    """The path in `folder` for a new frame: its name, or its first repeat not yet taken in
+    `folder` or its `similar/` (a frame keeps its name when moved between them)."""
+    repeat = 0
+    while True:
+        name = frame_name(taken, monitor, ext, repeat)
+        if not any(os.path.lexists(f / name) for f in (folder, folder / SIMILAR)):
+            return folder / name
+        repeat += 1
 
 
 def day_folder(root: Path, taken: datetime) -> Path:
@@ -304,8 +330,8 @@ def is_site(folder: Path) -> bool:
     return (folder / SITE_MARK).is_file()
 
 
-def _capture_order(f: ArchiveFile) -> tuple[datetime, int, str]:
-    return f.taken, f.monitor, f.path.name
+def _capture_order(f: ArchiveFile) -> tuple[datetime, int, int, str]:
+    return f.taken, f.monitor, repeat_of(f.path.name), f.path.name
 
 
 def _is_image(name: str) -> bool:
@@ -342,5 +368,5 @@ def newest_frames(root: Path, monitors: Iterable[int] | None = None) -> Iterator
     wanted = None if monitors is None else set(monitors)
     for folder in folders([root], newest_first=True, dated_only=True):
         found = folder.files + folder.similar
-        found.sort(key=lambda f: (f.taken, f.monitor), reverse=True)
+        found.sort(key=_capture_order, reverse=True)
         yield from (f for f in found if wanted is None or f.monitor in wanted)
