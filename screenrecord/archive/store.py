@@ -6,11 +6,13 @@ import contextlib
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -88,6 +90,49 @@ def parse_name(name: str) -> tuple[datetime, int] | None:
         return datetime.strptime(stamp, fmt), int(m["monitor"])
     except ValueError:
         return None
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a socket or a device where a file was expected."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "special"
+        )
+        super().__init__(f"{path}: not a regular file ({kind})")
+        self.kind = kind
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading, refusing (NotRegularFile) anything but a regular file.
+
+    Opened without blocking first: a FIFO named like a frame or a config would otherwise hang
+    the open until some writer comes, and reading a device never ends. A folder raises
+    IsADirectoryError, as `open` does.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file (see `open_regular`)."""
+    with open_regular(path) as f:
+        return f.read()
 
 
 def make_dirs(path: Path) -> None:
@@ -262,7 +307,8 @@ class Folder:
 
     path: Path
     files: list[ArchiveFile]
-    """Its regular files (images and others), in capture order."""
+    """Its files (images and others; with `dated_only`, regular files named as frames; else
+    also FIFOs, sockets and devices, which reading refuses), in capture order."""
     similar: list[ArchiveFile]
     """The images of its `similar/` subfolder, in capture order."""
 
@@ -280,10 +326,10 @@ def folders(
     A root that is a file is one folder holding just that file.
     """
     for top in roots:
-        if top.is_file() and not top.is_symlink():
-            yield Folder(top.parent, [describe(top)], [])
-        elif top.is_dir():
+        if top.is_dir():
             yield from _folders(top, 0, newest_first, dated_only)
+        elif top.exists() and not top.is_symlink():  # a file (or a FIFO: reading it says so)
+            yield Folder(top.parent, [describe(top)], [])
 
 
 _DATED = (re.compile(r"^\d{4}-\d{2}$"), re.compile(r"^\d{4}-\d{2}-\d{2}$"))
@@ -306,7 +352,10 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
             if dated_only and (depth >= len(_DATED) or not _DATED[depth].match(e.name)):
                 continue
             subfolders.append(Path(e.path))
-        elif e.is_file() and (not dated_only or parse_name(e.name) is not None):
+        elif dated_only:  # the daemon's view: regular files named as frames
+            if e.is_file() and parse_name(e.name) is not None:
+                files.append(describe(Path(e.path)))
+        else:  # FIFOs, sockets and devices too: a reader of them says what they are, not hangs
             files.append(describe(Path(e.path)))
     similar: list[ArchiveFile] = []
     aside = folder / SIMILAR
