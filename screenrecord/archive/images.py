@@ -7,6 +7,7 @@ import io
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -40,7 +41,7 @@ def load(path: Path) -> np.ndarray:
     original script's `convert("RGB")` did.
     """
     try:
-        data = path.read_bytes()
+        data = store.read_regular(path)
         with _bombs_refused(), _open(io.BytesIO(data), path) as im:
             w, h = im.size
             if im.format in FAST:
@@ -70,7 +71,7 @@ def size(path: Path) -> tuple[int, int]:
     `load` would try to decode.
     """
     try:
-        with _bombs_refused(), _open(path, path) as im:
+        with _bombs_refused(), store.open_regular(path) as f, _open(f, path) as im:
             return im.size
     except READ_ERRORS as e:
         raise _error(path, e) from None
@@ -84,7 +85,7 @@ def thumbnail(path: Path, width: int, gray: bool = False, min_height: int = 1) -
     images keep their high byte, as in `load`.
     """
     try:
-        with _bombs_refused(), _open(path, path) as im:
+        with _bombs_refused(), store.open_regular(path) as f, _open(f, path) as im:
             w, h = im.size
             if im.mode.startswith("I"):  # 16-bit: PIL's convert would clip to white
                 im.load()
@@ -117,6 +118,8 @@ def _bombs_refused() -> Iterator[None]:
 
 def _error(path: Path, e: BaseException) -> ImageError:
     """One line naming the file and what is wrong with it."""
+    if isinstance(e, store.NotRegularFile):
+        return ImageError(f"{path}: not a regular file ({e.kind}), not read as an image")
     if isinstance(e, FileNotFoundError):
         return ImageError(f"{path}: no such file")
     if isinstance(e, IsADirectoryError):
@@ -133,7 +136,7 @@ def _error(path: Path, e: BaseException) -> ImageError:
     return ImageError(f"{path}: cannot decode ({reason})")
 
 
-def _open(source: Path | io.BytesIO, path: Path) -> Image.Image:
+def _open(source: BinaryIO, path: Path) -> Image.Image:
     """Image.open, refusing dimensions no monitor has before anything is decoded."""
     im = Image.open(source)
     w, h = im.size

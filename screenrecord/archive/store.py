@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -19,9 +20,10 @@ from PIL import Image
 from screenrecord.archive import noreplace
 from screenrecord.errors import StoreError
 
-# YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script.
+# YYYY-MM-DD_HH.MM.SS.ffffff_N.png, the layout of the original cron script; a name taken already
+# (local time repeating, a name `dedup` found taken) gets ~1, ~2, ... before the extension.
 NAME_RE = re.compile(
-    r"^(?P<stamp>\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?)_(?P<monitor>\d+)\.(?P<ext>png|webp|jpe?g)$",
+    r"^(?P<stamp>\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?)_(?P<monitor>\d+)(?:~(?P<repeat>\d+))?\.(?P<ext>png|webp|jpe?g)$",
     re.IGNORECASE,
 )
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
@@ -39,9 +41,34 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def frame_name(taken: datetime, monitor: int, ext: str = "png") -> str:
-    """File name of a frame: `YYYY-MM-DD_HH.MM.SS.ffffff_N.ext`."""
-    return f"{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}.{ext}"
+def frame_name(taken: datetime, monitor: int, ext: str = "png", repeat: int = 0) -> str:
+    """File name of a frame: `YYYY-MM-DD_HH.MM.SS.ffffff_N.ext`.
+
+    Names are local wall-clock time, which can give a name again (a clock set back by NTP or by
+    hand, the hour that DST's fall-back repeats): the frames that find it taken are
+    `YYYY-MM-DD_HH.MM.SS.ffffff_N~R.ext`, R = 1, 2, ... (`repeat`), the suffix `dedup` gives a
+    name it finds taken. They sort after the first, by name and in capture order (`folders`).
+    A stored frame is never replaced (see `free_frame_path`).
+    """
+    again = f"~{repeat}" if repeat else ""
+    return f"{taken:%Y-%m-%d_%H.%M.%S.%f}_{monitor}{again}.{ext}"
+
+
+def repeat_of(name: str) -> int:
+    """Which repeat of its name a frame's file is (0 for the first; see `frame_name`)."""
+    m = NAME_RE.match(name)
+    return int(m["repeat"]) if m and m["repeat"] else 0
+
+
+def free_frame_path(folder: Path, taken: datetime, monitor: int, ext: str = "png") -> Path:
+    """The path in `folder` for a new frame: its name, or its first repeat not yet taken in
+    `folder` or its `similar/` (a frame keeps its name when moved between them)."""
+    repeat = 0
+    while True:
+        name = frame_name(taken, monitor, ext, repeat)
+        if not any(os.path.lexists(f / name) for f in (folder, folder / SIMILAR)):
+            return folder / name
+        repeat += 1
 
 
 def day_folder(root: Path, taken: datetime) -> Path:
@@ -64,6 +91,49 @@ def parse_name(name: str) -> tuple[datetime, int] | None:
         return datetime.strptime(stamp, fmt), int(m["monitor"])
     except ValueError:
         return None
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a socket or a device where a file was expected."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "special"
+        )
+        super().__init__(f"{path}: not a regular file ({kind})")
+        self.kind = kind
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading, refusing (NotRegularFile) anything but a regular file.
+
+    Opened without blocking first: a FIFO named like a frame or a config would otherwise hang
+    the open until some writer comes, and reading a device never ends. A folder raises
+    IsADirectoryError, as `open` does.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file (see `open_regular`)."""
+    with open_regular(path) as f:
+        return f.read()
 
 
 def make_dirs(path: Path) -> None:
@@ -271,7 +341,8 @@ class Folder:
 
     path: Path
     files: list[ArchiveFile]
-    """Its regular files (images and others), in capture order."""
+    """Its files (images and others; with `dated_only`, regular files named as frames; else
+    also FIFOs, sockets and devices, which reading refuses), in capture order."""
     similar: list[ArchiveFile]
     """The images of its `similar/` subfolder, in capture order."""
 
@@ -289,10 +360,10 @@ def folders(
     A root that is a file is one folder holding just that file.
     """
     for top in roots:
-        if top.is_file() and not top.is_symlink():
-            yield Folder(top.parent, [describe(top)], [])
-        elif top.is_dir():
+        if top.is_dir():
             yield from _folders(top, 0, newest_first, dated_only)
+        elif top.exists() and not top.is_symlink():  # a file (or a FIFO: reading it says so)
+            yield Folder(top.parent, [describe(top)], [])
 
 
 _DATED = (re.compile(r"^\d{4}-\d{2}$"), re.compile(r"^\d{4}-\d{2}-\d{2}$"))
@@ -315,7 +386,10 @@ def _folders(folder: Path, depth: int, newest_first: bool, dated_only: bool) -> 
             if dated_only and (depth >= len(_DATED) or not _DATED[depth].match(e.name)):
                 continue
             subfolders.append(Path(e.path))
-        elif e.is_file() and (not dated_only or parse_name(e.name) is not None):
+        elif dated_only:  # the daemon's view: regular files named as frames
+            if e.is_file() and parse_name(e.name) is not None:
+                files.append(describe(Path(e.path)))
+        else:  # FIFOs, sockets and devices too: a reader of them says what they are, not hangs
             files.append(describe(Path(e.path)))
     similar: list[ArchiveFile] = []
     aside = folder / SIMILAR
@@ -339,8 +413,8 @@ def is_site(folder: Path) -> bool:
     return (folder / SITE_MARK).is_file()
 
 
-def _capture_order(f: ArchiveFile) -> tuple[datetime, int, str]:
-    return f.taken, f.monitor, f.path.name
+def _capture_order(f: ArchiveFile) -> tuple[datetime, int, int, str]:
+    return f.taken, f.monitor, repeat_of(f.path.name), f.path.name
 
 
 def _is_image(name: str) -> bool:
@@ -377,5 +451,5 @@ def newest_frames(root: Path, monitors: Iterable[int] | None = None) -> Iterator
     wanted = None if monitors is None else set(monitors)
     for folder in folders([root], newest_first=True, dated_only=True):
         found = folder.files + folder.similar
-        found.sort(key=lambda f: (f.taken, f.monitor), reverse=True)
+        found.sort(key=_capture_order, reverse=True)
         yield from (f for f in found if wanted is None or f.monitor in wanted)

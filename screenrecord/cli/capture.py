@@ -40,14 +40,12 @@ def add_run(sub: Subparsers, shared: Shared) -> None:
 
 
 def _daemon_logging(verbose: int) -> None:
-    """The daemon logs its decisions at INFO by default; APScheduler only when asked (-vv).
+    """The daemon logs its decisions at INFO by default.
 
     Not for `once`: its decisions are what it prints; its log says only what went wrong.
     """
     if verbose == 0:
         logging.getLogger().setLevel(logging.INFO)
-    if verbose < 2:
-        logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def do_run(args: argparse.Namespace) -> int:

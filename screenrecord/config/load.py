@@ -10,6 +10,7 @@ from typing import Any
 
 from platformdirs import user_config_dir
 
+from screenrecord.archive import store
 from screenrecord.config.kinds import Checker, Number, parse_duration, show
 from screenrecord.config.model import Config, assemble
 from screenrecord.config.settings import BY_KEY, KEYS, SECTIONS, SETTINGS, Setting
@@ -38,11 +39,15 @@ def load(path: Path | None = None) -> Config:
             return parse({}, None)
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = store.read_regular(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such config file; create one with "
             f"`screenrecord config init {shlex.quote(str(path))}`"
+        ) from None
+    except store.NotRegularFile as e:
+        raise ConfigError(
+            f"{path}: not a regular file ({e.kind}); a config is a TOML file"
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None

@@ -114,3 +114,37 @@ def test_escapes_sees_symbolic_links_out_of_the_archive(tmp_path: Path) -> None:
     os.symlink(elsewhere, root / "2026-03" / "2026-03-10")
     assert store.escapes(root, root / "2026-03" / "2026-03-10")
     assert not store.escapes(root, root / "2026-03")
+
+
+def test_a_name_local_time_gives_again_is_kept_as_a_repeat_never_replacing(tmp_path: Path) -> None:
+    """A clock set back (DST's repeated hour) gives a frame's name again: every frame is kept,
+    none replaced, and the repeats sort after the first, in order, by name and by the walker."""
+    from PIL import Image
+
+    from screenrecord.archive.writer import ArchiveWriter
+    from screenrecord.config import StorageConfig
+    from screenrecord.models import Frame, Placement
+
+    root = tmp_path / "root"
+    writer = ArchiveWriter(root, StorageConfig())
+    stored = []
+    for n in range(12):
+        image = Image.new("RGB", (8, 8), (n * 20, 0, 0))
+        placement = Placement.SIMILAR if n == 3 else Placement.ARCHIVE
+        stored.append(writer.store(Frame(1, image, T, store.frame_name(T, 1)), placement))
+    paths = [root / s.path for s in stored if s is not None]
+    assert len(set(paths)) == 12
+    assert paths[0].name == "2026-03-10_09.15.30.123456_1.png"
+    assert paths[1].name == "2026-03-10_09.15.30.123456_1~1.png"
+    assert paths[3].parent.name == store.SIMILAR and paths[3].name.endswith("_1~3.png")
+    assert paths[11].name == "2026-03-10_09.15.30.123456_1~11.png"
+    for n, p in enumerate(paths):  # each file holds its own frame: nothing was replaced
+        with Image.open(p) as im:
+            assert im.getpixel((0, 0)) == (n * 20, 0, 0)
+        assert store.parse_name(p.name) == (T, 1)
+    names = [p.name for p in paths[:3]] + [store.frame_name(T.replace(microsecond=123457), 1)]
+    assert sorted(names) == names  # by name, repeats come between the first and a later frame
+    (folder,) = [f for f in store.folders([root]) if f.files]
+    assert [f.path for f in folder.files] == [p for p in paths if p.parent.name != store.SIMILAR]
+    newest = [f.path for f in store.newest_frames(root)]
+    assert newest == paths[::-1]

@@ -24,8 +24,10 @@ MULTIHEAD_X = Path(__file__).resolve().parent / "multihead-x"
 class XServer:
     """A running X server; `stop()` (or leaving a `with` block) ends it, once."""
 
-    def __init__(self, display: str, end: Callable[[], None]) -> None:
+    def __init__(self, display: str, end: Callable[[], None], pid: int | None = None) -> None:
         self.display = display
+        self.pid = pid
+        """The server's process, where it is our child (Xvfb): a test may stop it (SIGSTOP)."""
         self._end: Callable[[], None] | None = end
 
     def stop(self) -> None:
@@ -59,7 +61,7 @@ def _xvfb(size: tuple[int, int], display: str | None) -> XServer:
     for candidate in candidates:
         proc, ready = _start_xvfb(size, candidate)
         if ready:
-            return XServer(candidate, lambda p=proc: stop(p, timeout=10))
+            return XServer(candidate, lambda p=proc: stop(p, timeout=10), proc.pid)
         code, _ = stop(proc)
         errors.append(code)
     pytest.fail(f"Xvfb could not start on {candidates}: exit statuses {errors}")
