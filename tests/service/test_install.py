@@ -87,9 +87,10 @@ def test_without_the_gpu_extra_auto_decides_on_the_cpu(tmp_path):
     assert [(row["decision"], row["match"]) for row in rows] == [
         ("new", None),
         ("duplicate", str(files[0])),
-        ("new", None),
+        ("new", str(files[0])),  # a new frame names its best match, below the near threshold
     ]
     assert rows[1]["score"] == 1.0
+    assert rows[2]["score"] < 0.95
 
 
 @pytest.mark.parametrize("device", ["cuda", "mps"])
