@@ -8,8 +8,8 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+from helpers.mounts import read_only
 from helpers.procs import running, stop
-from helpers.system import read_only
 from helpers.xscreen import (
     SIZE,
     frames,

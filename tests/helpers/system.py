@@ -8,11 +8,8 @@ every package the tests use and runs as root, so a skip there would hide a broke
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -51,19 +48,3 @@ def claim(marker: str, what: str) -> None:
     it where `what` cannot be had (the helpers that start each thing call this)."""
     if marked is not None and marker not in marked:
         pytest.fail(f"this test starts {what} but is not marked {marker!r}", pytrace=False)
-
-
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[Path]:
-    """`folder` read-only while the block runs: a bind mount of it over itself, remounted ro
-    (root, as in CI: chmod does not stop root). Unmounted afterwards, whatever happens."""
-    r = subprocess.run(
-        ["mount", "--bind", str(folder), str(folder)], capture_output=True, text=True
-    )
-    if r.returncode != 0:
-        unavailable(f"cannot bind-mount here ({r.stderr.strip()}): needs root")
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
