@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from screenrecord.archive import noreplace
 from screenrecord.errors import StoreError
 from screenrecord.models import Activity, Kind, Period, Record
 
@@ -523,17 +524,11 @@ def set_aside(root: Path, now: datetime, journal_only: bool = False) -> Path:
 
 def _move(src: Path, dst: Path) -> None:
     try:
-        os.link(src, dst)  # fails rather than overwrite
-        os.unlink(src)
+        noreplace.move(src, dst)
     except FileExistsError:
         raise StoreError(f"{dst}: already exists; {src} left where it is") from None
     except OSError as e:
-        if dst.exists():
-            raise StoreError(f"{src}: cannot move it aside ({e.strerror})") from None
-        try:
-            os.rename(src, dst)  # no hard links on this filesystem
-        except OSError as e2:
-            raise StoreError(f"{src}: cannot move it aside ({e2.strerror})") from None
+        raise StoreError(f"{src}: cannot move it aside ({e.strerror})") from None
 
 
 def set_aside_copies(root: Path) -> list[tuple[datetime, Path]]:

@@ -43,9 +43,23 @@ _RENAME_NOREPLACE = 1  # linux/fs.h
 _RENAME_EXCL = 4  # macOS sys/stdio.h
 
 
+def move(src: Path, dst: Path) -> None:
+    """Give file `src` the name `dst` (same filesystem), never replacing: a hard link, then
+    `src` unlinked; where the filesystem has no hard links, `rename`. FileExistsError if `dst`
+    exists (then `src` is left as it was); other failures raise OSError."""
+    try:
+        os.link(src, dst)
+    except OSError as e:
+        if e.errno not in NO_HARD_LINKS:
+            raise
+        rename(src, dst)
+        return
+    os.unlink(src)
+
+
 def rename(src: Path, dst: Path) -> None:
-    """Rename `src` to `dst` in the same folder; FileExistsError if `dst` exists (then `src` is
-    left as it was). Other failures raise OSError."""
+    """Rename `src` to `dst` on the same filesystem; FileExistsError if `dst` exists (then `src`
+    is left as it was). Other failures raise OSError."""
     if sys.platform == "win32":
         os.rename(src, dst)  # MoveFileEx without MOVEFILE_REPLACE_EXISTING: never replaces
         return

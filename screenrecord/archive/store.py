@@ -188,7 +188,7 @@ def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> No
         if replace:
             os.replace(tmp, path)
         else:
-            _link(Path(tmp), path)
+            noreplace.move(Path(tmp), path)  # never overwrites a stored frame
     except FileExistsError:
         raise StoreError(f"{path}: already exists, not overwritten") from None
     except OSError as e:
@@ -198,19 +198,6 @@ def _publish(path: Path, data: bytes, replace: bool, durable: bool = True) -> No
             os.unlink(tmp)
     if durable:
         fsync_dir(path.parent)
-
-
-def _link(tmp: Path, path: Path) -> None:
-    """Give the complete temp file its name; FileExistsError if the name exists: a stored frame
-    is never overwritten."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError as e:
-        if e.errno not in noreplace.NO_HARD_LINKS:
-            raise
-        noreplace.rename(tmp, path)
 
 
 TEMP_PREFIX = ".tmp-"

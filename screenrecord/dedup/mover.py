@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from screenrecord.archive import store
+from screenrecord.archive import noreplace, store
 from screenrecord.archive.journal import Journal
 from screenrecord.archive.journaled import Archives, Journaled
 from screenrecord.models import Frame, Placement
@@ -172,15 +172,10 @@ def relocate(src: Path, dst: Path) -> bool:
         return False
     store.make_dirs(dst.parent)
     try:
-        os.link(src, dst)  # fails rather than overwrite
-        src.unlink()
+        noreplace.move(src, dst)
     except FileExistsError:
         log.error("%s: not moved, %s already exists", src, dst)
         return False
-    except OSError:  # no hard links on this filesystem (FAT, some network shares)
-        if dst.exists():
-            return False
-        os.rename(src, dst)
     return True
 
 
