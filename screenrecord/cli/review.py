@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,9 +94,8 @@ def do_report(args: argparse.Namespace) -> int:
     if args.html:
         from screenrecord.review import site
 
-        out, workers = Path(args.html).expanduser(), min(2, os.cpu_count() or 1)
         with TerminalBar("highlights", enabled=sys.stderr.isatty()) as bar:
-            written = site.of_report(rep, out, workers, on_progress=bar)
+            written = site.of_report(rep, Path(args.html).expanduser(), on_progress=bar)
         for page in written:
             print(f"wrote {page}", file=sys.stderr)
     return 0
@@ -139,8 +137,7 @@ def do_browse(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--day {args.day!r}: not a date; use YYYY-MM-DD") from None
     out = Path(args.out).expanduser() if args.out else None
-    workers = min(2, os.cpu_count() or 1)
-    page = site.browse(root, out, day, date.today(), workers, idle_after(args.config))
+    page = site.browse(root, out, day, date.today(), idle_after=idle_after(args.config))
     if not args.no_open:
         webbrowser.open(page.absolute().as_uri())
     print(page)

@@ -129,10 +129,14 @@ class Archive:
         )
 
 
+WORKERS = min(2, os.cpu_count() or 1)
+"""Threads that make thumbnails and highlights: two where there are two cores."""
+
+
 def build(
     archive: Archive,
     out: Path,
-    workers: int = 2,
+    workers: int = WORKERS,
     idle_after: float = report.IDLE_AFTER,
     on_progress: Progress | None = None,
 ) -> Site:
@@ -290,7 +294,7 @@ def browse(
     out: Path | None,
     day: date | None,
     today: date,
-    workers: int = 2,
+    workers: int = WORKERS,
     idle_after: float = report.IDLE_AFTER,
 ) -> Path:
     """Update the site of `root` (in `out`, else ROOT/site) and return the page to open: `day`'s,
@@ -308,7 +312,7 @@ def browse(
 
 
 def of_report(
-    rep: report.Report, out: Path, workers: int = 2, on_progress: Progress | None = None
+    rep: report.Report, out: Path, workers: int = WORKERS, on_progress: Progress | None = None
 ) -> list[Path]:
     """Write the site of the report's days in `out` (`report --html`): the very pages `browse`
     writes of those days, linked to each other and to an index of them; days of an earlier
