@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import retention_archive, sway, system, xserver
+from helpers import gnome, retention_archive, sway, system, xserver
 from helpers.xscreen import SIZE
 
 if TYPE_CHECKING:  # playwright is imported by the browse tests only
@@ -23,6 +23,7 @@ FIXTURE_MARKERS = {
     "xvfb_display": ("display",),
     "multihead_display": ("display",),
     "sway_session": ("compositor",),
+    "gnome_session": ("gnome",),
     "browser": ("browser",),
     "tab": ("browser",),
 }
@@ -37,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = {m for f in getattr(item, "fixturenames", ()) for m in FIXTURE_MARKERS.get(f, ())}
-        if item.get_closest_marker("compositor") or "compositor" in names:
+        if any(item.get_closest_marker(m) or m in names for m in ("compositor", "gnome")):
             names.add("display")  # a Wayland compositor is a display server
         for name in sorted(names - {m.name for m in item.iter_markers()}):
             item.add_marker(name)
@@ -88,6 +89,14 @@ def sway_session() -> Iterator[sway.Sway]:
     """Headless sway, no X server: HEADLESS-1 640x480 and HEADLESS-2 800x600 at scale 2."""
     with sway.running() as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def gnome_session() -> Iterator[gnome.Gnome]:
+    """Headless GNOME Shell with its portal, one per test module: Meta-0 1280x800, Meta-1
+    1024x768 (helpers/gnome.py)."""
+    with gnome.running() as g:
+        yield g
 
 
 @pytest.fixture(scope="module")

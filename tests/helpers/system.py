@@ -18,6 +18,7 @@ import pytest
 MARKERS = {
     "display": "a real display server: Xvfb or Xorg, or a Wayland compositor",
     "compositor": "a headless Wayland compositor (sway; also marked display)",
+    "gnome": "a headless GNOME Shell with its desktop portal (also marked display)",
     "browser": "the system Chromium, headless, driven by Playwright",
     "daemon": "the daemon (`screenrecord run`) as a subprocess",
 }
