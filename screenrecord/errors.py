@@ -25,6 +25,11 @@ class CaptureError(ScreenrecordError):
     exit_code = 2
 
 
+class ScreenLocked(CaptureError):
+    """The desktop refuses to show its screen because it is locked (GNOME's screen casts): a
+    locked tick, not a failure."""
+
+
 class StoreError(ScreenrecordError):
     """The archive cannot be read or written."""
 

@@ -9,9 +9,10 @@ The choice (`capture.backend = "auto"`):
 - Wayland on a wlroots compositor (SWAYSOCK, HYPRLAND_INSTANCE_SIGNATURE, or XDG_CURRENT_DESKTOP
   naming one): grim, through wlr-screencopy, one output at a time, no file, no dialog.
 - KDE Plasma on Wayland: the desktop portal's Screenshot, which is silent there.
-- GNOME on Wayland: refused. Its only silent route is the ScreenCast portal with a stored
-  restore token, which screenrecord does not implement; its Screenshot portal flashes the screen
-  and plays the shutter sound at every capture, so it is only ever an explicit choice.
+- GNOME on Wayland: the ScreenCast portal (screencast), approved once (`screenrecord setup`)
+  and restored with its token at every capture; GNOME's own ScreenCast API (mutter) only when
+  chosen, being private to GNOME. Its Screenshot portal flashes the screen and plays the shutter
+  sound at every capture, so it is only ever an explicit choice.
 - Any other Wayland desktop: refused, naming the settings that could work.
 A Wayland session with XWayland (DISPLAY beside WAYLAND_DISPLAY) never gets mss by itself:
 XWayland shows X11 windows only, so its frames would be silently incomplete.
@@ -28,9 +29,12 @@ errors.py, at the bottom of the imports: it returns refusals, capture raises the
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -118,14 +122,6 @@ def choose(environ: Mapping[str, str], platform: str, setting: str = "auto") -> 
     for row in BACKENDS.values():
         if d.kind in row.chosen_on:
             return Choice(row.name)
-    if d.kind == "gnome":
-        return Choice(
-            None,
-            f"{d}: GNOME lets a background program capture the screen silently only through "
-            "its ScreenCast portal, which screenrecord does not support yet; log in to an X11 "
-            'session ("GNOME on Xorg"), or set capture.backend = "portal" to accept a screen '
-            "flash and shutter sound at every capture (README: Desktops)",
-        )
     return Choice(
         None,
         f"{d}: no capture backend is known to work on this desktop; set capture.backend = "
@@ -148,7 +144,11 @@ def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") ->
     if why is not None:
         return f"refused: {why}"
     how = "chosen" if setting == "auto" else "capture.backend"
-    return f"{choose(environ, platform, setting).backend} ({how}), {desktop(environ, platform)}"
+    backend = choose(environ, platform, setting).backend
+    assert backend is not None
+    note = BACKENDS[backend].note
+    told = f"; {note(environ)}" if note is not None and note(environ) else ""
+    return f"{backend} ({how}), {desktop(environ, platform)}{told}"
 
 
 def x11_problem(environ: Mapping[str, str], platform: str) -> str | None:
@@ -210,6 +210,63 @@ def portal_problem(environ: Mapping[str, str], platform: str) -> str | None:
     return None
 
 
+def _gnome_problem(environ: Mapping[str, str], platform: str, backend: str) -> str | None:
+    """What a GNOME screen cast needs from the environment: Linux, a session bus, gst-launch-1.0
+    (whether GNOME, its portal and pipewiresrc answer is found out when they are asked)."""
+    d = desktop(environ, platform)
+    if platform == "darwin" or platform.startswith("win"):
+        return f'{d}: capture.backend = "{backend}" is for Linux desktops; use "auto"'
+    if not d.wayland and not environ.get("DISPLAY"):
+        return f'{d}: capture.backend = "{backend}" needs a graphical session'
+    if not environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return (
+            f"{d}: no session bus (DBUS_SESSION_BUS_ADDRESS is not set) to reach GNOME Shell; "
+            "run screenrecord inside your graphical session"
+        )
+    if shutil.which("gst-launch-1.0", path=environ.get("PATH")) is None:
+        return (
+            f"{d}: gst-launch-1.0 not found, which reads the screen cast's frames; install it "
+            "(Debian, Ubuntu: gstreamer1.0-tools and gstreamer1.0-pipewire; Fedora: "
+            "gstreamer1-plugins-base-tools and pipewire-gstreamer)"
+        )
+    return None
+
+
+def screencast_problem(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why the ScreenCast portal cannot serve here (see _gnome_problem)."""
+    return _gnome_problem(environ, platform, "screencast")
+
+
+APPROVAL_NEEDED = "approval needed: run `screenrecord setup`"
+"""What the screencast backend says (a grab, `status`) while no approval is stored."""
+
+
+def screencast_tokens(environ: Mapping[str, str]) -> Path:
+    """Where the screencast backend keeps its restore tokens: the state folder
+    ($XDG_STATE_HOME/screenrecord, ~/.local/state/screenrecord when not set)."""
+    state = environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state):
+        state = os.path.join(environ.get("HOME", "~"), ".local", "state")
+    return Path(state).expanduser() / "screenrecord" / "screencast-tokens.json"
+
+
+def screencast_note(environ: Mapping[str, str]) -> str | None:
+    """`status`'s note: approval needed while no token is stored (a token the portal lost is
+    forgotten by the first grab that finds it gone)."""
+    try:
+        stored = json.loads(screencast_tokens(environ).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return APPROVAL_NEEDED
+    if not isinstance(stored, dict) or not stored.get("tokens"):
+        return APPROVAL_NEEDED
+    return None
+
+
+def mutter_problem(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why GNOME Shell's own ScreenCast cannot serve here (see _gnome_problem)."""
+    return _gnome_problem(environ, platform, "mutter")
+
+
 @dataclass(frozen=True, slots=True)
 class BackendRow:
     """One capture backend: its name, where its class is, why it cannot work in a session, and
@@ -224,6 +281,9 @@ class BackendRow:
     """Why this session cannot be captured with it (the environment and the platform only)."""
     chosen_on: tuple[str, ...] = ()
     """The `Desktop.kind`s that `choose` gives it when capture.backend is "auto"."""
+    note: Callable[[Mapping[str, str]], str | None] | None = None
+    """What `status` adds after the backend's name (from the environment and the user's files
+    only): what the user has yet to do."""
 
     def load(self) -> type[Backend]:
         """The backend's class, its module imported now."""
@@ -242,6 +302,14 @@ BACKENDS: dict[str, BackendRow] = {
         ),
         BackendRow("grim", "screenrecord.capture.grim:GrimBackend", grim_problem, ("wlroots",)),
         BackendRow("portal", "screenrecord.capture.portal:PortalBackend", portal_problem, ("kde",)),
+        BackendRow(
+            "screencast",
+            "screenrecord.capture.screencast:ScreencastBackend",
+            screencast_problem,
+            ("gnome",),
+            screencast_note,
+        ),
+        BackendRow("mutter", "screenrecord.capture.mutter:MutterBackend", mutter_problem),
     )
 }
 """The capture backends, by name: adding one is its module and a row here. "auto" picks the

@@ -32,6 +32,7 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
         ({"WAYLAND_DISPLAY": "wayland-1", "HYPRLAND_INSTANCE_SIGNATURE": "abc"}, "grim"),
         ({"WAYLAND_DISPLAY": "wayland-1", "XDG_CURRENT_DESKTOP": "river"}, "grim"),
         ({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, "portal"),
+        ({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "ubuntu:GNOME"}, "screencast"),
     ],
 )
 def test_auto_picks_the_backend_by_session(env, backend):
@@ -44,13 +45,8 @@ def test_auto_picks_the_backend_by_session(env, backend):
     ("env", "said"),
     [
         (
-            {
-                "WAYLAND_DISPLAY": "wayland-0",
-                "XDG_CURRENT_DESKTOP": "ubuntu:GNOME",
-                "DISPLAY": ":0",
-            },
-            "GNOME on Wayland (wayland-0): GNOME lets a background program capture the screen "
-            "silently only through its ScreenCast portal",
+            {"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "Cosmic", "DISPLAY": ":0"},
+            "Wayland session (wayland-0) of Cosmic: no capture backend is known to work",
         ),
         (
             {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"},
@@ -177,7 +173,8 @@ def _refused(env: dict[str, str], command: str, tmp_path) -> tuple[int, list[str
     [
         (
             {"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME", "DISPLAY": ":0"},
-            'log in to an X11 session ("GNOME on Xorg")',
+            "GNOME on Wayland (wayland-0): no session bus (DBUS_SESSION_BUS_ADDRESS is not set) "
+            "to reach GNOME Shell",
         ),
         (
             {"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "KDE"},
@@ -209,7 +206,14 @@ def test_status_shows_the_backend_or_the_refusal(tmp_path, sway_session):
     )
     gnome = run({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME"})
     line = next(x for x in gnome.stdout.splitlines() if x.startswith("capture"))
-    assert line.startswith("capture     refused: GNOME on Wayland (wayland-0): GNOME lets")
+    assert line.startswith("capture     refused: GNOME on Wayland (wayland-0): no session bus")
+    bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
+    gnome = run({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME", **bus})
+    line = next(x for x in gnome.stdout.splitlines() if x.startswith("capture"))
+    assert line == (
+        "capture     screencast (chosen), GNOME on Wayland (wayland-0); "
+        "approval needed: run `screenrecord setup`"
+    )
     ok = run(sway_session.env)
     line = next(x for x in ok.stdout.splitlines() if x.startswith("capture"))
     assert (
