@@ -254,9 +254,12 @@ def looks_blank(image: np.ndarray) -> bool:
     return not image.any()
 
 
-Cast = Callable[[list[Display]], AbstractContextManager["tuple[list[int], int | None]"]]
+Remote = Callable[[], int] | None
+"""Gives a new connection (fd) to the PipeWire remote a cast's streams are on; None: the
+session's own PipeWire."""
+Cast = Callable[[list[Display]], AbstractContextManager["tuple[list[int], Remote]"]]
 """Opens a screen cast of the displays given, yielding each one's PipeWire node (in their
-order) and the PipeWire remote's fd (None: the session's own PipeWire); closes it on leaving."""
+order) and its Remote; closes it on leaving."""
 
 
 def shots(
@@ -276,8 +279,8 @@ def shots(
     todo = listed
     for _ in range(2):
         start = time.perf_counter()
-        with cast([d for _, d in todo]) as (nodes, fd):
-            procs = [start_frame(node, environ, fd) for node in nodes]
+        with cast([d for _, d in todo]) as (nodes, remote):
+            procs = [start_frame(n, environ, None if remote is None else remote()) for n in nodes]
             results: list[np.ndarray | str] = []
             for proc, (_, d) in zip(procs, todo, strict=True):
                 try:

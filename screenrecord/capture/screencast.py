@@ -30,9 +30,11 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -150,7 +152,7 @@ class ScreencastBackend(Backend):
                 raise ApprovalNeeded(f"{self.where}: {SETUP} (once, to allow screen capture)")
 
             @contextmanager
-            def cast(chosen: list[Display]) -> Iterator[tuple[list[int], int]]:
+            def cast(chosen: list[Display]) -> Iterator[tuple[list[int], Callable[[], int]]]:
                 with Cast(bus, self.where) as c:
                     streams = c.start(connected, token, self.tokens, k, interactive=False)
                     by_connector = {d.connector: node for d, node in streams}
@@ -161,7 +163,7 @@ class ScreencastBackend(Backend):
                             f"{self.where}: the approval does not cover {', '.join(missing)}: "
                             f"{SETUP}"
                         )
-                    yield [by_connector[d.connector] for d in chosen], c.remote()
+                    yield [by_connector[d.connector] for d in chosen], c.remote
 
             return shots(listed, cast, self.environ, taken, ext)
 
@@ -177,7 +179,8 @@ def approve(environ: Mapping[str, str], platform: str) -> list[Display]:
         k = key(connected)
         with Cast(bus, where) as c:
             streams = c.start(connected, None, tokens, k, interactive=True)
-        return [d for d, _ in streams]
+        approved = {d.connector for d, _ in streams}
+        return [d for d in connected if d.connector in approved]
 
 
 def stored_by_portal(bus: Bus, token: str) -> bool:
@@ -231,7 +234,7 @@ class Cast:
         self.bus = bus
         self.where = where
         self.session = ""
-        self._fd: int | None = None
+        self._fds: list[int] = []
 
     def __enter__(self) -> Cast:
         results = self._request("CreateSession", "a{sv}", {}, timeout=CALL_TIMEOUT_S)
@@ -239,8 +242,8 @@ class Cast:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
+        for fd in self._fds:
+            os.close(fd)
         with contextlib.suppress(BusError, CaptureError):
             self.bus.call(PORTAL, self.session, "org.freedesktop.portal.Session", "Close")
 
@@ -292,18 +295,16 @@ class Cast:
         return streams
 
     def remote(self) -> int:
-        """The PipeWire remote's fd for this session's streams (closed with the session)."""
-        if self._fd is None:
-            try:
-                reply = self.bus.call(
-                    PORTAL, PATH, SCREENCAST, "OpenPipeWireRemote", "oa{sv}", self.session, {}
-                )
-            except BusError as e:
-                raise CaptureError(
-                    f"{self.where}: no PipeWire remote from the portal ({e})"
-                ) from None
-            self._fd = reply[0].to_raw_fd()
-        return self._fd
+        """A PipeWire remote's fd for this session's streams, one per reader (a connection
+        cannot be shared); all are closed with the session."""
+        try:
+            reply = self.bus.call(
+                PORTAL, PATH, SCREENCAST, "OpenPipeWireRemote", "oa{sv}", self.session, {}
+            )
+        except BusError as e:
+            raise CaptureError(f"{self.where}: no PipeWire remote from the portal ({e})") from None
+        self._fds.append(reply[0].to_raw_fd())
+        return self._fds[-1]
 
     def _request(
         self, method: str, signature: str, *args: Any, timeout: float
@@ -348,3 +349,79 @@ def _placed(connected: list[Display], props: Mapping[str, tuple[str, Any]]) -> D
     if size is not None and len(connected) == 1 and tuple(size) == connected[0].logical:
         return connected[0]
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """What `screenrecord setup` did: the backend, and the monitors approved (none where the
+    backend needs no approval)."""
+
+    backend: str
+    monitors: list[Display]
+
+
+APP_SCOPE = re.compile(r"/app-(?:[^/-]+-)?(?P<id>[^/]+)-[^/-]+\.scope$")
+"""A cgroup of a systemd app scope (`app-[launcher-]<ID>-<RANDOM>.scope`), from which
+xdg-desktop-portal takes a host program's app id."""
+
+
+def app_scope(cgroup: str) -> str | None:
+    """The app id xdg-desktop-portal would give this process, from /proc/self/cgroup's text;
+    None when it gets none ("", like the daemon's screenrecord.service)."""
+    for line in cgroup.splitlines():
+        m = APP_SCOPE.search(line.rpartition(":")[2])
+        if m:
+            return m["id"]
+    return None
+
+
+WHAT_YOU_SEE = (
+    'GNOME asks once: a "Screen Share" dialog opens now. Select every monitor, keep '
+    '"Remember this selection" ticked and press Share. After that each capture shows GNOME\'s '
+    "screen-sharing indicator in the top bar for about 5 seconds, and no dialog. Another set "
+    "of monitors (docked, undocked) needs `screenrecord setup` once more."
+)
+
+
+def setup(
+    environ: Mapping[str, str],
+    platform: str,
+    setting: str,
+    cgroup: str,
+    tell: Callable[[str], None],
+) -> Approval:
+    """The one approval the screencast backend needs, given under the daemon's identity:
+    the portal keeps a grant per app id, and the daemon (screenrecord.service, or started by
+    a session's autostart) has none. `cgroup`: this process's /proc/self/cgroup; `tell` is
+    given what the person will see, before the dialog opens."""
+    chosen = session.choose(environ, platform, setting)
+    if chosen.backend is None:
+        raise CaptureError(chosen.refusal or "no capture backend")
+    if chosen.backend != ScreencastBackend.name:
+        return Approval(chosen.backend, [])
+    ScreencastBackend.check(environ, platform)
+    app = app_scope(cgroup)
+    if app is not None:
+        raise CaptureError(
+            f"this terminal runs inside the app scope of {app}, whose approval the daemon "
+            "would not share; run `systemd-run --user --scope screenrecord setup` instead"
+        )
+    tell(WHAT_YOU_SEE)
+    return Approval(chosen.backend, approve(environ, platform))
+
+
+def approve_if_needed(environ: Mapping[str, str], platform: str, setting: str) -> None:
+    """Ask for the approval now where the screencast backend is chosen and none is stored
+    (`once` from a terminal: a person is there to answer)."""
+    if session.choose(environ, platform, setting).backend != ScreencastBackend.name:
+        return
+    if session.screencast_note(environ) is None:
+        return
+    setup(environ, platform, setting, _cgroup(), lambda text: log.warning("%s", text))
+
+
+def _cgroup() -> str:
+    try:
+        return Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return ""

@@ -16,7 +16,17 @@ from pathlib import Path
 
 from screenrecord import __version__
 from screenrecord.archive import store
-from screenrecord.cli import capture, config, dedup, pause, retention, review, service, status
+from screenrecord.cli import (
+    capture,
+    config,
+    dedup,
+    pause,
+    retention,
+    review,
+    service,
+    setup,
+    status,
+)
 from screenrecord.cli.common import CONFIG_HELP, Shared, options
 from screenrecord.errors import ScreenrecordError, UsageError
 
@@ -29,6 +39,7 @@ BUILDERS = (  # the order of `screenrecord --help`: what people use most comes f
     capture.add_once,
     status.add_status,
     service.add_service,
+    setup.add_setup,
     pause.add_pause,
     pause.add_resume,
     review.add_why,

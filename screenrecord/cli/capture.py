@@ -92,7 +92,9 @@ def do_once(args: argparse.Namespace) -> int:
     if paused[0]:
         print(f"{pause.describe(*paused)}: nothing captured (`screenrecord resume` to capture)")
         return 0
-    records = daemon.once(cfg, os.environ, datetime.now())
+    import sys
+
+    records = daemon.once(cfg, os.environ, datetime.now(), ask=sys.stdin.isatty())
     if not records:
         print("no monitor to capture (check `monitors` in the config)")
     for r in records:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -310,8 +311,16 @@ def start(cfg: Config, environ: Mapping[str, str], warn_missing: bool = False) -
     return recorder
 
 
-def once(cfg: Config, environ: Mapping[str, str], now: datetime) -> list[Record]:
-    """Capture every wanted monitor once (`screenrecord once`): start, one tick, close."""
+def once(cfg: Config, environ: Mapping[str, str], now: datetime, ask: bool = False) -> list[Record]:
+    """Capture every wanted monitor once (`screenrecord once`): start, one tick, close.
+
+    `ask`: a person is there (a terminal) to answer a desktop's approval dialog, which is
+    then opened where the approval is missing (GNOME's ScreenCast portal); never otherwise.
+    """
+    if ask:
+        from screenrecord.capture import screencast
+
+        screencast.approve_if_needed(environ, sys.platform, cfg.capture.backend)
     recorder = start(cfg, environ)
     try:
         return recorder.tick(now)

@@ -4,15 +4,21 @@ before and after its one approval, given with pointer clicks on the portal's dia
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from helpers.gnome import SIZES, Gnome
+from helpers.procs import running, stop
 from helpers.xscreen import REPO, write_config
 from PIL import Image
+
+from screenrecord.capture import session
+from screenrecord.capture.gnome import Bus
 
 pytestmark = pytest.mark.gnome
 
@@ -64,3 +70,103 @@ def test_mutter_once_writes_each_monitor_then_only_what_changed(gnome_session, t
     changed = _screenrecord(env, "once", "--config", str(cfg))
     assert changed.returncode == 0, changed.stderr
     assert _sizes(_frames(tmp_path / "archive")) == sorted([*SIZES.values(), *SIZES.values()])
+
+
+def test_auto_without_approval_says_to_run_setup(gnome_session, tmp_path):
+    """Not refused: the screencast backend is chosen, and with no approval stored `once` (not on
+    a terminal: no dialog) fails at once in one line naming `screenrecord setup`."""
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "archive")
+    env = _env(gnome_session)
+    status = _screenrecord(env, "status", "--config", str(cfg))
+    line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
+    assert line == (
+        "capture     screencast (chosen), GNOME on Wayland (wayland-0); "
+        "approval needed: run `screenrecord setup`"
+    )
+    start = time.monotonic()
+    once = _screenrecord(env, "once", "--config", str(cfg), timeout=30)
+    assert time.monotonic() - start < 30
+    lines = [x for x in once.stderr.splitlines() if x.strip()]
+    assert once.returncode == 2, once
+    assert lines == [
+        "screenrecord: GNOME on Wayland (wayland-0): approval needed: run `screenrecord setup` "
+        "(once, to allow screen capture)"
+    ]
+    assert _frames(tmp_path / "archive") == []
+
+
+def _wait(what: str, ready, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"no {what} after {timeout}s: {log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'root = "{tmp_path / "archive"}"\ninterval_seconds = 2\n')
+    env = _env(gnome_session)
+    setup = subprocess.Popen(
+        [sys.executable, "-m", "screenrecord", "setup", "--config", str(cfg)],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with running(setup):
+        try:
+            gnome_session.share_every_monitor()
+        except AssertionError as e:
+            raise AssertionError(f"{e}; setup said {stop(setup)}") from None
+        out, err = setup.communicate(timeout=30)
+    assert setup.returncode == 0, err
+    assert out.splitlines()[0].startswith('GNOME asks once: a "Screen Share" dialog opens now.')
+    assert out.splitlines()[-1] == (
+        "approved: Meta-0 1280x800, Meta-1 1024x768; `screenrecord run` (or the service) "
+        "captures them from now on"
+    )
+    tokens = session.screencast_tokens(env)
+    assert tokens.stat().st_mode & 0o777 == 0o600
+    status = _screenrecord(env, "status", "--config", str(cfg))
+    line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
+    assert line == "capture     screencast (chosen), GNOME on Wayland (wayland-0)"
+
+    log = tmp_path / "run.log"
+    argv = [sys.executable, "-m", "screenrecord", "-vv", "run", "--config", str(cfg)]
+    with log.open("w") as out:
+        daemon = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stderr=out)
+    archive = tmp_path / "archive"
+    with running(daemon):
+        _wait("a frame of each monitor", lambda: len(_frames(archive)) == 2, log)
+        assert _sizes(_frames(archive)) == sorted(SIZES.values())
+        ticks = lambda: log.read_text().count("monitor 2: duplicate")  # noqa: E731
+        _wait("three unchanged ticks", lambda: ticks() >= 3, log)
+        assert len(_frames(archive)) == 2, log.read_text()
+        gnome_session.paint("#30a060")
+        _wait("a new frame of each monitor", lambda: len(_frames(archive)) == 4, log)
+        assert _sizes(_frames(archive)) == sorted([*SIZES.values(), *SIZES.values()])
+        code, _ = stop(daemon)
+    assert code == 0, log.read_text()
+    assert "Screen Share" not in log.read_text()
+
+    # The portal loses the grant (its permission store entry is deleted): one line again.
+    (token,) = json.loads(tokens.read_text())["tokens"].values()
+    with Bus(gnome_session.bus, "GNOME") as bus:
+        store = "org.freedesktop.impl.portal.PermissionStore"
+        bus.call(
+            store,
+            "/org/freedesktop/impl/portal/PermissionStore",
+            store,
+            "Delete",
+            "ss",
+            "screencast",
+            token,
+        )
+    once = _screenrecord(env, "once", "--config", str(cfg), timeout=30)
+    assert once.returncode == 2, once
+    assert "approval needed: run `screenrecord setup`" in once.stderr
+    status = _screenrecord(env, "status", "--config", str(cfg))
+    line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
+    assert line.endswith("; approval needed: run `screenrecord setup`")

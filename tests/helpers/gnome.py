@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from helpers import bus
 from helpers.procs import stop
 from helpers.system import claim, require, unavailable
@@ -127,6 +129,49 @@ class Gnome:
                 yield click
             finally:
                 notify("Stop", "")
+
+    def frame(self, number: int = 1) -> np.ndarray:
+        """What monitor `number` (1: Meta-0) shows now, through GNOME's own screen cast."""
+        from datetime import datetime
+
+        from screenrecord.capture.mutter import MutterBackend
+
+        with MutterBackend(self.env, "linux") as backend:
+            shots, failures = backend.grab(datetime.now(), [number])
+        assert not failures, failures
+        return shots[0].frame.image
+
+    def share_every_monitor(self, timeout: float = 30) -> None:
+        """Answer the ScreenCast portal's "Screen Share" dialog as a person would: once it shows
+        (over the Overview, on Meta-0), click away the Overview, tick both monitors' rows and
+        press Share. The places are the dialog's at 1280x800 with two monitors listed."""
+        deadline = time.monotonic() + timeout
+        while not (self.frame()[417, 640] > 200).all():  # the dialog's first row, white
+            if time.monotonic() > deadline:
+                from PIL import Image
+
+                Image.fromarray(self.frame()).save(self.tmp / "no-dialog.png")
+                raise AssertionError(f"no Screen Share dialog on Meta-0: {self.tmp}/no-dialog.png")
+            time.sleep(0.3)
+        with self.pointer() as click:
+            click(640, 441)  # leaves the Overview: the dialog moves to its place on the desktop
+            click(640, 441)  # the first monitor's row
+            click(640, 497)  # the second one's
+            click(842, 291)  # Share
+        self.settle()
+
+    def settle(self, timeout: float = 20) -> None:
+        """Wait until Meta-0 shows the same twice a second apart (the Overview closed, its
+        notification banner gone)."""
+        deadline = time.monotonic() + timeout
+        before = self.frame()
+        while True:
+            time.sleep(1)
+            now = self.frame()
+            if (now == before).all():
+                return
+            assert time.monotonic() < deadline, "GNOME Shell's screen never stops changing"
+            before = now
 
     def start(self) -> None:
         argv = ["gnome-shell", "--headless", "--wayland", "--no-x11"]
