@@ -133,7 +133,7 @@ def test_command_list_starts_with_what_people_use_most(home: Path) -> None:
     assert commands[:4] == ["run", "once", "status", "service"]
     assert sorted(commands) == sorted(
         ["run", "once", "status", "service", "pause", "resume", "why", "report", "browse"]
-        + ["highlights", "config", "dedup", "undo", "prune", "compare"]
+        + ["highlights", "config", "dedup", "undo", "prune", "compare", "setup"]
     )
 
 
