@@ -12,6 +12,7 @@ GROUP = {  # command -> the module of screenrecord.cli that builds and handles i
     "once": "capture",
     "status": "status",
     "service": "service",
+    "setup": "setup",
     "pause": "pause",
     "resume": "pause",
     "why": "review",
