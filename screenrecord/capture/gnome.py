@@ -236,13 +236,27 @@ def frame(proc: subprocess.Popen[bytes], width: int, height: int) -> np.ndarray:
         proc.communicate()
         raise NoFrame(f"no frame from PipeWire in {FRAME_TIMEOUT_S:g}s") from None
     if proc.returncode != 0:
-        lines = err.decode("utf-8", "replace").strip().splitlines()
+        text = err.decode("utf-8", "replace")
+        for element, packages in MISSING.items():
+            if f'no element "{element}"' in text:
+                raise CaptureError(
+                    f"GStreamer has no {element}, which reads the screen cast; install {packages}"
+                )
+        lines = text.strip().splitlines()
         raise NoFrame(f"gst-launch-1.0: {lines[-1] if lines else f'exit {proc.returncode}'}")
     stride = (width * 3 + 3) // 4 * 4  # GStreamer pads RGB rows to 4 bytes
     if len(out) != stride * height:
         raise NoFrame(f"a frame of {len(out)} bytes, not {width}x{height} RGB")
     rows = np.frombuffer(out, np.uint8).reshape(height, stride)
     return np.ascontiguousarray(rows[:, : width * 3]).reshape(height, width, 3)
+
+
+MISSING = {
+    "pipewiresrc": "gstreamer1.0-pipewire (Debian, Ubuntu) or pipewire-gstreamer (Fedora)",
+    "videoconvert": "gstreamer1.0-plugins-base (Debian, Ubuntu) or gstreamer1-plugins-base "
+    "(Fedora)",
+}
+"""The GStreamer elements a frame needs, and the packages that have them."""
 
 
 class NoFrame(Exception):

@@ -24,7 +24,7 @@ from screenrecord.config import Config
 from screenrecord.daemon import memory, recovery
 from screenrecord.daemon.describe import log_tick, unchanged
 from screenrecord.daemon.warmup import warm_up
-from screenrecord.errors import CaptureError, StoreError
+from screenrecord.errors import CaptureError, ScreenLocked, StoreError
 from screenrecord.models import NO_FRAME, Activity, Kind, Record
 from screenrecord.pipeline import KeepPolicy, Pipeline
 
@@ -98,8 +98,12 @@ class Recorder:
         seen = self.reader.read(windows=bool(self.rules))  # the list only matters for rules
         seen = privacy.judge(seen, self.rules, self.cfg.activity.record_titles)
         skip = self._skip(seen)
+        try:
+            shots, failures, wanted = self._grab(now, skip is None)
+        except ScreenLocked:  # the desktop refuses while locked (GNOME): a locked tick
+            skip = Kind.LOCKED
+            shots, failures, wanted = self._grab(now, False)
         self._log_skip(skip)
-        shots, failures, wanted = self._grab(now, skip is None)
         seen = _on_monitor(seen, wanted)
         records = []
         if skip is not None:
@@ -164,6 +168,8 @@ class Recorder:
                     "every monitor came back black: allow Screen Recording for screenrecord in "
                     "System Settings > Privacy & Security > Screen Recording"
                 )
+        except ScreenLocked:
+            raise
         except CaptureError as e:
             self.capture_down = str(e)  # the caller says it once: at start it is fatal
             raise

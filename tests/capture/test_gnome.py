@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.bus import logind
 from helpers.gnome import SIZES, Gnome
 from helpers.procs import running, stop
 from helpers.xscreen import REPO, write_config
 from PIL import Image
 
-from screenrecord.capture import session
+from screenrecord.capture import activity, session
 from screenrecord.capture.gnome import Bus
 
 pytestmark = pytest.mark.gnome
@@ -170,3 +171,17 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
     status = _screenrecord(env, "status", "--config", str(cfg))
     line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
     assert line.endswith("; approval needed: run `screenrecord setup`")
+
+
+def test_the_gnome_reader_tells_idle_time_and_the_lock(gnome_session, tmp_path):
+    """Idle from GNOME Shell's IdleMonitor, the lock from logind (a stand-in on a system bus);
+    the windows are not known on GNOME's Wayland."""
+    with logind(tmp_path) as login:
+        env = {**gnome_session.session, "DBUS_SYSTEM_BUS_ADDRESS": login.address}
+        reader = activity.open_reader(env, "linux")
+        assert reader.name == "gnome"
+        seen = reader.read()
+        assert seen.idle_s is not None and seen.idle_s >= 0
+        assert seen.locked is False and seen.title is None and seen.windows == ()
+        login.lock(True)
+        assert reader.read().locked is True

@@ -18,6 +18,7 @@ from screenrecord import capture, config
 from screenrecord.capture import session
 from screenrecord.capture.grim import GrimBackend, sway_outputs, wlr_randr_outputs
 from screenrecord.capture.portal import PortalBackend
+from screenrecord.capture.screencast import app_scope
 from screenrecord.errors import CaptureError, ConfigError
 
 T = datetime(2026, 3, 10, 10, 0, 0)
@@ -270,3 +271,44 @@ def test_capture_backend_is_validated_and_overrides_auto(tmp_path):
     )
     assert r.returncode == 2
     assert 'Wayland session (wayland-1) without an X display: capture.backend = "mss"' in r.stderr
+
+
+def test_gnome_without_its_portal_or_gstreamer_is_refused_in_one_line(tmp_path):
+    """The screencast backend names what to install: gst-launch-1.0 (found on PATH before
+    anything is asked), and the portal (asked on the session bus)."""
+    gnome = {"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME"}
+    bare = {**gnome, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent", "PATH": "/nonexistent"}
+    assert session.problem(bare, "linux") == (
+        "GNOME on Wayland (wayland-0): gst-launch-1.0 not found, which reads the screen cast's "
+        "frames; install it (Debian, Ubuntu: gstreamer1.0-tools and gstreamer1.0-pipewire; "
+        "Fedora: gstreamer1-plugins-base-tools and pipewire-gstreamer)"
+    )
+    require("gstreamer1.0-tools", "gst-launch-1.0")
+    with session_bus(tmp_path, {"WAYLAND_DISPLAY": "wayland-0"}, portal=False) as env:
+        code, lines = _refused({**env, "XDG_CURRENT_DESKTOP": "GNOME"}, "once", tmp_path)
+    assert code == 2, lines
+    assert lines == [
+        "screenrecord: GNOME on Wayland (wayland-0): no desktop portal on the session bus "
+        "(org.freedesktop.DBus.Error.ServiceUnknown); install xdg-desktop-portal and "
+        "xdg-desktop-portal-gnome"
+    ]
+
+
+def test_setup_knows_the_app_id_the_portal_would_give_it():
+    """xdg-desktop-portal takes a host program's app id from its systemd scope
+    (`app-[launcher-]<ID>-<RANDOM>.scope`); the daemon's screenrecord.service has none."""
+    assert (
+        app_scope(
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+            "app-gnome-org.gnome.Terminal-4242.scope\n"
+        )
+        == "org.gnome.Terminal"
+    )
+    assert app_scope("0::/user.slice/user@1000.service/app.slice/app-firefox-77.scope") == "firefox"
+    for plain in (
+        "0::/user.slice/user-1000.slice/user@1000.service/app.slice/screenrecord.service",
+        "0::/user.slice/user@1000.service/app.slice/app-org.gnome.Terminal.slice/"
+        "vte-spawn-0f3c.scope",
+        "0::/",
+    ):
+        assert app_scope(plain) is None

@@ -174,6 +174,9 @@ class Gnome:
             before = now
 
     def start(self) -> None:
+        # No notification banners: "Logged in as a privileged user" (root, as in CI) would
+        # otherwise leave the screen whenever GNOME sees input, changing frames at random.
+        self.gsettings("set", "org.gnome.desktop.notifications", "show-banners", "false")
         argv = ["gnome-shell", "--headless", "--wayland", "--no-x11"]
         for w, h in SIZES.values():
             argv += ["--virtual-monitor", f"{w}x{h}"]

@@ -2,6 +2,7 @@
 
 One reader per platform behind one small interface, chosen once by `_choose_impl(environ,
 platform)` as the capture backend is: X11 (python-xlib, and logind over D-Bus for the lock),
+GNOME on Wayland (idle from GNOME Shell, the lock from logind, no windows),
 macOS (CoreGraphics through ctypes), Windows (user32 through ctypes), and a null reader that
 knows nothing (a Wayland session without X, a platform with no reader). A reader never raises:
 what it cannot tell is None in the `Activity` it returns, so a tick always goes on.
@@ -21,7 +22,7 @@ class Reader(ABC):
     """Reads the activity of one session, once per tick; `close` releases its connections."""
 
     name = "none"
-    """Shown by `status` and the bench: x11, macos, windows, none."""
+    """Shown by `status` and the bench: x11, gnome, macos, windows, none."""
 
     @abstractmethod
     def read(self, windows: bool = True) -> Activity:
@@ -56,6 +57,10 @@ def _choose_impl(environ: Mapping[str, str], platform: str) -> Reader:
         from screenrecord.capture.activity.windows import WindowsReader
 
         return WindowsReader()
+    if session.desktop(environ, platform).kind == "gnome":
+        from screenrecord.capture.activity.gnome import GnomeReader
+
+        return GnomeReader(environ)
     if session.x11_problem(environ, platform) is None:
         from screenrecord.capture.activity.x11 import X11Reader
 
