@@ -7,11 +7,17 @@ For each size, the same terminal-like screen (tests/helpers/xscreen.text_screen)
   `grim` (the backend `auto` picks on wlroots: one `grim -o NAME -t ppm -` plus one
   `swaymsg -t get_outputs` per grab), and the Screenshot portal (xdg-desktop-portal-wlr, opened
   directly: `auto` refuses it on wlroots; it writes and the backend reads a PNG);
-- Xvfb at the same size: mss, the X11 backend, as the baseline.
+- Xvfb at the same size: mss, the X11 backend, as the baseline;
+- at 1280x800 also headless GNOME Shell 43 (tests/helpers/gnome.py; its first virtual monitor,
+  Meta-0, grabbed alone, the second one left out): `mutter` (GNOME's own ScreenCast) and
+  `screencast` (the ScreenCast portal, restored by the token of one approval given first with
+  pointer clicks on its dialog, as the tests do). Each grab there opens one cast, starts one
+  gst-launch-1.0 (pipewiresrc ! videoconvert, raw RGB on a pipe) and closes the cast.
 Each row is the median over `--grabs` grabs of `capture.grab` (the backend opened per grab, as
 the daemon does): wall time, this process's CPU, and the CPU of the programs it ran (grim,
-swaymsg; the portal's processes are not ours to count). Needs: sway swaybg grim xvfb, and for
-the portal row xdg-desktop-portal -wlr -gtk pipewire dbus-daemon.
+swaymsg, gst-launch-1.0; the portals' and GNOME Shell's work is not ours to count). Needs: sway
+swaybg grim xvfb, for the portal row xdg-desktop-portal -wlr -gtk pipewire dbus-daemon, and for
+the GNOME rows the GNOME test packages (docs/development.md).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import sway, xserver  # noqa: E402
+from helpers import gnome, sway, xserver  # noqa: E402
 from helpers.xscreen import show, text_screen  # noqa: E402
 from tick import table  # noqa: E402
 
@@ -112,6 +118,24 @@ def on_xvfb(size: tuple[int, int], n: int, tmp: Path) -> dict[str, float]:
         return measure(lambda: capture.grab({"DISPLAY": x.display}, datetime.now()), n)
 
 
+def on_gnome(n: int, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """mutter, then screencast (after its one approval), grabbing Meta-0 (1280x800) alone."""
+    import threading
+
+    from screenrecord.capture import screencast
+
+    with gnome.running() as g:
+        env = {**g.session, "HOME": str(tmp), "XDG_STATE_HOME": str(tmp / "state")}
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        mutter = measure(lambda: capture.grab(env, datetime.now(), [1], setting="mutter"), n)
+        approval = threading.Thread(target=screencast.approve, args=(env, "linux"), daemon=True)
+        approval.start()
+        g.share_every_monitor()
+        approval.join(30)
+        cast = measure(lambda: capture.grab(env, datetime.now(), [1], setting="screencast"), n)
+    return mutter, cast
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--grabs", type=int, default=20)
@@ -127,6 +151,11 @@ def main() -> None:
         rows.append(row("grim (sway)", size, grim, base["wall"], True))
         if portal is not None:
             rows.append(row("portal (sway, -wlr)", size, portal, base["wall"], False))
+        if size == gnome.SIZES["Meta-0"]:
+            with tempfile.TemporaryDirectory() as tmp:
+                mutter, cast = on_gnome(args.grabs, Path(tmp))
+            rows.append(row("mutter (GNOME 43)", size, mutter, base["wall"], True))
+            rows.append(row("screencast (GNOME 43)", size, cast, base["wall"], True))
     print(table(rows))
 
 

@@ -153,8 +153,9 @@ class ScreencastBackend(Backend):
 
             @contextmanager
             def cast(chosen: list[Display]) -> Iterator[tuple[list[int], Callable[[], int]]]:
+                latest = self.tokens.get(k) or token  # a second cast: the token of the first
                 with Cast(bus, self.where) as c:
-                    streams = c.start(connected, token, self.tokens, k, interactive=False)
+                    streams = c.start(connected, latest, self.tokens, k, interactive=False)
                     by_connector = {d.connector: node for d, node in streams}
                     missing = [d.connector for d in chosen if d.connector not in by_connector]
                     if missing:

@@ -60,6 +60,8 @@ class Status:
     stored: tuple[int, int] | None = None
     """Frames stored now (written and not pruned), and their bytes, by the catalog."""
     last_prune: Prune | None = None
+    windows_unknown: str | None = None
+    """Why this session's windows cannot be known (GNOME on Wayland), else None."""
 
 
 def collect(
@@ -88,8 +90,11 @@ def collect(
     found = gather(now, services, shown_path, root, interval, error, retention)
     if environ is None:
         return found
-    if session.desktop(environ, sys.platform).kind != "none":
+    d = session.desktop(environ, sys.platform)
+    if d.kind != "none":
         found = replace(found, capture=session.summary(environ, sys.platform, backend))
+    if d.kind == "gnome":
+        found = replace(found, windows_unknown=f"{d} tells no program")
     return found
 
 
@@ -227,7 +232,7 @@ def format_status(s: Status) -> str:
         lines.append(f"monitor {r.monitor:<3} {describe(r, s.now)}")
     if s.latest:
         newest = max(s.latest, key=lambda r: r.taken)
-        lines.append(f"activity    {seen(newest.activity)}")
+        lines.append(f"activity    {seen(newest.activity, s.windows_unknown)}")
     if s.last_error is not None:
         e = s.last_error
         lines.append(
@@ -266,8 +271,9 @@ def describe(r: Record, now: datetime) -> str:
     return text
 
 
-def seen(a: Activity | None) -> str:
-    """What the last tick saw, in one line: the focused app and title, idle, lock, exclusion."""
+def seen(a: Activity | None, windows_unknown: str | None = None) -> str:
+    """What the last tick saw, in one line: the focused app and title, idle, lock, exclusion.
+    `windows_unknown`: why no window can be known in this session (GNOME on Wayland)."""
     if a is None:
         return "not known (no EWMH window manager, a Wayland session, or an older capture)"
     if a.excluded:
@@ -275,6 +281,8 @@ def seen(a: Activity | None) -> str:
     elif a.app:
         title = f' "{_cut(a.title)}"' if a.title else ""
         front = f"{a.app}{title}" + (f" on monitor {a.monitor}" if a.monitor else "")
+    elif windows_unknown is not None:
+        front = f"focused window not known ({windows_unknown})"
     else:
         front = "no focused window"
     idle = "idle unknown" if a.idle_s is None else f"idle {duration(a.idle_s)}"

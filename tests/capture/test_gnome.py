@@ -151,6 +151,12 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
         code, _ = stop(daemon)
     assert code == 0, log.read_text()
     assert "Screen Share" not in log.read_text()
+    status = _screenrecord(env, "status", "--config", str(cfg))
+    line = next(x for x in status.stdout.splitlines() if x.startswith("activity"))
+    assert line.startswith(
+        "activity    focused window not known (GNOME on Wayland (wayland-0) tells no program), "
+        "idle "
+    ), status.stdout
 
     # The portal loses the grant (its permission store entry is deleted): one line again.
     (token,) = json.loads(tokens.read_text())["tokens"].values()
