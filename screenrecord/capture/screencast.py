@@ -145,7 +145,7 @@ class ScreencastBackend(Backend):
                 return [], []
             k = key(connected)
             token = self.tokens.get(k)
-            if token is None or not stored_by_portal(bus, token):
+            if token is None or not granted(bus, token, connected):
                 if token is not None:
                     log.warning("the desktop portal no longer knows the stored approval")
                     self.tokens.put(k, None)
@@ -184,15 +184,33 @@ def approve(environ: Mapping[str, str], platform: str) -> list[Display]:
         return [d for d in connected if d.connector in approved]
 
 
-def stored_by_portal(bus: Bus, token: str) -> bool:
-    """Whether the portal's permission store still holds the grant `token` names; True where
-    the store cannot be asked (the portal then decides)."""
+def granted(bus: Bus, token: str, connected: list[Display]) -> bool:
+    """Whether the portal would restore `token` with no dialog, as far as its permission store
+    tells: the grant exists, for this program's app id, and (in xdg-desktop-portal-gnome's
+    format) names only connected monitors. True where the store cannot be asked or its data
+    is of another backend: the portal then decides, and a dialog it shows is closed (Cast)."""
     service, path = STORE
     try:
-        bus.call(service, path, service, "Lookup", "ss", "screencast", token)
+        permissions, data = bus.call(service, path, service, "Lookup", "ss", "screencast", token)
     except BusError as e:
         return e.name != "org.freedesktop.portal.Error.NotFound"
-    return True
+    app = app_scope(_cgroup()) or ""
+    if isinstance(permissions, dict) and app not in permissions:
+        return False
+    stored = _stored_monitors(data)
+    return stored is None or stored <= {d.match for d in connected}
+
+
+def _stored_monitors(data: Any) -> set[str] | None:
+    """The `vendor:product:serial` of each monitor in xdg-desktop-portal-gnome's restore data,
+    `(suv)` holding `(xxa(uuv))`; None for data of any other shape."""
+    try:
+        _, (backend, _version, (_, (_, _, streams))) = data
+        if backend != "GNOME":
+            return None
+        return {str(match[1]) for _id, _type, match in streams}
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def check_portal(bus: Bus) -> None:

@@ -158,25 +158,44 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
         "idle "
     ), status.stdout
 
-    # The portal loses the grant (its permission store entry is deleted): one line again.
-    (token,) = json.loads(tokens.read_text())["tokens"].values()
-    with Bus(gnome_session.bus, "GNOME") as bus:
-        store = "org.freedesktop.impl.portal.PermissionStore"
+    # The grant names a monitor not connected now (as after undocking): no dialog is risked,
+    # one line at once. Then the portal loses the grant (its entry deleted): the same.
+    saved = tokens.read_bytes()
+    (token,) = json.loads(saved)["tokens"].values()
+    now = int(time.time() * 1e6)
+    elsewhere = ("(xxa(uuv))", (now, now, [(0, 1, ("s", "GSM:LG HDR 4K:0x0003d1a2"))]))
+    _store(
+        gnome_session,
+        "SetValue",
+        "sbsv",
+        "screencast",
+        True,
+        token,
+        ("(suv)", ("GNOME", 1, elsewhere)),
+    )
+    for lose in ("undocked", "deleted"):
+        if lose == "deleted":
+            tokens.write_bytes(saved)
+            _store(gnome_session, "Delete", "ss", "screencast", token)
+        start = time.monotonic()
+        once = _screenrecord(env, "once", "--config", str(cfg), timeout=30)
+        assert once.returncode == 2, (lose, once)
+        assert once.stderr.endswith(
+            "approval needed: run `screenrecord setup` (once, to allow screen capture)\n"
+        ), (lose, once.stderr)
+        assert time.monotonic() - start < 10  # no dialog was shown and waited on
+        status = _screenrecord(env, "status", "--config", str(cfg))
+        line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
+        assert line.endswith("; approval needed: run `screenrecord setup`"), (lose, line)
+
+
+def _store(gnome: Gnome, method: str, signature: str, *args: object) -> None:
+    """A call to the portal's permission store (xdg-permission-store) on the session's bus."""
+    store = "org.freedesktop.impl.portal.PermissionStore"
+    with Bus(gnome.bus, "GNOME") as bus:
         bus.call(
-            store,
-            "/org/freedesktop/impl/portal/PermissionStore",
-            store,
-            "Delete",
-            "ss",
-            "screencast",
-            token,
+            store, "/org/freedesktop/impl/portal/PermissionStore", store, method, signature, *args
         )
-    once = _screenrecord(env, "once", "--config", str(cfg), timeout=30)
-    assert once.returncode == 2, once
-    assert "approval needed: run `screenrecord setup`" in once.stderr
-    status = _screenrecord(env, "status", "--config", str(cfg))
-    line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
-    assert line.endswith("; approval needed: run `screenrecord setup`")
 
 
 def test_the_gnome_reader_tells_idle_time_and_the_lock(gnome_session, tmp_path):
