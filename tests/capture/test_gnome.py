@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 from helpers.bus import logind
 from helpers.gnome import SIZES, Gnome
 from helpers.procs import running, stop
+from helpers.system import require
 from helpers.xscreen import REPO, write_config
 from PIL import Image
 
@@ -187,6 +189,31 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
         status = _screenrecord(env, "status", "--config", str(cfg))
         line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
         assert line.endswith("; approval needed: run `screenrecord setup`"), (lose, line)
+
+
+def test_once_from_a_terminal_asks_then_captures(gnome_session, tmp_path):
+    """`once` with a person at a terminal (stdin a tty: util-linux's `script` gives it one) opens
+    the Screen Share dialog where no approval is stored, then captures every monitor."""
+    require("bsdutils", "script")
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "archive")
+    command = shlex.join([sys.executable, "-m", "screenrecord", "once", "--config", str(cfg)])
+    once = subprocess.Popen(
+        ["script", "--quiet", "--return", "--command", command, "/dev/null"],
+        env=_env(gnome_session),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    with running(once):
+        try:
+            gnome_session.share_every_monitor()
+        except AssertionError as e:
+            raise AssertionError(f"{e}; once said {stop(once)}") from None
+        out, _ = once.communicate(timeout=30)
+    assert once.returncode == 0, out
+    assert _sizes(_frames(tmp_path / "archive")) == sorted(SIZES.values()), out
 
 
 def _store(gnome: Gnome, method: str, signature: str, *args: object) -> None:
