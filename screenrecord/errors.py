@@ -30,6 +30,11 @@ class ScreenLocked(CaptureError):
     locked tick, not a failure."""
 
 
+class ApprovalNeeded(CaptureError):
+    """The desktop lets screenrecord capture only once a person has approved it, and no
+    approval is stored (GNOME's ScreenCast portal): `screenrecord setup` gives it."""
+
+
 class StoreError(ScreenrecordError):
     """The archive cannot be read or written."""
 

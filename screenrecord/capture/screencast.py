@@ -50,7 +50,7 @@ from screenrecord.capture.gnome import (
     monitor,
     shots,
 )
-from screenrecord.errors import CaptureError, ScreenLocked
+from screenrecord.errors import ApprovalNeeded, CaptureError, ScreenLocked
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,6 @@ RESTORE_TIMEOUT_S = 10.0
 APPROVE_TIMEOUT_S = 300.0
 """How long `setup` waits for the person to answer the dialog."""
 SETUP = session.APPROVAL_NEEDED
-
-
-class ApprovalNeeded(CaptureError):
-    """No approval for the monitors now connected: `screenrecord setup` gives it."""
 
 
 class Tokens:

@@ -24,7 +24,7 @@ from screenrecord.config import Config
 from screenrecord.daemon import memory, recovery
 from screenrecord.daemon.describe import log_tick, unchanged
 from screenrecord.daemon.warmup import warm_up
-from screenrecord.errors import CaptureError, ScreenLocked, StoreError
+from screenrecord.errors import ApprovalNeeded, CaptureError, ScreenLocked, StoreError
 from screenrecord.models import NO_FRAME, Activity, Kind, Record
 from screenrecord.pipeline import KeepPolicy, Pipeline
 
@@ -103,6 +103,9 @@ class Recorder:
         except ScreenLocked:  # the desktop refuses while locked (GNOME): a locked tick
             skip = Kind.LOCKED
             shots, failures, wanted = self._grab(now, False)
+        except ApprovalNeeded as e:  # recorded as not captured, then told as a capture error
+            self._not_approved(now, str(e))
+            raise
         self._log_skip(skip)
         seen = _on_monitor(seen, wanted)
         records = []
@@ -143,6 +146,20 @@ class Recorder:
         del shots  # the frames' pixels, before handing freed memory back
         memory.release()
         return records
+
+    def _not_approved(self, now: datetime, why: str) -> None:
+        """Record each wanted monitor as not captured for want of the desktop's approval."""
+        try:
+            listed = capture.monitors(self.environ, self.cfg.capture.backend)
+        except CaptureError:
+            return  # the monitors cannot be listed either: nothing to record them against
+        self.ledger.write(
+            [
+                self.pipeline.failed(now, m.number, why, (m.width, m.height), (m.left, m.top))
+                for m in listed
+                if self.cfg.wants(m.number)
+            ]
+        )
 
     def _grab(
         self, now: datetime, grab: bool

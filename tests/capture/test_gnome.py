@@ -96,6 +96,12 @@ def test_auto_without_approval_says_to_run_setup(gnome_session, tmp_path):
         "(once, to allow screen capture)"
     ]
     assert _frames(tmp_path / "archive") == []
+    # The tick is recorded as not captured, each monitor with the reason.
+    status = _screenrecord(env, "status", "--config", str(cfg))
+    line = next(x for x in status.stdout.splitlines() if x.startswith("last error"))
+    assert line.endswith(
+        "approval needed: run `screenrecord setup` (once, to allow screen capture)"
+    ), status.stdout
 
 
 def _wait(what: str, ready, log: Path, timeout: float = 30) -> None:
