@@ -228,7 +228,7 @@ def start_frame(
 
 
 def frame(proc: subprocess.Popen[bytes], width: int, height: int) -> np.ndarray:
-    """The (H, W, 3) RGB frame that `start_frame`'s gst-launch-1.0 wrote; _NoFrame if none."""
+    """The (H, W, 3) RGB frame that `start_frame`'s gst-launch-1.0 wrote; NoFrame if none."""
     try:
         out, err = proc.communicate(timeout=FRAME_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -282,6 +282,7 @@ def shots(
     environ: Mapping[str, str],
     taken: datetime,
     ext: str,
+    where: str,
 ) -> tuple[list[Shot], list[Failure]]:
     """One frame of each listed (number, display), read while one cast of them all is open.
 
@@ -294,13 +295,7 @@ def shots(
     for _ in range(2):
         start = time.perf_counter()
         with cast([d for _, d in todo]) as (nodes, remote):
-            procs = [start_frame(n, environ, None if remote is None else remote()) for n in nodes]
-            results: list[np.ndarray | str] = []
-            for proc, (_, d) in zip(procs, todo, strict=True):
-                try:
-                    results.append(frame(proc, d.width, d.height))
-                except NoFrame as e:
-                    results.append(str(e))
+            results = _read(nodes, remote, [d for _, d in todo], environ, where)
         ms = (time.perf_counter() - start) * 1000
         for (number, _), result in zip(todo, results, strict=True):
             got[number] = (result, ms)
@@ -324,6 +319,35 @@ def shots(
                 Shot(Frame(number, result, taken, frame_name(taken, number, ext)), mon, ms)
             )
     return found, failures
+
+
+def _read(
+    nodes: list[int],
+    remote: Remote,
+    chosen: list[Display],
+    environ: Mapping[str, str],
+    where: str,
+) -> list[np.ndarray | str]:
+    """One frame of each node (all read at once, one gst-launch-1.0 each): the image, or why
+    there is none. A missing program or element is a CaptureError; no program outlives it."""
+    procs: list[subprocess.Popen[bytes]] = []
+    results: list[np.ndarray | str] = []
+    try:
+        for node in nodes:
+            procs.append(start_frame(node, environ, None if remote is None else remote()))
+        for proc, d in zip(procs, chosen, strict=True):
+            try:
+                results.append(frame(proc, d.width, d.height))
+            except NoFrame as e:
+                results.append(str(e))
+    except CaptureError as e:
+        raise CaptureError(f"{where}: {e}") from None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return results
 
 
 def monitor(number: int, d: Display) -> Monitor:

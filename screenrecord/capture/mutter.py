@@ -58,7 +58,9 @@ class MutterBackend(Backend):
             listed = list(numbered(displays(bus), wanted))
             if not listed:
                 return [], []
-            return shots(listed, lambda chosen: self._cast(bus, chosen), self.environ, taken, ext)
+            return shots(
+                listed, lambda chosen: self._cast(bus, chosen), self.environ, taken, ext, self.where
+            )
 
     @contextmanager
     def _cast(self, bus: Bus, chosen: list[Display]) -> Iterator[tuple[list[int], None]]:

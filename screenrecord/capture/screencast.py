@@ -162,7 +162,7 @@ class ScreencastBackend(Backend):
                         )
                     yield [by_connector[d.connector] for d in chosen], c.remote
 
-            return shots(listed, cast, self.environ, taken, ext)
+            return shots(listed, cast, self.environ, taken, ext, self.where)
 
 
 def approve(environ: Mapping[str, str], platform: str) -> list[Display]:

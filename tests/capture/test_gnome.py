@@ -243,3 +243,24 @@ def test_the_gnome_reader_tells_idle_time_and_the_lock(gnome_session, tmp_path):
         assert seen.locked is False and seen.title is None and seen.windows == ()
         login.lock(True)
         assert reader.read().locked is True
+
+
+def test_without_pipewiresrc_the_package_is_named(gnome_session, tmp_path):
+    """GStreamer with no plugins found (an empty plugin folder, a registry of its own): the
+    grab fails in one line naming the package that has pipewiresrc."""
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "archive", capture__backend='"mutter"')
+    (tmp_path / "plugins").mkdir()
+    env = {
+        **_env(gnome_session),
+        "GST_PLUGIN_SYSTEM_PATH_1_0": str(tmp_path / "plugins"),
+        "GST_REGISTRY_1_0": str(tmp_path / "registry.bin"),
+    }
+    env.pop("GST_PLUGIN_PATH_1_0", None)
+    once = _screenrecord(env, "once", "--config", str(cfg))
+    lines = [x for x in once.stderr.splitlines() if x.strip()]
+    assert once.returncode == 2, once
+    assert lines == [
+        "screenrecord: GNOME on Wayland (wayland-0): GStreamer has no pipewiresrc, which reads "
+        "the screen cast; install gstreamer1.0-pipewire (Debian, Ubuntu) or pipewire-gstreamer "
+        "(Fedora)"
+    ]
