@@ -15,13 +15,16 @@ selection needs every monitor it names, so tokens are kept per set of connected 
 an undocked laptop uses its own token, or none, and no dialog opens at a random tick.
 
 Only `setup` (or `once` from a terminal) opens a dialog. Where no token is stored for the
-monitors, or the portal lost the one stored (its permission store has no such entry), a grab is
-`ApprovalNeeded`, naming `screenrecord setup`, without asking the portal. Should the portal show
-its dialog all the same, the session is closed (never left pending: xdg-desktop-portal-gnome 43
-crashes when a request is abandoned), which dismisses the dialog.
+monitors, or the portal's permission store shows that it would not restore the one stored (no
+such grant, none for this program's app id, or one naming a monitor not connected now), a grab
+is `ApprovalNeeded`, naming `screenrecord setup`, without asking the portal. Should the portal
+show its dialog all the same, the session is closed after RESTORE_TIMEOUT_S, never left pending
+(xdg-desktop-portal-gnome 43 crashes when a client walks away from its request; closing the
+session dismissed the dialog, though the GNOME backend then exited too, to be started again by
+D-Bus at the next call).
 
 The app id of a host program comes from its systemd unit (`app-<ID>-<RANDOM>.scope`, else "");
-a grant is kept per app id, so the approval is given under the daemon's own identity (setup.py).
+a grant is kept per app id, so the approval is given under the daemon's own identity (`setup`).
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") ->
     backend = choose(environ, platform, setting).backend
     assert backend is not None
     note = BACKENDS[backend].note
-    told = f"; {note(environ)}" if note is not None and note(environ) else ""
+    said = note(environ) if note is not None else None
+    told = f"; {said}" if said else ""
     return f"{backend} ({how}), {desktop(environ, platform)}{told}"
 
 
