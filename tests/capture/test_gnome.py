@@ -75,6 +75,14 @@ def test_mutter_once_writes_each_monitor_then_only_what_changed(gnome_session, t
     assert _sizes(_frames(tmp_path / "archive")) == sorted([*SIZES.values(), *SIZES.values()])
 
 
+def test_the_daemon_with_mutter_keeps_only_changes(gnome_session, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'root = "{tmp_path / "archive"}"\ninterval_seconds = 2\n[capture]\nbackend = "mutter"\n'
+    )
+    _daemon_keeps_only_changes(gnome_session, _env(gnome_session), cfg, tmp_path, "#604020")
+
+
 def test_auto_without_approval_says_to_run_setup(gnome_session, tmp_path):
     """Not refused: the screencast backend is chosen, and with no approval stored `once` (not on
     a terminal: no dialog) fails at once in one line naming `screenrecord setup`."""
@@ -102,6 +110,31 @@ def test_auto_without_approval_says_to_run_setup(gnome_session, tmp_path):
     assert line.endswith(
         "approval needed: run `screenrecord setup` (once, to allow screen capture)"
     ), status.stdout
+
+
+def _daemon_keeps_only_changes(
+    gnome: Gnome, env: dict[str, str], cfg: Path, tmp_path: Path, colour: str
+) -> Path:
+    """`screenrecord run` as a subprocess: a frame of each monitor at its size, nothing more
+    while the screen stays the same (three ticks), a frame of each once the background turns
+    `colour`; SIGTERM then exits 0. Its log."""
+    log = tmp_path / "run.log"
+    argv = [sys.executable, "-m", "screenrecord", "-vv", "run", "--config", str(cfg)]
+    with log.open("w") as out:
+        daemon = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stderr=out)
+    archive = tmp_path / "archive"
+    with running(daemon):
+        _wait("a frame of each monitor", lambda: len(_frames(archive)) == 2, log)
+        assert _sizes(_frames(archive)) == sorted(SIZES.values())
+        ticks = lambda: log.read_text().count("monitor 2: duplicate")  # noqa: E731
+        _wait("three unchanged ticks", lambda: ticks() >= 3, log)
+        assert len(_frames(archive)) == 2, log.read_text()
+        gnome.paint(colour)
+        _wait("a new frame of each monitor", lambda: len(_frames(archive)) == 4, log)
+        assert _sizes(_frames(archive)) == sorted([*SIZES.values(), *SIZES.values()])
+        code, _ = stop(daemon)
+    assert code == 0, log.read_text()
+    return log
 
 
 def _wait(what: str, ready, log: Path, timeout: float = 30) -> None:
@@ -142,22 +175,7 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
     line = next(x for x in status.stdout.splitlines() if x.startswith("capture"))
     assert line == "capture     screencast (chosen), GNOME on Wayland (wayland-0)"
 
-    log = tmp_path / "run.log"
-    argv = [sys.executable, "-m", "screenrecord", "-vv", "run", "--config", str(cfg)]
-    with log.open("w") as out:
-        daemon = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stderr=out)
-    archive = tmp_path / "archive"
-    with running(daemon):
-        _wait("a frame of each monitor", lambda: len(_frames(archive)) == 2, log)
-        assert _sizes(_frames(archive)) == sorted(SIZES.values())
-        ticks = lambda: log.read_text().count("monitor 2: duplicate")  # noqa: E731
-        _wait("three unchanged ticks", lambda: ticks() >= 3, log)
-        assert len(_frames(archive)) == 2, log.read_text()
-        gnome_session.paint("#30a060")
-        _wait("a new frame of each monitor", lambda: len(_frames(archive)) == 4, log)
-        assert _sizes(_frames(archive)) == sorted([*SIZES.values(), *SIZES.values()])
-        code, _ = stop(daemon)
-    assert code == 0, log.read_text()
+    log = _daemon_keeps_only_changes(gnome_session, env, cfg, tmp_path, "#30a060")
     assert "Screen Share" not in log.read_text()
     status = _screenrecord(env, "status", "--config", str(cfg))
     line = next(x for x in status.stdout.splitlines() if x.startswith("activity"))
