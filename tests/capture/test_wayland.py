@@ -4,12 +4,15 @@ one-line refusals (exit 2) where no backend can work."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
 
 import numpy as np
 import pytest
+from helpers import bus
+from helpers.procs import running
 from helpers.sway import COLOURS, _rgb, session_bus
 from helpers.system import require
 from helpers.xscreen import REPO, write_config
@@ -312,3 +315,42 @@ def test_setup_knows_the_app_id_the_portal_would_give_it():
         "0::/",
     ):
         assert app_scope(plain) is None
+
+
+def test_gnome_with_a_portal_but_no_gnome_shell_is_one_line(tmp_path):
+    """xdg-desktop-portal answers on the session bus, but GNOME Shell does not (a session bus
+    of another session): one line saying so."""
+    services = "/usr/share/dbus-1/services"
+    names = ("org.freedesktop.portal.Desktop", "org.freedesktop.impl.portal.PermissionStore")
+    require("xdg-desktop-portal", files=tuple(f"{services}/{n}.service" for n in names))
+    require("dbus-daemon", "dbus-daemon")
+    require("gstreamer1.0-tools", "gst-launch-1.0")
+    folder, runtime = tmp_path / "services", tmp_path / "runtime"
+    folder.mkdir()
+    runtime.mkdir(mode=0o700)
+    for name in names:  # only the portal itself (and its permission store) can start
+        shutil.copy(f"{services}/{name}.service", folder)
+    conf = bus.CONFIG.format(socket=runtime / "bus").replace(
+        "</busconfig>", f"  <servicedir>{folder}</servicedir>\n</busconfig>"
+    )
+    (tmp_path / "bus.conf").write_text(conf)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "XDG_CURRENT_DESKTOP": "GNOME"}
+    argv = ["dbus-daemon", f"--config-file={tmp_path / 'bus.conf'}", "--nofork", "--nopidfile"]
+    daemon = subprocess.Popen(
+        [*argv, "--print-address=1"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    with running(daemon):
+        assert daemon.stdout is not None
+        gnome = {
+            "WAYLAND_DISPLAY": "wayland-0",
+            "XDG_CURRENT_DESKTOP": "GNOME",
+            "XDG_RUNTIME_DIR": str(runtime),
+            "DBUS_SESSION_BUS_ADDRESS": daemon.stdout.readline().strip(),
+        }
+        code, lines = _refused(gnome, "once", tmp_path)
+    assert code == 2, lines
+    assert lines == [
+        "screenrecord: GNOME on Wayland (wayland-0): GNOME's display configuration cannot be "
+        "read (org.freedesktop.DBus.Error.ServiceUnknown); is GNOME Shell running in this "
+        "session?"
+    ]
