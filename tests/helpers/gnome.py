@@ -247,7 +247,7 @@ class Gnome:
         raise AssertionError(f"no {what} after {timeout}s: {self.log.read_text()[-3000:]}")
 
 
-def _daemon(conf: Path, env: dict[str, str], tmp: Path) -> tuple[subprocess.Popen, str]:
+def _daemon(conf: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     """A dbus-daemon with `conf`; it and the address it listens on."""
     proc = subprocess.Popen(
         ["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile", "--print-address=1"],
@@ -258,6 +258,13 @@ def _daemon(conf: Path, env: dict[str, str], tmp: Path) -> tuple[subprocess.Pope
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
+
+
+def _stop_all(started: list[subprocess.Popen]) -> None:
+    """Stop what was started, the last first (the buses last: the services they started, the
+    portal among them, leave with them)."""
+    for proc in reversed(started):
+        stop(proc, timeout=10)
 
 
 def _requirements() -> None:
@@ -300,9 +307,9 @@ def running() -> Iterator[Gnome]:
     gnome = Gnome(tmp, env)
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, tmp, True)
-        stack.callback(lambda: [stop(p, timeout=10) for p in reversed(started)])
+        stack.callback(_stop_all, started)
         (tmp / "system.conf").write_text(bus.CONFIG.format(socket=tmp / "system_bus_socket"))
-        system, env["DBUS_SYSTEM_BUS_ADDRESS"] = _daemon(tmp / "system.conf", env, tmp)
+        system, env["DBUS_SYSTEM_BUS_ADDRESS"] = _daemon(tmp / "system.conf", env)
         started.append(system)
         services = tmp / "services"
         services.mkdir()
@@ -312,7 +319,7 @@ def running() -> Iterator[Gnome]:
             "</busconfig>", f"  <servicedir>{services}</servicedir>\n</busconfig>"
         )
         (tmp / "session.conf").write_text(conf)
-        session, env["DBUS_SESSION_BUS_ADDRESS"] = _daemon(tmp / "session.conf", env, tmp)
+        session, env["DBUS_SESSION_BUS_ADDRESS"] = _daemon(tmp / "session.conf", env)
         started.append(session)
         with (tmp / "pipewire.log").open("ab") as log:
             started.append(subprocess.Popen(["pipewire"], env=env, stdout=log, stderr=log))
