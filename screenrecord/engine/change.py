@@ -211,9 +211,13 @@ def same_but_noise(
     return None
 
 
+def described(found: Sequence[Box]) -> str:
+    """`1 region 612x18 at 120,340`, `2 regions 612x18 at 120,340, 22x18 at 1408,1062`."""
+    n = len(found)
+    return f"{n} region{'s' if n != 1 else ''} " + ", ".join(str(b) for b in found)
+
+
 def reason(score: float | None, found: Sequence[Box]) -> str:
     """Why a frame that scored as a duplicate was kept: its score and what changed."""
-    n = len(found)
-    what = ", ".join(str(b) for b in found)
-    s = "?" if score is None else f"{score:.4f}"
-    return f"duplicate by score {s}; kept: {n} region{'s' if n != 1 else ''} {what} changed"
+    s = "-" if score is None else f"{score:.4f}"
+    return f"duplicate by score {s}; kept: {described(found)} changed"
