@@ -65,23 +65,25 @@ def _differing_blocks(a: Prepared, b: Prepared) -> np.ndarray:
 def _pixels_and_cells(
     a: Prepared, b: Prepared, blocks: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The half-size pixels that differ (bool, planes shaped, filled only in differing blocks)
-    and the cells that hold any of them."""
+    """The half-size pixels that differ visibly (bool, planes shaped, filled only in the
+    blocks whose hashes differ) and the cells that hold any of them."""
     rows, cols = a.blocks.shape
     if blocks is None:
         blocks = _differing_blocks(a, b)
     pixels = np.zeros((rows * TILE, cols * TILE), bool)
-    if len(blocks):
-        pa = a.pixels if isinstance(a.pixels, np.ndarray) else None
-        pb = b.pixels if isinstance(b.pixels, np.ndarray) else None
-        for i, j in blocks.tolist():
-            ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
-            x = pa[:, ys, xs] if pa is not None else _block(a, i, j)
-            y = pb[:, ys, xs] if pb is not None else _block(b, i, j)
-            diff = cv2.absdiff(x, y)
-            pixels[ys, xs] = (diff > VISIBLE).any(axis=0)
-    by_cell = pixels.reshape(rows * PER_BLOCK, CELL, cols * PER_BLOCK, CELL)
-    return pixels, np.asarray(by_cell.any(axis=(1, 3)))
+    cells = np.zeros((rows * PER_BLOCK, cols * PER_BLOCK), bool)
+    pa = a.pixels if isinstance(a.pixels, np.ndarray) else None
+    pb = b.pixels if isinstance(b.pixels, np.ndarray) else None
+    for i, j in blocks.tolist():
+        ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
+        x = pa[:, ys, xs] if pa is not None else _block(a, i, j)
+        y = pb[:, ys, xs] if pb is not None else _block(b, i, j)
+        seen = (cv2.absdiff(x, y) > VISIBLE).any(axis=0)
+        pixels[ys, xs] = seen
+        cells[i * PER_BLOCK : (i + 1) * PER_BLOCK, j * PER_BLOCK : (j + 1) * PER_BLOCK] = (
+            seen.reshape(PER_BLOCK, CELL, PER_BLOCK, CELL).any(axis=(1, 3))
+        )
+    return pixels, cells
 
 
 def _block(p: Prepared, i: int, j: int) -> np.ndarray:
@@ -187,26 +189,29 @@ def block_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
 
 
 def same_but_noise(
-    p: Prepared, others: Sequence[tuple[int, Prepared]], mask: np.ndarray | None, tries: int = 3
+    p: Prepared,
+    others: Sequence[tuple[int, Prepared]],
+    mask: np.ndarray | None,
+    within: int,
+    tries: int = 3,
 ) -> int | None:
     """Of `others` (ring index, frame), one that p repeats but for noise or a change narrower
-    than a line: checked by block hashes first, pixel by pixel on the `tries` closest only.
-    Returns its ring index, or None."""
+    than a line: checked by block hashes first (only frames differing from p in at most
+    `within` blocks outside the noise, as many as its match does), then pixel by pixel, the
+    `tries` closest only. Returns its ring index, or None."""
     noise = block_mask(mask, p.blocks.shape)
     scored = []
     for i, f in others:
         if f.blocks.shape != p.blocks.shape:
             continue
-        differ = (f.blocks != p.blocks) & ~noise
-        scored.append((int(differ.sum()), i, f))
-    scored.sort(key=lambda t: t[:2])
-    for n, i, f in scored[:tries]:
+        n = int(((f.blocks != p.blocks) & ~noise).sum())
         if n == 0:
             return i
-        if n > LEARN_AT_MOST * p.blocks.size:
-            break
-        _, width = regions(p, f, mask)
-        if not wide(width):
+        if n <= within:
+            scored.append((n, i, f))
+    scored.sort(key=lambda t: t[:2])
+    for _, i, f in scored[:tries]:
+        if not wide(regions(p, f, mask)[1]):
             return i
     return None
 
