@@ -189,3 +189,17 @@ CONTENT = (
     "window-switch",
 )
 """The corpus's scenes of real content (not clocks, pointers, idle or locked screens)."""
+
+
+def test_the_frames_put_back_in_the_ring_at_start_teach_the_mask(screen):
+    """The daemon's warm-up puts the newest kept frames back (`Pipeline.remember`): the stream's
+    noise mask learns from them as from frames decided."""
+    pipeline = Pipeline(DedupSettings(device="cpu"))
+    ticks = [seven_segment(screen, f"{1000 + 7 * n}", 1600, 20, width=36) for n in range(6)]
+    for f in frames(ticks):
+        pipeline.remember(f)
+    (stream,) = pipeline.streams.values()
+    assert stream.noise.learned == 5 and stream.noise.cells is not None
+    c = 2 * change.CELL
+    assert stream.noise.cells[: 100 // c, 1600 // c : (1600 + 4 * 42) // c + 1].any()
+    assert not stream.noise.cells[:, : 1590 // c].any()
