@@ -11,9 +11,9 @@ Everything here works on the half-size planes the score reads (`Prepared`), and 
 blocks whose hashes differ: a frame that repeats its match but for a clock costs one or two
 32-pixel blocks compared pixel by pixel.
 
-- `changed_cells`: the CELL x CELL cells (16 x 16 pixels at full size) where two frames differ.
-- `regions`: those cells grouped into connected regions, each boxed tightly around the pixels
-  that differ, in full-size pixels.
+- `regions`: the CELL x CELL cells (16 x 16 pixels at full size) where two frames differ
+  visibly, grouped into connected regions, each boxed tightly around the pixels that differ, in
+  full-size pixels.
 - `NoiseMask`: per stream, the cells that changed at NOISY of the last HISTORY frames, counted
   only in regions narrower than a line: a clock is learned, a line being typed or `top`
   refreshing (wide regions) is not.
@@ -39,8 +39,9 @@ A clock's seconds, a caret, a pointer, a spinner are narrower; the analog clock'
 corpus (97-129 px) sit at the edge, which is what the noise mask is for."""
 VISIBLE = 8
 """Half-size pixels that differ by at most this (of 255) in every channel do not count: the
-resize spreads a sharp change into faint ringing 2-4 pixels around it (up to ~4% of the
-step), which would join the digits of a large clock, 27 px apart, into one wide region."""
+resize spreads a sharp change a few pixels around it, fading (16, 4, 1 levels past the edge of
+a white digit on blue), and that faint tail would join the digits of a large clock, 27 px
+apart at full size, into one region wider than a line."""
 MAX_REGIONS = 4
 """Regions a record keeps, largest first: enough to point at what changed."""
 HISTORY = 8
@@ -52,12 +53,6 @@ LEARN_AT_MOST = 0.25
 nothing (its pixels are not compared)."""
 
 
-def changed_cells(a: Prepared, b: Prepared) -> np.ndarray:
-    """(rows * PER_BLOCK, cols * PER_BLOCK) bool grid of the cells where a and b differ, pixel
-    for pixel, read only where their block hashes differ. `b` may be a compact ring frame."""
-    return _pixels_and_cells(a, b)[1]
-
-
 def _differing_blocks(a: Prepared, b: Prepared) -> np.ndarray:
     return np.argwhere(a.blocks != b.blocks)
 
@@ -66,7 +61,8 @@ def _pixels_and_cells(
     a: Prepared, b: Prepared, blocks: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The half-size pixels that differ visibly (bool, planes shaped, filled only in the
-    blocks whose hashes differ) and the cells that hold any of them."""
+    blocks whose hashes differ) and the cells that hold any of them. `b` may be a compact ring
+    frame (its differing blocks are decompressed)."""
     rows, cols = a.blocks.shape
     if blocks is None:
         blocks = _differing_blocks(a, b)
@@ -160,8 +156,7 @@ class NoiseMask:
         blocks = _differing_blocks(p, last)
         if len(blocks) > LEARN_AT_MOST * p.blocks.size:
             return  # a new screen: nothing to learn about its small changes
-        pixels, cells = _pixels_and_cells(p, last, blocks)
-        small = _narrow_cells(cells)
+        small = _narrow_cells(_pixels_and_cells(p, last, blocks)[1])
         self.bits = (self.bits << 1) | small.view(np.uint8)
         self.learned += 1
 
