@@ -12,6 +12,9 @@ alike:
 Prints the median CPU (user + system) and wall seconds of each case and their ratio to the last
 case, peak RSS, and the decisions; checks that `score alone` and the baseline print the same
 records, line for line.
+
+Then, in process, the CPU cost of the daemon's decisions both ways, on the same rings
+(`decisions`): the decision alone, without the writing of the frames the rule keeps more.
 """
 
 from __future__ import annotations
@@ -60,17 +63,25 @@ def main() -> None:
     cases = {"keep_local_changes": (ROOT, ()), "score alone": (ROOT, ("--no-local-changes",))}
     if a.baseline:
         cases["baseline"] = (a.baseline.resolve(), ())
+    if a.rounds:
+        whole_runs(a.corpus, a.rounds, cases)
+        print()
+    decisions(a.corpus)
+
+
+def whole_runs(corpus: Path, rounds: int, cases: dict[str, tuple[Path, tuple[str, ...]]]) -> None:
+    """The dedup runs, the cases in turn, and their table."""
     got: dict[str, list[tuple[float, float, float]]] = {c: [] for c in cases}
     printed: dict[str, str] = {}
-    for _ in range(a.rounds):
+    for _ in range(rounds):
         for name, (tree, options) in cases.items():
-            cpu, wall, rss, out = run(tree, a.corpus, *options)
+            cpu, wall, rss, out = run(tree, corpus, *options)
             got[name].append((cpu, wall, rss))
             printed[name] = out
     last = list(cases)[-1]
     base_cpu = statistics.median(x[0] for x in got[last])
     base_wall = statistics.median(x[1] for x in got[last])
-    print(f"dedup --json of {a.corpus}, {a.rounds} rounds, {os.cpu_count()} CPUs\n")
+    print(f"dedup --json of {corpus}, {rounds} rounds, {os.cpu_count()} CPUs\n")
     print("| case | CPU s (median) | x | wall s (median) | x | peak RSS MiB | decisions |")
     print("|---|---|---|---|---|---|---|")
     for name, xs in got.items():
@@ -84,6 +95,56 @@ def main() -> None:
     if "baseline" in printed:
         same = printed["baseline"] == printed["score alone"]
         print(f"\nscore alone and baseline print the same records: {same}")
+
+
+def decisions(corpus: Path, rounds: int = 3) -> None:
+    """CPU ms of the daemon's decisions, with and without the change signal, on the same rings:
+    a ring of 100 distinct 1080p corpus frames, then the next 30 corpus frames as ticks (most
+    of them small changes of the screen before: typed lines, a scrolled page) and a tick in
+    which a line was typed into the ring's front frame. Near frames are dropped (not put in the
+    ring), so that both rings hold the same frames; the two pipelines decide each frame in turn."""
+    sys.path.insert(0, str(ROOT))
+    from datetime import datetime
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from screenrecord.archive import images
+    from screenrecord.models import DedupSettings, Frame
+    from screenrecord.pipeline import KeepPolicy, Pipeline
+
+    paths = [p for p in sorted(corpus.rglob("*_1.png")) if images.size(p) == (1920, 1080)]
+    ring, ticks = paths[:100], paths[100:130]
+    pipelines = {}
+    for on in (True, False):
+        pipeline = Pipeline(DedupSettings(device="cpu", keep_local_changes=on), KeepPolicy("drop"))
+        for i, path in enumerate(ring):
+            pipeline.remember(Frame(1, images.load(path), datetime.now(), f"ring-{i}"))
+        pipelines[on] = pipeline
+    front = Image.fromarray(images.load(ring[-1]))
+    ImageDraw.Draw(front).text((400, 600), "$ echo hello world; ls -la /tmp; date", fill=(0, 0, 0))
+    typed = np.asarray(front)
+    cases = {"30 corpus ticks": [images.load(p) for p in ticks], "a line typed": [typed]}
+    print("| ticks, 1080p, ring of 100 | case | CPU ms per decision (median) | x | decided |")
+    print("|---|---|---|---|---|")
+    for name, arrays in cases.items():
+        ms: dict[bool, list[float]] = {True: [], False: []}
+        kinds: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
+        for r in range(rounds):
+            for a in arrays:
+                for on, pipeline in pipelines.items():
+                    frame = Frame(1, a, datetime.now(), "tick")
+                    prepared = pipeline.prepare(frame)
+                    start = time.process_time()
+                    rec = pipeline.process(frame, prepared)
+                    ms[on].append((time.process_time() - start) * 1000)
+                    if r == 0:
+                        kinds[on][rec.decision.value] += 1
+        base = statistics.median(ms[False])
+        for on, label in ((True, "keep_local_changes"), (False, "score alone")):
+            m = statistics.median(ms[on])
+            told = ", ".join(f"{n} {k}" for k, n in sorted(kinds[on].items()))
+            print(f"| {name} | {label} | {m:.1f} | {m / base:.2f} | {told} |")
 
 
 if __name__ == "__main__":
