@@ -13,8 +13,8 @@ Prints the median CPU (user + system) and wall seconds of each case and their ra
 case, peak RSS, and the decisions; checks that `score alone` and the baseline print the same
 records, line for line.
 
-Then, in process, the CPU cost of the daemon's decisions both ways, on the same rings
-(`decisions`): the decision alone, without the writing of the frames the rule keeps more.
+Then, in process, the CPU cost of the daemon's decisions both ways, from the same rings
+(`decisions`): deciding and keeping in the ring, without encoding the frames the rule keeps more.
 """
 
 from __future__ import annotations
@@ -97,12 +97,14 @@ def whole_runs(corpus: Path, rounds: int, cases: dict[str, tuple[Path, tuple[str
         print(f"\nscore alone and baseline print the same records: {same}")
 
 
-def decisions(corpus: Path, rounds: int = 3) -> None:
-    """CPU ms of the daemon's decisions, with and without the change signal, on the same rings:
-    a ring of 100 distinct 1080p corpus frames, then the next 30 corpus frames as ticks (most
-    of them small changes of the screen before: typed lines, a scrolled page) and a tick in
-    which a line was typed into the ring's front frame. Near frames are dropped (not put in the
-    ring), so that both rings hold the same frames; the two pipelines decide each frame in turn."""
+def decisions(corpus: Path) -> None:
+    """CPU ms of the daemon's decisions with and without the change signal, the two pipelines
+    deciding each frame in turn, from rings of the same 100 distinct 1080p corpus frames: 20
+    ticks of the ring's front frame (an unchanged screen, the common tick), the next 30 corpus
+    frames as ticks (most of them small changes of the screen before: typed
+    lines, a scrolled page), then 10 ticks in which a line more was typed into the ring's front
+    frame. Frames are kept as the daemon keeps them (near ones into the ring), not written: the
+    cost of deciding, and of holding the frames the rule keeps more, not of encoding them."""
     sys.path.insert(0, str(ROOT))
     from datetime import datetime
 
@@ -111,35 +113,39 @@ def decisions(corpus: Path, rounds: int = 3) -> None:
 
     from screenrecord.archive import images
     from screenrecord.models import DedupSettings, Frame
-    from screenrecord.pipeline import KeepPolicy, Pipeline
+    from screenrecord.pipeline import Pipeline
 
     paths = [p for p in sorted(corpus.rglob("*_1.png")) if images.size(p) == (1920, 1080)]
     ring, ticks = paths[:100], paths[100:130]
     pipelines = {}
     for on in (True, False):
-        pipeline = Pipeline(DedupSettings(device="cpu", keep_local_changes=on), KeepPolicy("drop"))
+        pipeline = Pipeline(DedupSettings(device="cpu", keep_local_changes=on))
         for i, path in enumerate(ring):
             pipeline.remember(Frame(1, images.load(path), datetime.now(), f"ring-{i}"))
         pipelines[on] = pipeline
     front = Image.fromarray(images.load(ring[-1]))
-    ImageDraw.Draw(front).text((400, 600), "$ echo hello world; ls -la /tmp; date", fill=(0, 0, 0))
-    typed = np.asarray(front)
-    cases = {"30 corpus ticks": [images.load(p) for p in ticks], "a line typed": [typed]}
+    typing = []
+    for n in range(10):
+        text = f"$ echo line {n}; ls -la /tmp/{n}; date"
+        ImageDraw.Draw(front).text((400, 600 + 14 * n), text, fill=(0, 0, 0))
+        typing.append(np.asarray(front).copy())
+    cases = {
+        "20 unchanged ticks": [images.load(ring[-1])] * 20,
+        "30 corpus ticks": [images.load(p) for p in ticks],
+        "10 lines typed": typing,
+    }
     print("| ticks, 1080p, ring of 100 | case | CPU ms per decision (median) | x | decided |")
     print("|---|---|---|---|---|")
     for name, arrays in cases.items():
         ms: dict[bool, list[float]] = {True: [], False: []}
         kinds: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
-        for r in range(rounds):
-            for a in arrays:
-                for on, pipeline in pipelines.items():
-                    frame = Frame(1, a, datetime.now(), "tick")
-                    prepared = pipeline.prepare(frame)
-                    start = time.process_time()
-                    rec = pipeline.process(frame, prepared)
-                    ms[on].append((time.process_time() - start) * 1000)
-                    if r == 0:
-                        kinds[on][rec.decision.value] += 1
+        for n, a in enumerate(arrays):
+            for on, pipeline in pipelines.items():
+                frame = Frame(1, a, datetime.now(), f"{name}-{n}")
+                prepared = pipeline.prepare(frame)
+                start = time.process_time()
+                kinds[on][pipeline.process(frame, prepared).decision.value] += 1
+                ms[on].append((time.process_time() - start) * 1000)
         base = statistics.median(ms[False])
         for on, label in ((True, "keep_local_changes"), (False, "score alone")):
             m = statistics.median(ms[on])

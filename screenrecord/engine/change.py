@@ -136,16 +136,18 @@ class NoiseMask:
         """Per cell, one bit per remembered frame (newest lowest): whether it changed then."""
         self.learned = 0
         """Frames learned from."""
+        self._cells: np.ndarray | None = None
 
     @property
     def cells(self) -> np.ndarray | None:
         """The noise cells (a bool grid), None before anything was learned."""
-        if self.bits is None:
-            return None
-        return _POPCOUNT[self.bits] >= NOISY
+        if self._cells is None and self.bits is not None:
+            self._cells = _POPCOUNT[self.bits] >= NOISY
+        return self._cells
 
     def learn(self, p: Prepared, last: Prepared | None) -> None:
         """Learn from a frame of the stream and the one before it (None: the first)."""
+        self._cells = None
         if last is None or last.blocks.shape != p.blocks.shape:
             self.bits = None
             return
@@ -156,8 +158,9 @@ class NoiseMask:
         blocks = _differing_blocks(p, last)
         if len(blocks) > LEARN_AT_MOST * p.blocks.size:
             return  # a new screen: nothing to learn about its small changes
-        small = _narrow_cells(_pixels_and_cells(p, last, blocks)[1])
-        self.bits = (self.bits << 1) | small.view(np.uint8)
+        self.bits <<= 1
+        if len(blocks):
+            self.bits |= _narrow_cells(_pixels_and_cells(p, last, blocks)[1]).view(np.uint8)
         self.learned += 1
 
 
