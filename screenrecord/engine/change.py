@@ -1,5 +1,6 @@
 """What changed between two prepared frames, in regions a person can point at, and a stream's
-noise mask: the cells that change at most of its frames (a clock, a caret, a ticker).
+noise mask: the cells that change at most of its frames (a clock, a caret, a status line's
+figures).
 
 The score says how alike two frames are over the whole screen; a line of typed text changes so
 few pixels of a 1080p screen that it scores above the duplicate threshold, like a clock tick
