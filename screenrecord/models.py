@@ -148,6 +148,19 @@ class Activity:
 
 
 @dataclass(frozen=True, slots=True)
+class Box:
+    """A region of a frame, in full-size pixels from the frame's top-left corner."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def __str__(self) -> str:
+        return f"{self.w}x{self.h} at {self.x},{self.y}"
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """What happened to one frame: the one per-frame result.
 
@@ -187,6 +200,12 @@ class Record:
     """What the tick saw (the same for every monitor of a tick); None for `dedup`."""
     pruned: date | None = None
     """The day retention deleted the file (`prune`); the row stays so time is still counted."""
+    regions: tuple[Box, ...] = ()
+    """Where the frame changed against its best match, outside its stream's noise mask: largest
+    first, at most 4; empty when none were found or none were computed."""
+    reason: str | None = field(default=None, compare=False)
+    """Why a frame the score called a duplicate was kept (not stored: `why` tells it again
+    from the score and the regions)."""
 
     @property
     def heartbeat(self) -> bool:
@@ -216,6 +235,10 @@ class DedupSettings:
     ring_size: int = 100
     scale: int = 2
     device: str = "auto"
+    keep_local_changes: bool = True
+    """Keep a frame the score calls a duplicate when it changed, outside its stream's noise
+    mask, by at least a line of text (`engine.change`): a near-duplicate. False: the score
+    alone decides."""
 
 
 @dataclass(frozen=True, slots=True)

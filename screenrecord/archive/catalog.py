@@ -8,6 +8,7 @@ archive (see `set_aside`); one written by a newer screenrecord is refused, never
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -18,12 +19,13 @@ from pathlib import Path
 
 from screenrecord.archive import noreplace
 from screenrecord.errors import StoreError
-from screenrecord.models import Activity, Kind, Period, Record
+from screenrecord.models import Activity, Box, Kind, Period, Record
 
 FILE_NAME = "screenrecord.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: decisions; 2: what each tick saw (the activity columns); 3: the day retention deleted a
-frame (`pruned`) and the prune runs; each added in place to an older catalog."""
+frame (`pruned`) and the prune runs; 4: where a frame changed (`regions`); each added in place
+to an older catalog."""
 DAMAGED = ".corrupt-"
 """A damaged catalog is kept as `screenrecord.sqlite.corrupt-YYYYMMDD-HHMMSS` (its -wal, -shm too)."""
 _DAMAGE_CODES = {11, 26}
@@ -59,7 +61,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     idle_s REAL,                  -- seconds since the last keyboard or mouse input
     locked INTEGER,               -- 1 locked, 0 not, NULL not known
     excluded TEXT,                -- the rule that excluded the focused window
-    pruned TEXT                   -- the day retention deleted the file at path, YYYY-MM-DD
+    pruned TEXT,                  -- the day retention deleted the file at path, YYYY-MM-DD
+    regions TEXT                  -- where it changed against its match, JSON [[x, y, w, h], ...]
 );
 CREATE INDEX IF NOT EXISTS decisions_taken ON decisions (taken);
 CREATE INDEX IF NOT EXISTS decisions_path ON decisions (path);
@@ -82,7 +85,7 @@ ACTIVITY_COLUMNS = {
     "excluded": "TEXT",
 }
 """Columns schema 2 added; a catalog of schema 1 gets them in place (NULL for its old rows)."""
-ADDED_COLUMNS = {**ACTIVITY_COLUMNS, "pruned": "TEXT"}
+ADDED_COLUMNS = {**ACTIVITY_COLUMNS, "pruned": "TEXT", "regions": "TEXT"}
 """Columns added after schema 1, in the order they were: an older catalog gets them in place."""
 
 
@@ -115,6 +118,8 @@ class Capture:
     """What the tick saw, where the catalog recorded it."""
     pruned: bool = False
     """The frame was kept, then deleted by retention (`prune`): its time still counts."""
+    regions: tuple[Box, ...] = ()
+    """Where the frame changed against its best match (`Record.regions`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +201,8 @@ class Catalog:
         values[4] = rec.decision.value
         a = rec.activity or Activity()
         values += [a.app, a.executable, a.title, a.monitor, a.idle_s, a.locked, a.excluded]
-        columns = [*_COLUMNS, *ACTIVITY_COLUMNS]
+        values.append(regions_json(rec.regions))
+        columns = [*_COLUMNS, *ACTIVITY_COLUMNS, "regions"]
         cur = self.conn.execute(
             f"INSERT INTO decisions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             values,
@@ -357,9 +363,8 @@ class Catalog:
         """Decisions of `period` in capture order, without building a Record each (report reads
         a period of them, retention a day to find its active stretches)."""
         where, args = _period(period)
-        columns = ", ".join(
-            ["taken", "monitor", "decision", "path", "bytes", "pruned", *ACTIVITY_COLUMNS]
-        )
+        read = ["taken", "monitor", "decision", "path", "bytes", "pruned", "regions"]
+        columns = ", ".join([*read, *ACTIVITY_COLUMNS])
         found = []
         for r in self.conn.execute(
             f"SELECT {columns} FROM decisions{where} ORDER BY taken, monitor, id", args
@@ -375,6 +380,7 @@ class Catalog:
                     d["bytes"],
                     seen,
                     bool(d["pruned"]),
+                    regions_of(d["regions"]),
                 )
             )
         return found
@@ -559,8 +565,23 @@ def _row(r: sqlite3.Row) -> Record:
     d["decision"] = Kind(d["decision"])
     pruned = d.pop("pruned", None)
     d["pruned"] = date.fromisoformat(pruned) if pruned else None
+    d["regions"] = regions_of(d.get("regions"))
     activity = _activity(d)  # before d is unpacked: takes its activity columns out
     return Record(**d, activity=activity)
+
+
+def regions_json(regions: Iterable[Box]) -> str | None:
+    """A record's changed regions as the catalog stores them: `[[x, y, w, h], ...]`, None when
+    there are none."""
+    boxes = [[b.x, b.y, b.w, b.h] for b in regions]
+    return json.dumps(boxes, separators=(",", ":")) if boxes else None
+
+
+def regions_of(text: str | None) -> tuple[Box, ...]:
+    """The changed regions stored as `regions_json` wrote them (none for NULL)."""
+    if not text:
+        return ()
+    return tuple(Box(*(int(v) for v in b)) for b in json.loads(text))
 
 
 def _activity(d: dict) -> Activity | None:

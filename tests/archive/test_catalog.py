@@ -12,7 +12,7 @@ import pytest
 
 from screenrecord.archive.catalog import FILE_NAME, SCHEMA_VERSION, Catalog
 from screenrecord.errors import StoreError
-from screenrecord.models import Activity, Kind, Period, Record
+from screenrecord.models import Activity, Box, Kind, Period, Record
 
 T = datetime(2026, 3, 10, 9, 0)
 
@@ -27,6 +27,7 @@ def test_records_round_trip_with_their_ids(tmp_path: Path) -> None:
         rec(3, Kind.DUPLICATE, score=0.999, match="a.png", compare_ms=0.5),
         rec(6, Kind.NEAR, monitor=2, score=0.97, match="b.png", path="similar/c.png", x=1920),
         rec(9, Kind.ERROR, error="grab failed: gone"),
+        rec(12, Kind.NEAR, score=0.9911, match="a.png", regions=(Box(120, 340, 612, 18),)),
     ]
     with Catalog.open(tmp_path) as cat:
         ids = [cat.record(r) for r in stored]
@@ -126,5 +127,32 @@ def test_a_schema_1_catalog_is_upgraded_in_place_keeping_its_rows(tmp_path: Path
         idle_s=400.0, locked=True
     )
     conn = sqlite3.connect(tmp_path / FILE_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    conn.close()
+
+
+def test_a_schema_3_catalog_is_upgraded_in_place_to_record_changed_regions(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    shutil.copy(DATA / "catalog-v3.sqlite", tmp_path / FILE_NAME)
+    conn = sqlite3.connect(tmp_path / FILE_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    conn.close()
+    boxes = (Box(120, 340, 612, 18), Box(0, 0, 32, 16))
+    with Catalog.open(tmp_path, check=True) as cat:
+        old = list(cat.rows())
+        cat.record(rec(60, Kind.NEAR, score=0.995, match="a.png", path="n.png", regions=boxes))
+        captures = cat.captures(Period())
+    assert len(old) == 3 and all(r.regions == () for r in old)
+    assert [c.regions for c in captures if c.path == "n.png"] == [boxes]
+    assert [c.regions for c in captures if c.path != "n.png"] == [(), (), ()]
+    with Catalog.open(tmp_path, create=False) as cat:
+        back = sorted(cat.rows(), key=lambda r: r.id or 0)
+    assert back[:3] == sorted(old, key=lambda r: r.id or 0) and back[3].regions == boxes
+    conn = sqlite3.connect(tmp_path / FILE_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    stored = conn.execute("SELECT regions FROM decisions ORDER BY id").fetchall()
+    assert stored == [(None,), (None,), (None,), ("[[120,340,612,18],[0,0,32,16]]",)]
     conn.close()

@@ -44,10 +44,12 @@ def run_cli(*args: str, capsys=None) -> tuple[int, str, str]:
     return code, out, err
 
 
-# What the reference loop (frames.reference_decisions) decides for the frames of `archive`, by
-# position in capture order; the rest are new.
-DUPLICATES = [1, 4, 5, 7, 8, 9, 11, 16, 17]
-NEARS = [14, 15]
+# What dedup decides for the frames of `archive`, by position in capture order; the rest are
+# new. The reference loop (frames.reference_decisions) decides the same but for frame 9, a
+# duplicate by its score (0.9948) in which a line of text appeared: kept, near
+# (keep_local_changes).
+DUPLICATES = [1, 4, 5, 7, 8, 11, 16, 17]
+NEARS = [9, 14, 15]
 
 
 @pytest.fixture
@@ -89,6 +91,17 @@ def test_json_lines_and_repeat_across_days(archive, capsys):
     assert Path(lock_again["match"]).name == "2026-03-10_09.10.00.000010_1.png"
     assert lock_again["score"] == 1.0
     assert "18 frames" in err  # the summary stays off stdout
+    # the duplicate by score kept for a line of text says where and why
+    line = recs[9]
+    assert line["decision"] == "near" and line["score"] > 0.99
+    (x, y, w, h), *others = line["regions"]
+    assert w >= 96 and all(ow < 96 for _, _, ow, _ in others)
+    assert line["reason"].startswith(f"duplicate by score {line['score']:.4f}; kept: ")
+    assert f"{w}x{h} at {x},{y}" in line["reason"]
+    code, out, _ = run_cli("dedup", "--json", "--no-local-changes", str(archive), capsys=capsys)
+    plain = [json.loads(line) for line in out.splitlines()]
+    assert plain[9]["decision"] == "duplicate"
+    assert all(set(r) == set(recs[0]) for r in plain)  # no regions, no reason
 
 
 def test_apply_then_undo_restores_the_tree_byte_for_byte(archive, capsys):
@@ -277,7 +290,7 @@ def test_a_journal_left_by_an_earlier_version_is_finished(archive, capsys):
 def kill_during_apply(root: Path, when: str) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "screenrecord", "dedup", "--apply", str(root)],
+        [sys.executable, "-m", "screenrecord", "dedup", "--apply", "--no-local-changes", str(root)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -313,8 +326,8 @@ def test_kill_9_during_apply_loses_nothing(tmp_path, when, capsys):
         ]
         assert len(places) >= 1, rel
         assert len({(root / q).stat().st_ino for q in places}) == 1, rel
-    code, _, _ = run_cli("dedup", "--apply", str(root), capsys=capsys)
-    assert code == 0
+    code, _, _ = run_cli("dedup", "--apply", "--no-local-changes", str(root), capsys=capsys)
+    assert code == 0  # the score alone decides: the manifest's reference decisions
     want = {r["path"]: r["ref_decision"] for r in manifest()}
     done = tree(root)
     for rel, decision in want.items():

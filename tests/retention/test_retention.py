@@ -183,7 +183,7 @@ def test_a_schema_2_catalog_is_upgraded_in_place_to_record_prunes(tmp_path: Path
         assert cat.last_prune() == Prune(datetime(2026, 4, 1, 3), 1, 1234, "r1")
         assert cat.stored() == (0, 0)
     conn = sqlite3.connect(tmp_path / FILE_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert conn.execute("SELECT COUNT(*) FROM prunes").fetchone()[0] == 1
     conn.close()
 
