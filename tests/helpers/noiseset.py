@@ -297,13 +297,15 @@ def generate(
                 desk.end(name)
             for name in NOISE[scene]:
                 noise_program(desk, name)
-            time.sleep(0.3)  # the new windows' first drawing
+            noisy = [desk.box(n) for n in NOISE[scene]]
+            boxes = ";".join(",".join(map(str, b)) for b in noisy)
+            grabber.settle(noisy)
             grabber.restart()
-            boxes = ";".join(",".join(map(str, desk.box(n))) for n in NOISE[scene])
             steps = ["scene", *plan(warmup, rounds, actions)]
             for i, action in enumerate(steps):
                 if action and action != "scene":
                     actor.do(action)
+                    grabber.settle(noisy)
                 actor.pointer()
                 path, pixels = grabber.next()
                 rows.append(
@@ -344,6 +346,24 @@ class _Grabber:
 
     def restart(self) -> None:
         self.due = time.monotonic()
+
+    def settle(self, noisy: Sequence[tuple[int, int, int, int]], within: float = 2.0) -> None:
+        """Wait (up to `within` s) until what was done is drawn: two grabs 50 ms apart alike
+        outside the `noisy` windows but for a caret, so that no change spills into the next
+        tick's frame however slow the programs are to draw."""
+        deadline = time.monotonic() + within
+        last = self._packed()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self._packed()
+            if caret_at_most(changed_outside(now, last, noisy)):
+                return
+            last = now
+
+    def _packed(self) -> np.ndarray:
+        shots, _ = self.backend.grab(T0, [1])
+        rgb = np.asarray(shots[0].frame.image).astype(np.uint32)
+        return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
     def next(self) -> tuple[str, np.ndarray]:
         self.due += self.tick
@@ -400,6 +420,11 @@ def changed_outside(
     return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
+def caret_at_most(spot: tuple[int, int] | None) -> bool:
+    """No change, or one no larger than a blinking caret's."""
+    return spot is None or (spot[0] <= CARET[0] and spot[1] <= CARET[1])
+
+
 def pixels(path: Path) -> np.ndarray:
     """An image's pixels as one uint32 each (H, W): compared a pixel at a time, cheaply."""
     with Image.open(path) as im:
@@ -428,13 +453,13 @@ def check(root: Path, rows: Sequence[Row]) -> list[str]:
             spot = None if before is None else changed_outside(now, before, r.boxes)
             if before is None or np.array_equal(now, before):
                 wrong.append(f"{r.path}: labelled noise, identical to the frame before")
-            elif spot is not None and (spot[0] > CARET[0] or spot[1] > CARET[1]):
+            elif not caret_at_most(spot):
                 wrong.append(f"{r.path}: labelled noise, changed {spot} outside the noise windows")
         elif r.label == "change":
             earlier = [*([] if before is None else [before]), *reversed(scene)]
             for j, other in enumerate(earlier):
                 spot = changed_outside(now, other, r.boxes)
-                if spot is None or (spot[0] <= CARET[0] and spot[1] <= CARET[1]):
+                if caret_at_most(spot):
                     wrong.append(f"{r.path}: labelled change, like an earlier frame ({j})")
                     break
         scene.append(now)
