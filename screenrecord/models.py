@@ -203,6 +203,9 @@ class Record:
     regions: tuple[Box, ...] = ()
     """Where the frame changed against its best match, outside its stream's noise mask: largest
     first, at most 4; empty when none were found or none were computed."""
+    reason: str | None = field(default=None, compare=False)
+    """Why a frame the score called a duplicate was kept (not stored: `why` tells it again
+    from the score and the regions)."""
 
     @property
     def heartbeat(self) -> bool:
@@ -232,6 +235,10 @@ class DedupSettings:
     ring_size: int = 100
     scale: int = 2
     device: str = "auto"
+    keep_local_changes: bool = True
+    """Keep a frame the score calls a duplicate when it changed, outside its stream's noise
+    mask, by at least a line of text (`engine.change`): a near-duplicate. False: the score
+    alone decides."""
 
 
 @dataclass(frozen=True, slots=True)

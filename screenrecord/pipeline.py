@@ -19,9 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from screenrecord.engine import CoarseStack, Engine, Prepared, Previous, Ring
+from screenrecord.engine import CoarseStack, Engine, NoiseMask, Prepared, Previous, Ring
 from screenrecord.errors import StoreError
-from screenrecord.models import Activity, DedupSettings, Frame, Kind, Placement, Record, Stored
+from screenrecord.models import (
+    Activity,
+    Box,
+    DedupSettings,
+    Frame,
+    Kind,
+    Placement,
+    Record,
+    Stored,
+)
 
 if TYPE_CHECKING:
     from screenrecord.archive.catalog import Catalog
@@ -82,12 +91,15 @@ class InPlace:
 
 @dataclass
 class Stream:
-    """One monitor at one size: its ring, the coarse-pass stack kept for that ring, and the
-    previous frame (preparing the next one reuses its work)."""
+    """One monitor at one size: its ring, the coarse-pass stack kept for that ring, the
+    previous frame (preparing the next one reuses its work), and its noise mask with the last
+    frame decided (what the mask learns from)."""
 
     ring: Ring[Prepared]
     coarse: CoarseStack
     prev: Previous | None = field(default=None)
+    noise: NoiseMask = field(default_factory=NoiseMask)
+    last: Prepared | None = field(default=None)
 
 
 class Pipeline:
@@ -159,7 +171,14 @@ class Pipeline:
         if prepared is None:
             prepared = self.prepare(frame)
         stream = self._stream(frame)
+        self._learn(stream, prepared)
         decision, index = self.engine.decide(prepared, stream.ring, stream.coarse)
+        regions: tuple[Box, ...] = ()
+        reason = None
+        if self.settings.keep_local_changes:
+            decision, index, regions, reason = self.engine.look_closer(
+                prepared, stream.ring, decision, index, stream.noise.cells
+            )
         compare_ms = (time.perf_counter() - start) * 1000
         placement = self.policy.place(decision.kind, frame.taken, self.last_kept.get(frame.monitor))
         start = time.perf_counter()
@@ -193,8 +212,16 @@ class Pipeline:
                 source=None if frame.path is None else str(frame.path),
                 compared=decision.compared,
                 activity=activity,
+                regions=regions,
+                reason=reason,
             )
         )
+
+    def _learn(self, stream: Stream, prepared: Prepared) -> None:
+        """The stream's noise mask learns from this frame against the one decided before it."""
+        if self.settings.keep_local_changes:
+            stream.noise.learn(prepared, stream.last)
+            stream.last = prepared
 
     def _remember(
         self,
@@ -216,8 +243,12 @@ class Pipeline:
 
     def remember(self, frame: Frame, prepared: Prepared | None = None) -> None:
         """Put a frame already kept under `frame.name` at the front of its ring, undecided
-        (the daemon's warm-up, frames `dedup` finds in `similar/`)."""
-        self._push(self._stream(frame), frame.name, prepared or self.prepare(frame))
+        (the daemon's warm-up, frames `dedup` finds in `similar/`); its stream's noise mask
+        learns from it too."""
+        stream = self._stream(frame)
+        prepared = prepared or self.prepare(frame)
+        self._learn(stream, prepared)
+        self._push(stream, frame.name, prepared)
 
     def _push(self, stream: Stream, name: str, prepared: Prepared) -> None:
         """Put a frame at the front of a ring, compact; the frame that falls out lets go of its
@@ -269,8 +300,11 @@ class Pipeline:
             cache=0 if store is None else store.nbytes - store.tile_bytes,
             own=sum(e.frame.own_nbytes for s in streams for e in s.ring),
             coarse=sum(s.coarse.nbytes for s in streams),
-            previous=sum(
-                s.prev.full.nbytes + s.prev.prepared.own_nbytes for s in streams if s.prev
+            previous=sum(s.prev.full.nbytes + s.prev.prepared.own_nbytes for s in streams if s.prev)
+            + sum(
+                s.last.own_nbytes
+                for s in streams
+                if s.last is not None and (s.prev is None or s.last is not s.prev.prepared)
             ),
         )
 
@@ -299,7 +333,8 @@ class RingMemory:
     """The coarse pass's statistics and work arrays."""
     previous: int
     """Each stream's previous frame, full size and prepared: not part of a ring, but held for
-    the next frame's preparation."""
+    the next frame's preparation; and the last frame decided, where it is another (what the
+    noise mask learns from)."""
 
     @property
     def ring(self) -> int:

@@ -52,6 +52,15 @@ def add_dedup(sub: Subparsers, shared: Shared) -> None:
         default=None,
         help="auto | cpu | cuda | mps (default: the config file's, else auto)",
     )
+    d.add_argument(
+        "--no-local-changes",
+        dest="keep_local_changes",
+        action="store_const",
+        const=False,
+        default=None,
+        help="the score alone decides: a frame above the duplicate threshold is a duplicate even "
+        "if a line of it changed (default: the config file's keep_local_changes, else true)",
+    )
     d.set_defaults(func=do_dedup)
 
 
@@ -64,7 +73,12 @@ def do_dedup(args: argparse.Namespace) -> int:
     roots = [Path(p) for p in args.paths]
     base = load_config(args.config).dedup_settings()  # the daemon's thresholds, as it decides
     settings = dedup.settings(
-        base, args.duplicate_threshold, args.near_threshold, args.ring_size, args.device
+        base,
+        args.duplicate_threshold,
+        args.near_threshold,
+        args.ring_size,
+        args.device,
+        args.keep_local_changes,
     )
     with (
         TerminalBar("dedup", enabled=sys.stderr.isatty() and not args.json) as bar,

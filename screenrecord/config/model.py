@@ -32,6 +32,7 @@ class DedupConfig:
     near_action: str = _default("dedup.near_action")
     ring_size: int = _default("dedup.ring_size")
     device: str = _default("dedup.device")
+    keep_local_changes: bool = _default("dedup.keep_local_changes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class Config:
             near_threshold=d.near_threshold,
             ring_size=d.ring_size,
             device=d.device,
+            keep_local_changes=d.keep_local_changes,
         )
 
     @property

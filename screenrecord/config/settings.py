@@ -179,6 +179,15 @@ SETTINGS = (
         Choice(DEVICES),
         'Where to compute: "auto" (CUDA, then Apple MPS, then CPU), "cpu", "cuda" or "mps".',
     ),
+    Setting(
+        "dedup",
+        "keep_local_changes",
+        True,
+        Boolean(),
+        "true: a frame the score calls a duplicate is still kept, as a near-duplicate, when it\n"
+        "changed by at least a line of text (a region ~96 px wide) outside what changes at most\n"
+        "frames (clocks, carets). false: the score alone decides.",
+    ),
     Setting("storage", "format", "png", Choice(FORMATS), '"png" or "webp" (lossless).'),
     Setting(
         "storage",

@@ -181,6 +181,7 @@ def settings(
     near_threshold: float | None = None,
     ring_size: int | None = None,
     device: str | None = None,
+    keep_local_changes: bool | None = None,
 ) -> DedupSettings:
     """`base` (a config's settings, else the defaults) with the given values instead, checked."""
     b = base or DedupSettings()
@@ -192,6 +193,9 @@ def settings(
         near_threshold=b.near_threshold if near_threshold is None else near_threshold,
         ring_size=b.ring_size if ring_size is None else ring_size,
         device=b.device if device is None else device,
+        keep_local_changes=b.keep_local_changes
+        if keep_local_changes is None
+        else keep_local_changes,
     )
     if not 0 < s.near_threshold <= s.duplicate_threshold <= 1:
         raise UsageError(

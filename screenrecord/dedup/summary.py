@@ -46,8 +46,9 @@ class Summary:
 
 
 def to_json(rec: Record) -> dict[str, Any]:
-    """The `--json` line of a decided frame: where it was, the decision, and where it went."""
-    return {
+    """The `--json` line of a decided frame: where it was, the decision, and where it went;
+    where it changed against its match and why it was kept, when told (`regions`, `reason`)."""
+    line: dict[str, Any] = {
         "path": rec.source,
         "decision": rec.decision.value,
         "score": None if rec.score is None else round(rec.score, 6),
@@ -55,3 +56,8 @@ def to_json(rec: Record) -> dict[str, Any]:
         "error": rec.error,
         "moved_to": rec.path if rec.path != rec.source else None,
     }
+    if rec.regions:  # where it changed against its match (keep_local_changes)
+        line["regions"] = [[b.x, b.y, b.w, b.h] for b in rec.regions]
+    if rec.reason:
+        line["reason"] = rec.reason
+    return line

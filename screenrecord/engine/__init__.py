@@ -19,10 +19,14 @@ on a CPU it is computed fast without changing a decision. One module per job:
 - `score`: the `Engine`: prepares frames, decides one against its stream's ring, and owns the
   memory of its rings (their frames' blocks in one tile store).
 - `tiles`: that tile store: the distinct blocks of the rings' frames, compressed, shared.
+- `change`: what changed against the match, in regions (boxes), and a stream's noise mask
+  (what changes at most of its frames: clocks, carets); `Engine.look_closer` keeps a duplicate
+  that changed by a line of text.
 - `ring`: the bounded most-recently-used ring of a stream's kept frames.
 - `compare`: two image files loaded and scored (the `compare` command).
 """
 
+from screenrecord.engine.change import NoiseMask
 from screenrecord.engine.coarse import CoarseStack
 from screenrecord.engine.compare import compare_files
 from screenrecord.engine.exact import ssim
@@ -34,6 +38,7 @@ from screenrecord.engine.ssim import ssim_many
 __all__ = [
     "CoarseStack",
     "Engine",
+    "NoiseMask",
     "Prepared",
     "Previous",
     "Ring",

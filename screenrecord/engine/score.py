@@ -4,6 +4,8 @@ The first ring frame over the duplicate threshold wins, else the best score deci
 On the CPU the front frame is compared first, then the coarse pass (`coarse`) picks the few ring
 frames worth an exact comparison (`exact`); on a torch device (`device`) the whole ring is scored.
 The engine keeps its rings' frames compact, their blocks in one `tiles.TileStore`.
+`Engine.look_closer` then tells what changed against the match (`change`), and keeps a duplicate
+that changed by a line of text.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from screenrecord.engine import tiles
+from screenrecord.engine import change, tiles
 from screenrecord.engine.coarse import DUP_MARGIN, NEAR_MARGIN, CoarseStack
 from screenrecord.engine.device import TorchScorer, resolve_device
 from screenrecord.engine.exact import Pair
 from screenrecord.engine.prepared import Prepared, Previous, keep, let_go, prepare_next
 from screenrecord.engine.ring import Ring
 from screenrecord.errors import UsageError
-from screenrecord.models import Decision, DedupSettings, Kind
+from screenrecord.models import Box, Decision, DedupSettings, Kind
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +174,38 @@ class Engine:
         if best_i is None:
             return Decision(Kind.NEW, None, None, len(pairs)), None
         return Decision(self._kind(best), best, ring[best_i].name, len(pairs)), best_i
+
+    def look_closer(
+        self,
+        p: Prepared,
+        ring: Ring[Prepared],
+        decision: Decision,
+        index: int | None,
+        noise: np.ndarray | None,
+    ) -> tuple[Decision, int | None, tuple[Box, ...], str | None]:
+        """The decision by score, looked at where the frame changed against its match, outside
+        the stream's `noise` cells (`change`): a duplicate that changed by at least a line of text
+        is near, unless another ring frame differs from it only by noise or less than a line (a
+        screen that comes back: it is a duplicate of that one). Returns the decision, the ring
+        index it refers to, the changed regions (duplicate and near frames) and, for a frame
+        kept so, why."""
+        if index is None or decision.kind is Kind.NEW:
+            return decision, index, (), None
+        match = ring[index].frame
+        if match.digest == p.digest or match.shape != p.shape:
+            return decision, index, (), None
+        found, width = change.regions(p, match, noise)
+        if decision.kind is not Kind.DUPLICATE or not change.wide(width):
+            return decision, index, tuple(found), None
+        others = [(i, e.frame) for i, e in enumerate(ring) if i != index]
+        j = change.same_but_noise(p, others, noise)
+        if j is None:
+            near = Decision(Kind.NEAR, decision.score, decision.match, decision.compared)
+            return near, index, tuple(found), change.reason(decision.score, found)
+        dup = self.settings.duplicate_threshold
+        other = ring[j].frame
+        score = 1.0 if other.digest == p.digest else Pair(p, other).run(dup)
+        if score <= dup:  # it repeats that frame but scores lower: the first match stands
+            return decision, index, tuple(found), None
+        again = Decision(Kind.DUPLICATE, score, ring[j].name, decision.compared + 1)
+        return again, j, tuple(change.regions(p, other, noise)[0]), None

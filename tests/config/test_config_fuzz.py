@@ -18,7 +18,14 @@ from screenrecord.cli import main
 
 KNOWN = {
     "": ["root", "interval_seconds", "monitors", "keep_at_least_every", "dedup", "storage"],
-    "dedup": ["duplicate_threshold", "near_threshold", "near_action", "ring_size", "device"],
+    "dedup": [
+        "duplicate_threshold",
+        "near_threshold",
+        "near_action",
+        "ring_size",
+        "device",
+        "keep_local_changes",
+    ],
     "storage": ["format", "compress_level"],
 }
 WORDS = ["all", "off", "6h", "90m", "1d", "1h30m", "png", "webp", "keep", "separate", "drop"]

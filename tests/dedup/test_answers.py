@@ -48,7 +48,9 @@ def test_thresholds_come_from_the_users_config_file(near_archive, capsys):
     assert code == 0 and decisions(out) == DEFAULT_DECISIONS  # no config file: the defaults
     config = default_path()
     config.parent.mkdir(parents=True)
-    config.write_text("[dedup]\nduplicate_threshold = 0.96\nnear_threshold = 0.9\n")
+    config.write_text(
+        "[dedup]\nduplicate_threshold = 0.96\nnear_threshold = 0.9\nkeep_local_changes = false\n"
+    )
     code, out, _ = run_cli(capsys, "dedup", "--json", str(near_archive))
     assert code == 0  # the boxed screens (~0.97) are duplicates by the user's thresholds
     assert decisions(out) == [

@@ -196,8 +196,12 @@ def failed_size(a):
     return a.shape[1], a.shape[0]
 
 
+FAITHFUL = {"keep_local_changes": False}
+"""The score alone decides, as the reference does (the change signal is tested in test_change)."""
+
+
 def run_pipeline(arrays, **settings):
-    d = Pipeline(DedupSettings(device="cpu", **settings))
+    d = Pipeline(DedupSettings(device="cpu", **{**FAITHFUL, **settings}))
     return [d.process(f) for f in frames_of(arrays)], d
 
 
@@ -287,7 +291,7 @@ def test_ring_memory_is_bounded_and_compact():
 
 def test_torch_scorer_gives_the_same_decisions_on_cpu(monkeypatch):
     arrays = [load(p) for p in SEQ[:8]]
-    settings = DedupSettings(device="cpu")
+    settings = DedupSettings(device="cpu", **FAITHFUL)
     scorer = device.TorchScorer("cpu")
     scored = []
     scores = scorer.scores
@@ -326,7 +330,7 @@ def test_corpus_decisions_agree_with_the_manifest():
     from helpers.frames import CORPUS, manifest
 
     rows = manifest()
-    d = Pipeline(DedupSettings(device="cpu"))
+    d = Pipeline(DedupSettings(device="cpu", **FAITHFUL))
     got = [
         d.process(
             Frame(int(r["monitor"]), load(CORPUS / r["path"]), datetime(2026, 1, 1), r["path"])
