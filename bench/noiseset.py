@@ -5,7 +5,8 @@
 Builds the set (tests/helpers/noiseset.py says what it holds and how its frames are labelled) in
 OUT, e.g. ../shared/noiseset beside the corpus, and checks its labels against its pixels;
 `--reuse` takes a set already in OUT. Then runs `screenrecord dedup --json` over it (a dry run,
-as a subprocess, the built-in defaults) in each mode, and prints per label how many frames were
+as a subprocess, the built-in defaults) with the change signal (the default) and without it
+(`--no-local-changes`, the global score alone), and prints per label how many frames were
 kept (new or near) and not kept (duplicate). Noise frames are counted apart for the first
 `--warmup` ticks of each scene, while its noise programs' windows are new. Needs: xvfb openbox
 xterm xdotool x11-apps x11-utils less procps.
@@ -29,7 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import noiseset  # noqa: E402
 from tick import table  # noqa: E402
 
-MODES = {"defaults": ()}
+MODES = {"defaults": (), "--no-local-changes": ("--no-local-changes",)}
 """Each mode's `dedup` options."""
 
 
