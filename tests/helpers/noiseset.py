@@ -4,11 +4,12 @@ noise ticks a person's real changes, each frame labelled by what was done before
 Built on Xvfb (1280x800) with openbox, from real programs:
 
 - noise: `xclock -digital -update 1` (the seconds), `xclock -update 1` (an analog clock, hands of
-  about 100 px), a status line rewritten in place every second in an xterm, `top -d 1` (its summary: load, tasks, CPU and memory figures; its process list, which reorders,
-  is content in the corpus's top scene, so its window shows the summary only), the
-  focused terminal's blinking caret (`xterm -bc`), and the pointer moved before every tick
-  (python-mss, the X11 backend, reads the screen with XGetImage, which never contains the
-  pointer: those moves leave no pixel, and the set shows it);
+  about 100 px), a status line rewritten in place every second in an xterm, `top -d 1` (its
+  summary: load, tasks, CPU and memory figures; its process list, which reorders, is content
+  in the corpus's top scene, so its window shows the summary only), the focused terminal's
+  blinking caret (`xterm -bc`), and the pointer moved before every tick (python-mss, the X11
+  backend, reads the screen with XGetImage, which never contains the pointer: those moves
+  leave no pixel, and the set shows it);
 - real changes: a command line typed into a terminal and its output, a popup (`xmessage`)
   appearing, a page of `less` scrolled, a window switch (the other terminal raised and focused).
 
@@ -42,7 +43,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -61,18 +62,6 @@ REPO = Path(__file__).resolve().parents[2]
 SIZE = (1280, 800)
 T0 = datetime(2026, 3, 12, 9, 0, 0)
 """The first frame's time; later frames are named by the real time elapsed since it."""
-FIELDS = [
-    "path",
-    "seq",
-    "monitor",
-    "width",
-    "height",
-    "scene",
-    "tick",
-    "label",
-    "action",
-    "noise_boxes",
-]
 CARET = (32, 40)
 """The most a blinking caret changes (w, h px): two cells of the terminals' 10 pt font."""
 ACTIONS = ("typed", "popup", "scroll", "switch")
@@ -95,6 +84,16 @@ POPUPS = (
     "Backup finished: 1,204 files, 3.1 GB",
     "Reminder: stand-up in 5 minutes",
 )
+STATUS = 'while :; do printf "\\r  load %s   %s  " "$(cut -d" " -f1 /proc/loadavg)" "$(date +%T)"'
+STATUS += "; sleep 1; done"
+PROGRAMS = {
+    "clock": ["xclock", "-digital", "-update", "1", "-strftime", "%H:%M:%S"]
+    + ["-face", "Monospace-28", "-geometry", "260x64+20+500"],
+    "analog": ["xclock", "-update", "1", "-geometry", "240x240+310+500"],
+    "status": ["xterm", *FONT, "-geometry", "48x1+600+500", "-e", "sh", "-c", STATUS],
+    "top": ["xterm", *FONT, "-geometry", "80x5+600+560", "-e", "top", "-d", "1"],
+}
+"""The noise programs, each in its own place below the two terminals."""
 NOISE = {
     "digital-clock": ["clock"],
     "analog-clock": ["analog"],
@@ -103,12 +102,12 @@ NOISE = {
     "desktop": ["clock", "analog", "status", "top"],
 }
 """The noise programs of each scene; every scene also has the focused caret and the pointer."""
-STATUS = 'while :; do printf "\\r  load %s   %s  " "$(cut -d" " -f1 /proc/loadavg)" "$(date +%T)"'
-STATUS += "; sleep 1; done"
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One frame of the set: a line of its manifest (the module's docstring says each field)."""
+
     path: str
     seq: int
     monitor: int
@@ -128,6 +127,9 @@ class Row:
             x, y, w, h = map(int, box.split(","))
             boxes.append((x, y, w, h))
         return boxes
+
+
+FIELDS = [f.name for f in fields(Row)]
 
 
 def _env(d: str) -> dict[str, str]:
@@ -186,21 +188,6 @@ def xdo(d: str, *args: str) -> str:
         ["xdotool", *args], env=_env(d), capture_output=True, text=True, timeout=30, check=True
     )
     return r.stdout
-
-
-def noise_program(desk: Desktop, name: str) -> None:
-    if name == "clock":
-        desk.start(
-            name,
-            ["xclock", "-digital", "-update", "1", "-strftime", "%H:%M:%S"]
-            + ["-face", "Monospace-28", "-geometry", "260x64+20+500"],
-        )
-    elif name == "analog":
-        desk.start(name, ["xclock", "-update", "1", "-geometry", "240x240+310+500"])
-    elif name == "status":
-        desk.start(name, ["xterm", *FONT, "-geometry", "48x1+600+500", "-e", "sh", "-c", STATUS])
-    elif name == "top":
-        desk.start(name, ["xterm", *FONT, "-geometry", "80x5+600+560", "-e", "top", "-d", "1"])
 
 
 class Actor:
@@ -296,7 +283,7 @@ def generate(
             for name in [n for n in desk.procs if n not in ("pager", "work")]:
                 desk.end(name)
             for name in NOISE[scene]:
-                noise_program(desk, name)
+                desk.start(name, PROGRAMS[name])
             noisy = [desk.box(n) for n in NOISE[scene]]
             boxes = ";".join(",".join(map(str, b)) for b in noisy)
             grabber.settle(noisy)
