@@ -259,6 +259,7 @@ def generate(
     for pkg, cmd in (("x11-apps", "xclock"), ("x11-utils", "xmessage"), ("procps", "top")):
         require(pkg, cmd)
     require("less", "less")
+    require("fonts-dejavu-core", files=("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",))
     require("xterm", "xterm")
     require("xdotool", "xdotool")
     rows: list[Row] = []
