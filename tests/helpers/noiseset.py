@@ -61,7 +61,7 @@ from screenrecord.archive import store
 REPO = Path(__file__).resolve().parents[2]
 SIZE = (1280, 800)
 T0 = datetime(2026, 3, 12, 9, 0, 0)
-"""The first frame's time; later frames are named by the real time elapsed since it."""
+"""The set's first minute: scene k begins k minutes later (see `generate`)."""
 CARET = (32, 40)
 """The most a blinking caret changes (w, h px): two cells of the terminals' 10 pt font."""
 ACTIONS = ("typed", "popup", "scroll", "switch")
@@ -250,11 +250,15 @@ def generate(
     rounds: int = 2,
     tick: float = 0.5,
     seed: int = 1,
+    second: float = 0,
 ) -> list[Row]:
     """Build the set in `out` (frames and manifest.csv); returns the manifest's rows.
 
     Each scene has 1 + `warmup` + 3 * `rounds` ticks, `tick` seconds apart; the changes go
-    round typed, popup, scroll and switch across the scenes.
+    round typed, popup, scroll and switch across the scenes. Scene k begins at `second` past
+    the minute T0 + k minutes: its frames are named from there on, and its noise programs'
+    clocks (libfaketime) show that time, so that a clock's hands are where they are at every
+    run (the analog clock's second hand is widest at 15 and 45 s past the minute).
     """
     for pkg, cmd in (("x11-apps", "xclock"), ("x11-utils", "xmessage"), ("procps", "top")):
         require(pkg, cmd)
@@ -262,6 +266,8 @@ def generate(
     require("fonts-dejavu-core", files=("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",))
     require("xterm", "xterm")
     require("xdotool", "xdotool")
+    faketime = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+    require("libfaketime", files=(str(faketime),))
     rows: list[Row] = []
     with ExitStack() as stack:
         server = stack.enter_context(xserver.start(SIZE))
@@ -280,11 +286,19 @@ def generate(
         backend = stack.enter_context(capture.open_backend({"DISPLAY": d}, setting="mss"))
         grabber = _Grabber(backend, out, tick)
         actions = itertools.cycle(ACTIONS)
-        for scene in scenes:
+        for k, scene in enumerate(scenes):
             for name in [n for n in desk.procs if n not in ("pager", "work")]:
                 desk.end(name)
+            start = T0 + timedelta(minutes=k, seconds=second)
+            offset = (start - datetime.now()).total_seconds()
+            grabber.begin(start)
+            clock = {
+                "LD_PRELOAD": str(faketime),
+                "FAKETIME": f"{offset:+.3f}",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            }
             for name in NOISE[scene]:
-                desk.start(name, PROGRAMS[name])
+                desk.start(name, PROGRAMS[name], **clock)
             noisy = [desk.box(n) for n in NOISE[scene]]
             boxes = ";".join(",".join(map(str, b)) for b in noisy)
             grabber.settle(noisy)
@@ -328,9 +342,14 @@ class _Grabber:
         self.backend = backend
         self.out = out
         self.tick = tick
-        self.t0 = time.monotonic()
-        self.due = self.t0
+        self.base = T0
+        self.t0 = self.due = time.monotonic()
         self.previous: np.ndarray | None = None
+
+    def begin(self, base: datetime) -> None:
+        """Name the frames from now on by the time since now, from `base`."""
+        self.base = base
+        self.t0 = time.monotonic()
 
     def restart(self) -> None:
         self.due = time.monotonic()
@@ -356,7 +375,7 @@ class _Grabber:
     def next(self) -> tuple[str, np.ndarray]:
         self.due += self.tick
         time.sleep(max(0.0, self.due - time.monotonic()))
-        taken = T0 + timedelta(seconds=time.monotonic() - self.t0)
+        taken = self.base + timedelta(seconds=time.monotonic() - self.t0)
         shots, failures = self.backend.grab(taken, [1])
         assert not failures, failures
         pixels = np.asarray(shots[0].frame.image)
