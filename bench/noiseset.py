@@ -1,6 +1,7 @@
 """The labelled noise set: build it on Xvfb, then tell what `dedup` keeps of it. Run by hand.
 
-    .venv/bin/python bench/noiseset.py OUT [--warmup 4] [--rounds 8] [--tick 0.5] [--reuse]
+    .venv/bin/python bench/noiseset.py OUT [--warmup 4] [--rounds 8] [--tick 0.5] [--second 0]
+                                           [--scenes analog-clock,top] [--reuse]
 
 Builds the set (tests/helpers/noiseset.py says what it holds and how its frames are labelled) in
 OUT, e.g. ../shared/noiseset beside the corpus, and checks its labels against its pixels;
@@ -63,13 +64,18 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=4)
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--tick", type=float, default=0.5)
+    p.add_argument("--second", type=float, default=0, help="second of the minute scenes begin")
+    p.add_argument("--scenes", default=",".join(noiseset.NOISE), help="comma-separated")
     p.add_argument("--reuse", action="store_true")
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     if a.reuse:
         rows = noiseset.read_manifest(a.out)
     else:
-        rows = noiseset.generate(a.out, warmup=a.warmup, rounds=a.rounds, tick=a.tick)
+        scenes = a.scenes.split(",")
+        rows = noiseset.generate(
+            a.out, scenes, warmup=a.warmup, rounds=a.rounds, tick=a.tick, second=a.second
+        )
     wrong = noiseset.check(a.out, rows)
     if wrong:
         sys.exit("labels the pixels contradict:\n" + "\n".join(wrong))
