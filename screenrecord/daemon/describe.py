@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def describe(r: Record, root: Path | None = None) -> str:
-    """What happened to a captured frame: `new, score 0.9120, 2026-03/2026-03-10/....png`.
+    """What happened to a captured frame: `new, score 0.9120, 2026-03/2026-03-10/....png`;
+    for a duplicate by score kept because a line of it changed, `near (duplicate by score
+    0.9911; kept: 1 region 612x18 at 120,340 changed), ...`.
 
     With `root`, the path is given in full (for `once`, whose reader opens it).
     """
@@ -20,6 +22,8 @@ def describe(r: Record, root: Path | None = None) -> str:
         return f"{r.decision.value}, no screenshot kept"
     score = units.score(r.score)
     what = r.decision.value + (" (keep_at_least_every)" if r.heartbeat else "")
+    if r.reason:
+        what += f" ({r.reason})"
     if r.path:
         where = r.path if root is None else str(root / r.path)
     else:

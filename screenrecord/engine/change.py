@@ -11,9 +11,9 @@ Everything here works on the half-size planes the score reads (`Prepared`), and 
 blocks whose hashes differ: a frame that repeats its match but for a clock costs one or two
 32-pixel blocks compared pixel by pixel.
 
-- `changed_cells`: the CELL x CELL cells (16 x 16 pixels at full size) where two frames differ.
-- `regions`: those cells grouped into connected regions, each boxed tightly around the pixels
-  that differ, in full-size pixels.
+- `regions`: the CELL x CELL cells (16 x 16 pixels at full size) where two frames differ
+  visibly, grouped into connected regions, each boxed tightly around the pixels that differ, in
+  full-size pixels.
 - `NoiseMask`: per stream, the cells that changed at NOISY of the last HISTORY frames, counted
   only in regions narrower than a line: a clock is learned, a line being typed or `top`
   refreshing (wide regions) is not.
@@ -39,8 +39,9 @@ A clock's seconds, a caret, a pointer, a spinner are narrower; the analog clock'
 corpus (97-129 px) sit at the edge, which is what the noise mask is for."""
 VISIBLE = 8
 """Half-size pixels that differ by at most this (of 255) in every channel do not count: the
-resize spreads a sharp change into faint ringing 2-4 pixels around it (up to ~4% of the
-step), which would join the digits of a large clock, 27 px apart, into one wide region."""
+resize spreads a sharp change a few pixels around it, fading (16, 4, 1 levels past the edge of
+a white digit on blue), and that faint tail would join the digits of a large clock, 27 px
+apart at full size, into one region wider than a line."""
 MAX_REGIONS = 4
 """Regions a record keeps, largest first: enough to point at what changed."""
 HISTORY = 8
@@ -52,12 +53,6 @@ LEARN_AT_MOST = 0.25
 nothing (its pixels are not compared)."""
 
 
-def changed_cells(a: Prepared, b: Prepared) -> np.ndarray:
-    """(rows * PER_BLOCK, cols * PER_BLOCK) bool grid of the cells where a and b differ, pixel
-    for pixel, read only where their block hashes differ. `b` may be a compact ring frame."""
-    return _pixels_and_cells(a, b)[1]
-
-
 def _differing_blocks(a: Prepared, b: Prepared) -> np.ndarray:
     return np.argwhere(a.blocks != b.blocks)
 
@@ -65,23 +60,26 @@ def _differing_blocks(a: Prepared, b: Prepared) -> np.ndarray:
 def _pixels_and_cells(
     a: Prepared, b: Prepared, blocks: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The half-size pixels that differ (bool, planes shaped, filled only in differing blocks)
-    and the cells that hold any of them."""
+    """The half-size pixels that differ visibly (bool, planes shaped, filled only in the
+    blocks whose hashes differ) and the cells that hold any of them. `b` may be a compact ring
+    frame (its differing blocks are decompressed)."""
     rows, cols = a.blocks.shape
     if blocks is None:
         blocks = _differing_blocks(a, b)
     pixels = np.zeros((rows * TILE, cols * TILE), bool)
-    if len(blocks):
-        pa = a.pixels if isinstance(a.pixels, np.ndarray) else None
-        pb = b.pixels if isinstance(b.pixels, np.ndarray) else None
-        for i, j in blocks.tolist():
-            ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
-            x = pa[:, ys, xs] if pa is not None else _block(a, i, j)
-            y = pb[:, ys, xs] if pb is not None else _block(b, i, j)
-            diff = cv2.absdiff(x, y)
-            pixels[ys, xs] = (diff > VISIBLE).any(axis=0)
-    by_cell = pixels.reshape(rows * PER_BLOCK, CELL, cols * PER_BLOCK, CELL)
-    return pixels, np.asarray(by_cell.any(axis=(1, 3)))
+    cells = np.zeros((rows * PER_BLOCK, cols * PER_BLOCK), bool)
+    pa = a.pixels if isinstance(a.pixels, np.ndarray) else None
+    pb = b.pixels if isinstance(b.pixels, np.ndarray) else None
+    for i, j in blocks.tolist():
+        ys, xs = slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE)
+        x = pa[:, ys, xs] if pa is not None else _block(a, i, j)
+        y = pb[:, ys, xs] if pb is not None else _block(b, i, j)
+        seen = (cv2.absdiff(x, y) > VISIBLE).any(axis=0)
+        pixels[ys, xs] = seen
+        cells[i * PER_BLOCK : (i + 1) * PER_BLOCK, j * PER_BLOCK : (j + 1) * PER_BLOCK] = (
+            seen.reshape(PER_BLOCK, CELL, PER_BLOCK, CELL).any(axis=(1, 3))
+        )
+    return pixels, cells
 
 
 def _block(p: Prepared, i: int, j: int) -> np.ndarray:
@@ -158,8 +156,7 @@ class NoiseMask:
         blocks = _differing_blocks(p, last)
         if len(blocks) > LEARN_AT_MOST * p.blocks.size:
             return  # a new screen: nothing to learn about its small changes
-        pixels, cells = _pixels_and_cells(p, last, blocks)
-        small = _narrow_cells(cells)
+        small = _narrow_cells(_pixels_and_cells(p, last, blocks)[1])
         self.bits = (self.bits << 1) | small.view(np.uint8)
         self.learned += 1
 
@@ -187,33 +184,40 @@ def block_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
 
 
 def same_but_noise(
-    p: Prepared, others: Sequence[tuple[int, Prepared]], mask: np.ndarray | None, tries: int = 3
+    p: Prepared,
+    others: Sequence[tuple[int, Prepared]],
+    mask: np.ndarray | None,
+    within: int,
+    tries: int = 3,
 ) -> int | None:
     """Of `others` (ring index, frame), one that p repeats but for noise or a change narrower
-    than a line: checked by block hashes first, pixel by pixel on the `tries` closest only.
-    Returns its ring index, or None."""
+    than a line: checked by block hashes first (only frames differing from p in at most
+    `within` blocks outside the noise, as many as its match does), then pixel by pixel, the
+    `tries` closest only. Returns its ring index, or None."""
     noise = block_mask(mask, p.blocks.shape)
     scored = []
     for i, f in others:
         if f.blocks.shape != p.blocks.shape:
             continue
-        differ = (f.blocks != p.blocks) & ~noise
-        scored.append((int(differ.sum()), i, f))
-    scored.sort(key=lambda t: t[:2])
-    for n, i, f in scored[:tries]:
+        n = int(((f.blocks != p.blocks) & ~noise).sum())
         if n == 0:
             return i
-        if n > LEARN_AT_MOST * p.blocks.size:
-            break
-        _, width = regions(p, f, mask)
-        if not wide(width):
+        if n <= within:
+            scored.append((n, i, f))
+    scored.sort(key=lambda t: t[:2])
+    for _, i, f in scored[:tries]:
+        if not wide(regions(p, f, mask)[1]):
             return i
     return None
 
 
+def described(found: Sequence[Box]) -> str:
+    """`1 region 612x18 at 120,340`, `2 regions 612x18 at 120,340, 22x18 at 1408,1062`."""
+    n = len(found)
+    return f"{n} region{'s' if n != 1 else ''} " + ", ".join(str(b) for b in found)
+
+
 def reason(score: float | None, found: Sequence[Box]) -> str:
     """Why a frame that scored as a duplicate was kept: its score and what changed."""
-    n = len(found)
-    what = ", ".join(str(b) for b in found)
-    s = "?" if score is None else f"{score:.4f}"
-    return f"duplicate by score {s}; kept: {n} region{'s' if n != 1 else ''} {what} changed"
+    s = "-" if score is None else f"{score:.4f}"
+    return f"duplicate by score {s}; kept: {described(found)} changed"

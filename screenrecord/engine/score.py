@@ -198,7 +198,9 @@ class Engine:
         if decision.kind is not Kind.DUPLICATE or not change.wide(width):
             return decision, index, tuple(found), None
         others = [(i, e.frame) for i, e in enumerate(ring) if i != index]
-        j = change.same_but_noise(p, others, noise)
+        noisy = change.block_mask(noise, p.blocks.shape)
+        within = int(((match.blocks != p.blocks) & ~noisy).sum())
+        j = change.same_but_noise(p, others, noise, within)
         if j is None:
             near = Decision(Kind.NEAR, decision.score, decision.match, decision.compared)
             return near, index, tuple(found), change.reason(decision.score, found)

@@ -10,8 +10,9 @@ from pathlib import Path
 from screenrecord.archive import catalog, store
 from screenrecord.archive.catalog import Catalog
 from screenrecord.config import Config, units
+from screenrecord.engine import change
 from screenrecord.errors import ScreenrecordError, UsageError
-from screenrecord.models import Kind, Record
+from screenrecord.models import DedupSettings, Kind, Record
 
 
 def find_root(path: Path) -> Path | None:
@@ -65,21 +66,24 @@ def explain(arg: str, load_config: Callable[[], Config]) -> str:
                 raise ScreenrecordError(
                     f"{arg}: no decision recorded for monitor {parsed[1]} at or before that time"
                 )
-        return _describe(cat, root, row, _near_threshold(root, load_config))
+        return _describe(cat, root, row, *_thresholds(root, load_config))
 
 
-def _near_threshold(root: Path, load_config: Callable[[], Config]) -> float | None:
-    """The near threshold of the configured archive, if `root` is that archive (another
-    archive's frames may have been decided with other thresholds)."""
+def _thresholds(root: Path, load_config: Callable[[], Config]) -> tuple[float | None, float | None]:
+    """The near and duplicate thresholds of the configured archive, if `root` is that archive
+    (another archive's frames may have been decided with other thresholds)."""
     try:
         cfg = load_config()
     except ScreenrecordError:
-        return None
-    same = cfg.root.expanduser().absolute() == root.absolute()
-    return cfg.dedup.near_threshold if same else None
+        return None, None
+    if cfg.root.expanduser().absolute() != root.absolute():
+        return None, None
+    return cfg.dedup.near_threshold, cfg.dedup.duplicate_threshold
 
 
-def _describe(cat: Catalog, root: Path, row: Record, near: float | None) -> str:
+def _describe(
+    cat: Catalog, root: Path, row: Record, near: float | None, dup: float | None = None
+) -> str:
     score = units.score(row.score)
     lines = [
         f"taken     {row.taken:%Y-%m-%d %H:%M:%S.%f}, monitor {row.monitor} ({row.width}x{row.height} at +{row.x}+{row.y})"
@@ -91,6 +95,9 @@ def _describe(cat: Catalog, root: Path, row: Record, near: float | None) -> str:
             if row.score is None
             else f"best match {row.match} scored {score} (below {threshold})"
         )
+    elif row.decision == "near" and row.regions and _over(row.score, dup):
+        kept = change.reason(row.score, row.regions)
+        why = f"near-duplicate: {kept} against {row.match}"
     elif row.decision == "near":
         why = f"near-duplicate: score {score} against {row.match}, kept"
     elif row.decision == "duplicate":
@@ -108,6 +115,10 @@ def _describe(cat: Catalog, root: Path, row: Record, near: float | None) -> str:
     else:
         why = f"error: {row.error}"
     lines.append(f"decision  {why}")
+    if row.regions and "region" not in why:
+        lines.append(
+            f"changed   {change.described(row.regions)} (outside what changes at most frames)"
+        )
     a = row.activity
     if a is not None:
         if a.excluded:
@@ -149,3 +160,9 @@ def _describe(cat: Catalog, root: Path, row: Record, near: float | None) -> str:
     if timing:
         lines.append("cost      " + ", ".join(timing))
     return "\n".join(lines)
+
+
+def _over(score: float | None, dup: float | None) -> bool:
+    """Whether a score is over the duplicate threshold (the default where it is not known)."""
+    threshold = DedupSettings().duplicate_threshold if dup is None else dup
+    return score is not None and score > threshold

@@ -91,6 +91,17 @@ def test_json_lines_and_repeat_across_days(archive, capsys):
     assert Path(lock_again["match"]).name == "2026-03-10_09.10.00.000010_1.png"
     assert lock_again["score"] == 1.0
     assert "18 frames" in err  # the summary stays off stdout
+    # the duplicate by score kept for a line of text says where and why
+    line = recs[9]
+    assert line["decision"] == "near" and line["score"] > 0.99
+    (x, y, w, h), *others = line["regions"]
+    assert w >= 96 and all(ow < 96 for _, _, ow, _ in others)
+    assert line["reason"].startswith(f"duplicate by score {line['score']:.4f}; kept: ")
+    assert f"{w}x{h} at {x},{y}" in line["reason"]
+    code, out, _ = run_cli("dedup", "--json", "--no-local-changes", str(archive), capsys=capsys)
+    plain = [json.loads(line) for line in out.splitlines()]
+    assert plain[9]["decision"] == "duplicate"
+    assert all(set(r) == set(recs[0]) for r in plain)  # no regions, no reason
 
 
 def test_apply_then_undo_restores_the_tree_byte_for_byte(archive, capsys):

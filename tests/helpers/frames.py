@@ -101,3 +101,52 @@ def reference_decisions(
             del ring[ring_size:]
         out.append((kind, best, best_j))
     return out
+
+
+SEGMENTS = {
+    "0": "abcdef", "1": "bc", "2": "abdeg", "3": "abcdg", "4": "bcfg",
+    "5": "acdfg", "6": "acdefg", "7": "abc", "8": "abcdefg", "9": "abcdfg",
+}  # fmt: skip
+"""The lit segments of each digit of a seven-segment display (a top, b top right, c bottom
+right, d bottom, e bottom left, f top left, g middle)."""
+
+
+def seven_segment(
+    a: np.ndarray, text: str, x: int, y: int, width: int = 28, gap: int = 6
+) -> np.ndarray:
+    """The screen with `text` (digits) drawn at (x, y) as a seven-segment display, each digit
+    `width` wide and twice as tall, `gap` apart: a clock or a counter that ticks."""
+    out = a.copy()
+    t, h = 4, 2 * width
+    for n, digit in enumerate(text):
+        x0 = x + n * (width + gap)
+        out[y : y + h, x0 : x0 + width] = (16, 16, 24)
+        boxes = {
+            "a": (0, 0, width, t),
+            "b": (width - t, 0, width, h // 2),
+            "c": (width - t, h // 2, width, h),
+            "d": (0, h - t, width, h),
+            "e": (0, h // 2, t, h),
+            "f": (0, 0, t, h // 2),
+            "g": (0, h // 2 - t // 2, width, h // 2 + t // 2),
+        }
+        for s in SEGMENTS[digit]:
+            bx0, by0, bx1, by1 = boxes[s]
+            out[y + by0 : y + by1, x0 + bx0 : x0 + bx1] = (90, 240, 120)
+    return out
+
+
+def typed(a: np.ndarray, text: str, x: int, y: int) -> np.ndarray:
+    """The screen with a line of text typed at (x, y), in PIL's own font (`typed_box`)."""
+    from PIL import ImageDraw
+
+    im = Image.fromarray(a)
+    ImageDraw.Draw(im).text((x, y), text, fill=(235, 235, 235))
+    return np.asarray(im)
+
+
+def typed_box(text: str, x: int, y: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the pixels `typed` draws."""
+    from PIL import ImageDraw
+
+    return ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((x, y), text)

@@ -3,11 +3,13 @@ on a catalog the real pipeline built from frames grabbed on Xvfb."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
 
 from helpers.xscreen import SIZE, T0, recorder, rows, screenrecord, show, text_screen
+from PIL import Image
 
 from screenrecord.engine.compare import compare_files
 
@@ -71,3 +73,42 @@ def test_why_on_a_path_that_is_not_there_says_so(xvfb_display, tmp_path):
     # a frame's name alone is still a time to look up
     name = screenrecord("why", kept.name, "--config", cfg, env=env)
     assert name.returncode == 0 and f"written   {root / kept}" in name.stdout, name.stdout
+
+
+def test_why_a_duplicate_kept_for_a_typed_line_says_what_changed(xvfb_display, tmp_path):
+    """A line typed into a terminal scores as a duplicate; it is kept (near) and `why` says
+    so, with the region that changed, from the catalog the recorder wrote."""
+    import numpy as np
+    from helpers.frames import typed, typed_box
+
+    terminal = np.full((SIZE[1], SIZE[0], 3), (30, 30, 40), np.uint8)
+    for n in range(12):
+        terminal = typed(
+            terminal, f"$ ls -la /var/log/{n:02d} && tail -n 3 syslog", 10, 10 + 14 * n
+        )
+    line = "$ echo hello world; ls -la /tmp; date; uptime"
+    after = typed(terminal, line, 10, 10 + 14 * 12)
+    root = tmp_path / "archive"
+    r = recorder(tmp_path, xvfb_display)
+    try:
+        for i, screen in enumerate((terminal, after)):
+            show(xvfb_display, tmp_path, Image.fromarray(screen))
+            r.tick(T0 + timedelta(minutes=i))
+    finally:
+        r.close()
+    first, kept = rows(root)
+    assert (first["decision"], kept["decision"]) == ("new", "near")
+    assert kept["score"] > 0.99 and "/similar/" in kept["path"]
+    ((x, y, w, h),) = json.loads(kept["regions"])
+    left, top, right, bottom = typed_box(line, 10, 10 + 14 * 12)
+    assert x <= left and y <= top and x + w >= right and y + h >= bottom
+    env = {**os.environ, "HOME": str(tmp_path)}
+    why = screenrecord(
+        "why", str(root / kept["path"]), "--config", str(tmp_path / "c.toml"), env=env
+    )
+    assert why.returncode == 0, why.stderr
+    want = (
+        f"decision  near-duplicate: duplicate by score {kept['score']:.4f}; kept: 1 region "
+        f"{w}x{h} at {x},{y} changed against {first['path']}"
+    )
+    assert want in why.stdout, why.stdout
