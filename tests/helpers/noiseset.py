@@ -184,9 +184,10 @@ class Desktop:
 
 
 def xdo(d: str, *args: str) -> str:
-    r = subprocess.run(
-        ["xdotool", *args], env=_env(d), capture_output=True, text=True, timeout=30, check=True
-    )
+    """`xdotool ARGS` on display `d`; its output. A failure says what it was asked and said."""
+    r = subprocess.run(["xdotool", *args], env=_env(d), capture_output=True, text=True, timeout=30)
+    if r.returncode:
+        raise RuntimeError(f"xdotool {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
     return r.stdout
 
 
