@@ -102,7 +102,6 @@
       b.style.top = (top + y * scale) + "px";
       b.style.width = (w * scale) + "px";
       b.style.height = (h * scale) + "px";
-      b.title = `changed: ${w}x${h} at ${x},${y}`;
       regions.appendChild(b);
     }
   }
