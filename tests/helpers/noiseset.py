@@ -214,9 +214,13 @@ class Actor:
         n = self.popups
         self.popups += 1
         at = f"+{900 - 60 * (n % 4)}+{20 + 90 * (n % 4)}"
-        self.desk.start(f"popup{n}", ["xmessage", "-geometry", at, POPUPS[n % len(POPUPS)]])
-        # The window manager focuses the popup; the person goes on typing in their window
-        # (focused, not raised: the popup stays in sight).
+        wid = self.desk.start(f"popup{n}", ["xmessage", "-geometry", at, POPUPS[n % len(POPUPS)]])
+        # The window manager focuses the popup (once it has, nothing takes the focus back from
+        # under us); the person goes on typing in their window, focused, not raised: the popup
+        # stays in sight.
+        deadline = time.monotonic() + 2
+        while xdo(self.d, "getactivewindow").strip() != wid and time.monotonic() < deadline:
+            time.sleep(0.02)
         xdo(self.d, "windowfocus", "--sync", self.desk.windows[self.front])
 
     def scroll(self) -> None:
