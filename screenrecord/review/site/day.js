@@ -2,7 +2,8 @@
 // The day page: plays the day's kept frames, one monitor at a time. Its data is the JSON in
 // #data (render.py): shots [seconds since midnight, monitor, path in the day folder, what its
 // tick saw (app and title) or null, true when the frame cannot be decoded (it has no thumbnail:
-// shown as unreadable, never requested)], lanes per
+// shown as unreadable, never requested), where it changed against its best match: [[x, y, w, h],
+// ...] in the frame's own pixels from its top-left corner (outlined over it, key o)], lanes per
 // monitor [start, end, state], highlights [seconds, monitor, path, novelty].
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
@@ -14,7 +15,7 @@
   const frame = $("frame"), where = $("where"), seen = $("seen"), speedEl = $("speed"), playBtn = $("play");
   const canvas = $("lanes"), track = $("track"), cursor = $("cursor"), strip = $("strip");
   const empty = $("empty"), open = $("open"), help = $("help"), helpBtn = $("help-button");
-  const unreadable = $("unreadable");
+  const unreadable = $("unreadable"), regions = $("regions");
 
   const byMon = new Map(D.monitors.map((m) => [m, []]));
   for (const s of D.shots) byMon.get(s[1]).push(s);
@@ -23,6 +24,7 @@
   let idx = -1; // the shown frame, an index into byMon.get(mon)
   let ready = true; // the shown frame has loaded and decoded (or failed): a held key waits for it
   let speed = SPEEDS.indexOf(5), playing = false, timer = 0, dir = 1;
+  let outlines = true; // the changed regions outlined over the shown frame (key o)
   const ahead = new Map(); // url -> Image: the few frames loaded ahead
 
   const list = () => byMon.get(mon) || [];
@@ -46,7 +48,7 @@
   frame.addEventListener("load", () => {
     const want = frame.src;
     frame.decode().catch(() => {}).then(() => {
-      if (frame.src === want) { ready = true; frame.dataset.ready = "1"; }
+      if (frame.src === want) { ready = true; frame.dataset.ready = "1"; outline(); }
     });
   });
   frame.addEventListener("error", () => { ready = true; frame.dataset.ready = "error"; });
@@ -63,6 +65,7 @@
     frame.hidden = s[4];
     unreadable.hidden = !s[4];
     if (frame.dataset.rel !== s[2]) {
+      regions.replaceChildren(); // the last frame's outlines go with it; the new ones on load
       frame.dataset.rel = s[2];
       frame.dataset.monitor = String(mon);
       if (s[4]) { // a frame that cannot be decoded: said so, not loaded
@@ -80,13 +83,43 @@
     preload();
   }
 
+  // the shown frame's changed regions, drawn over the image where object-fit put it, scaled from
+  // the frame's pixels to the shown ones; none while the frame loads or when turned off
+  function outline() {
+    const s = idx >= 0 ? list()[idx] : null;
+    regions.replaceChildren();
+    regions.hidden = !outlines;
+    if (!s || !outlines || s[4] || !s[5].length || frame.dataset.ready !== "1") return;
+    const nw = frame.naturalWidth, nh = frame.naturalHeight;
+    if (!nw || !nh) return;
+    const scale = Math.min(frame.clientWidth / nw, frame.clientHeight / nh);
+    const left = frame.offsetLeft + (frame.clientWidth - nw * scale) / 2;
+    const top = frame.offsetTop + (frame.clientHeight - nh * scale) / 2;
+    for (const [x, y, w, h] of s[5]) {
+      const b = document.createElement("span");
+      b.className = "region";
+      b.style.left = (left + x * scale) + "px";
+      b.style.top = (top + y * scale) + "px";
+      b.style.width = (w * scale) + "px";
+      b.style.height = (h * scale) + "px";
+      regions.appendChild(b);
+    }
+  }
+  function toggleOutlines() {
+    outlines = !outlines;
+    outline();
+    update();
+  }
+
   function update() {
     const arr = list();
     const s = idx >= 0 ? arr[idx] : null;
     const k = playable.indexOf(mon) + 1;
     where.textContent = s
       ? `${clock(s[0])} · monitor ${mon} (${k} of ${playable.length}) · frame ${idx + 1} of ${arr.length}` +
-        (s[2].startsWith("similar/") ? " · similar" : "")
+        (s[2].startsWith("similar/") ? " · similar" : "") +
+        (s[5].length ? ` · ${s[5].length} changed region${s[5].length > 1 ? "s" : ""}` +
+          (outlines ? " outlined" : "") : "")
       : `monitor ${mon}: no kept frame`;
     seen.textContent = s && s[3] ? s[3] : "";
     if (s) open.href = url(s[2]);
@@ -329,6 +362,7 @@
       case "h": highlight(1); break;
       case "H": highlight(-1); break;
       case "m": case "M": nextMonitor(); break;
+      case "o": case "O": toggleOutlines(); break;
       case "[": otherDay(D.prev, "23:59:59"); break;
       case "]": otherDay(D.next, "00:00:00"); break;
       case "?": toggleHelp(); break;
@@ -341,7 +375,7 @@
   playBtn.addEventListener("click", () => { play(!playing); playBtn.blur(); });
   helpBtn.addEventListener("click", () => { toggleHelp(); helpBtn.blur(); });
   window.addEventListener("hashchange", () => { const i = fromHash(); idx = -1; show(i); drawLanes(); });
-  window.addEventListener("resize", () => { drawLanes(); buildStrip(); });
+  window.addEventListener("resize", () => { drawLanes(); buildStrip(); outline(); });
 
   buildAxis();
   const start = fromHash();

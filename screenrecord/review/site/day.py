@@ -6,7 +6,7 @@ archive without a catalog. Each decision stands for the time since the monitor's
 or a session's first for one interval from its own time on, by the rule `report` counts time by
 (spans.py). Idle, locked and excluded time, the leading applications and what each
 kept frame's tick saw come from the activity the catalog recorded, judged as `report` judges it
-(usage.py).
+(usage.py); where each kept frame changed, from the regions the catalog recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from screenrecord.archive import store
 from screenrecord.archive.catalog import FILE_NAME, Catalog
-from screenrecord.models import NO_FRAME, Activity, Kind, Period, Record
+from screenrecord.models import NO_FRAME, Activity, Box, Kind, Period, Record
 from screenrecord.review import report, usage
 from screenrecord.review.spans import span
 
@@ -70,6 +70,9 @@ class Day:
     totals: Totals | None = None
     seen: dict[str, str] = field(default_factory=dict)
     """Per kept frame (its `Shot.rel`), what its tick saw: the application and window title."""
+    regions: dict[str, tuple[Box, ...]] = field(default_factory=dict)
+    """Per kept frame (its `Shot.rel`), where it changed against its best match (the player
+    outlines them); frames without any are left out."""
 
 
 def fingerprint(version: str, day: date, found: Sequence[Shot], digest: str | None) -> str:
@@ -148,6 +151,7 @@ def collect(
     rep = report.build(root if has_catalog else folder, since, until, idle_after)
     interval = rep.interval_seconds
     seen: dict[str, str] = {}
+    regions: dict[str, tuple[Box, ...]] = {}
     if has_catalog:
         with Catalog.open(root, create=False) as cat:
             rows = list(cat.rows(Period(since, until)))
@@ -155,8 +159,11 @@ def collect(
         base = folder.relative_to(root).as_posix() + "/"
         for r in rows:
             text = label(r.activity) if r.activity and r.path else None
-            if text and r.path and r.path.startswith(base):
-                seen[r.path.removeprefix(base)] = text
+            if r.path and r.path.startswith(base):
+                if text:
+                    seen[r.path.removeprefix(base)] = text
+                if r.regions:
+                    regions[r.path.removeprefix(base)] = r.regions
     else:
         events = [(s.taken, s.monitor, "active") for s in found]
     d = rep.days[0] if rep.days else None
@@ -168,4 +175,4 @@ def collect(
         last=f"{d.last:%H:%M}" if d else "",
         apps=tuple(a.app for a in d.usage.apps[:LEADING]) if d and d.usage else (),
     )
-    return Day(day, folder, found, fp, lanes(events, day, interval), totals, seen)
+    return Day(day, folder, found, fp, lanes(events, day, interval), totals, seen, regions)

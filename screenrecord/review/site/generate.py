@@ -31,7 +31,7 @@ from screenrecord.review.site.day import Shot, Totals, collect, fingerprint
 
 log = logging.getLogger(__name__)
 
-VERSION = "3"
+VERSION = "4"
 """The pages' shape: bumping it redoes every page (not the thumbnails) at the next run."""
 HIGHLIGHTS = 8
 """Highlights marked per day."""

@@ -31,6 +31,7 @@ SHORTCUTS = (
     ("+ / -", "faster / slower (1 to 30 frames per second)"),
     ("h / Shift+h", "next / previous highlight"),
     ("m", "next monitor"),
+    ("o", "outline what changed in the frame / hide the outlines"),
     ("[ / ]", "previous / next day"),
     ("click or drag the timeline", "go to that time (on that monitor's lane)"),
     ("?", "show / hide this list"),
@@ -125,6 +126,7 @@ def day_page(
                 s.rel,
                 day.seen.get(s.rel),
                 s.rel in unreadable,
+                [[b.x, b.y, b.w, b.h] for b in day.regions.get(s.rel, ())],
             ]
             for s in day.shots
         ],
@@ -145,7 +147,7 @@ def day_page(
 </header>
 <aside id="help" hidden><h2>Keyboard shortcuts</h2><dl>{keys}</dl></aside>
 <main>
-<div id="view"><img id="frame" alt="the current frame"><p id="empty" hidden>no kept frame on this monitor</p><p id="unreadable" hidden></p></div>
+<div id="view"><img id="frame" alt="the current frame"><div id="regions" aria-hidden="true"></div><p id="empty" hidden>no kept frame on this monitor</p><p id="unreadable" hidden></p></div>
 <div id="controls">
 <button id="play" type="button">▶ play</button>
 <span id="speed"></span>
