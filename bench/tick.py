@@ -1,6 +1,6 @@
 """Per-tick cost of the capture daemon, and bytes per kept frame by storage format. Run by hand.
 
-    .venv/bin/python bench/tick.py [--ticks 1000] [--corpus ../shared/corpus]
+    .venv/bin/python bench/tick.py [--ticks 1000] [--corpus ../shared/corpus] [--tree TREE]
 
 Starts a real X server with one and then two 1920x1080 monitors (tests/helpers/multihead-x),
 paints real screenshots on them (ImageMagick `display -window root`), fills every monitor's ring
@@ -8,7 +8,12 @@ with 100 kept frames, and times Recorder.tick() in process:
 - unchanged tick: the screen is what the ring's front entry holds (the common case);
 - changed tick: every monitor shows a frame the ring has never seen, so all 100 entries are
   compared and the frame is encoded and written (the worst case);
-- RSS after N ticks (one changed tick in ten), to show that memory stays flat.
+- changed ticks split by whether they wrote a frame, so that two trees that keep different frames
+  can still be compared like for like (a written frame costs its PNG encode);
+- the mean CPU of N ticks with one changed tick in ten, and RSS after them, to show that memory
+  stays flat.
+`--tree TREE` times another checkout's screenrecord (e.g. a worktree of the commit before) with
+this bench, so both trees are measured by the same code in the same run.
 Then it encodes corpus frames with every PNG level and WebP lossless and prints ms and KiB.
 Needs: xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils imagemagick.
 """
@@ -29,11 +34,6 @@ from pathlib import Path
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from screenrecord import config  # noqa: E402
-from screenrecord.daemon import Recorder  # noqa: E402
-from screenrecord.models import Frame  # noqa: E402
 
 MULTIHEAD_X = REPO / "tests" / "helpers" / "multihead-x"
 W, H = 1920, 1080
@@ -84,6 +84,10 @@ def start_x(monitors: int) -> str:
 
 
 def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dict[str, str]:
+    from screenrecord import config
+    from screenrecord.daemon import Recorder
+    from screenrecord.models import Frame, Kind
+
     display = start_x(monitors)
     try:
         env = {"DISPLAY": display}
@@ -99,12 +103,13 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
                 rec.pipeline.remember(Frame(m, load(path), t, f"ring{m}-{i}"))
         now = t
 
-        def tick() -> tuple[float, float]:
+        def tick() -> tuple[float, float, bool]:
             nonlocal now
             now += timedelta(seconds=180)
             c, w = time.process_time(), time.perf_counter()
-            rec.tick(now)
-            return time.process_time() - c, time.perf_counter() - w
+            records = rec.tick(now)
+            cpu, wall = time.process_time() - c, time.perf_counter() - w
+            return cpu, wall, any(r.decision in (Kind.NEW, Kind.NEAR) for r in records)
 
         show(display, tmp, [ring[-1]] * monitors)  # the ring's front entry: unchanged screen
         unchanged = [tick() for _ in range(20)]
@@ -112,11 +117,12 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         for i in range(10):
             show(display, tmp, [fresh[(i * monitors + k) % len(fresh)] for k in range(monitors)])
             changed.append(tick())
-        rss = []
+        rss, run_cpu, run_kept = [], 0.0, 0
         for i in range(ticks):
             if i % 10 == 0:
                 show(display, tmp, [fresh[(i // 10 + k) % len(fresh)] for k in range(monitors)])
-            tick()
+            cpu, _, kept = tick()
+            run_cpu, run_kept = run_cpu + cpu, run_kept + kept
             if i + 1 in (100, ticks):
                 rss.append(rss_mib())
         ring_mib = rec.pipeline.ring_bytes() / 2**20
@@ -124,8 +130,11 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
     finally:
         subprocess.run([str(MULTIHEAD_X), "--stop", display], capture_output=True)
 
-    def ms(xs: list[tuple[float, float]], k: int) -> str:
-        return f"{statistics.median(x[k] for x in xs) * 1000:.0f}"
+    def ms(xs: list[tuple[float, float, bool]], k: int) -> str:
+        return f"{statistics.median(x[k] for x in xs) * 1000:.0f}" if xs else "-"
+
+    writing = [c for c in changed if c[2]]
+    quiet = [c for c in changed if not c[2]]
 
     return {
         "monitors": str(monitors),
@@ -133,6 +142,9 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         "unchanged wall ms": ms(unchanged, 1),
         "changed CPU ms": ms(changed, 0),
         "changed wall ms": ms(changed, 1),
+        "writing CPU ms (n)": f"{ms(writing, 0)} ({len(writing)})",
+        "not writing CPU ms (n)": f"{ms(quiet, 0)} ({len(quiet)})",
+        f"mean CPU ms of {ticks} (kept)": f"{run_cpu / ticks * 1000:.0f} ({run_kept})",
         "ring MiB": f"{ring_mib:.0f}",
         "RSS@100 MiB": f"{rss[0]:.0f}",
         f"RSS@{ticks} MiB": f"{rss[1]:.0f}",
@@ -187,10 +199,15 @@ def main() -> None:
     p.add_argument("--ticks", type=int, default=1000)
     p.add_argument("--corpus", type=Path, default=REPO.parent / "shared/corpus")
     p.add_argument("--skip-ticks", action="store_true", help="only the storage formats table")
+    p.add_argument(
+        "--tree", type=Path, default=REPO, help="the checkout whose screenrecord to time"
+    )
     args = p.parse_args()
+    sys.path.insert(0, str(args.tree.resolve()))
     frames = corpus_frames(args.corpus, 130)
     print(
-        f"{len(frames)} corpus frames {W}x{H}, {os.cpu_count()} CPUs, python {sys.version.split()[0]}\n"
+        f"{len(frames)} corpus frames {W}x{H}, {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
+        f"tree {args.tree}\n"
     )
     if not args.skip_ticks:
         with tempfile.TemporaryDirectory() as tmp:
