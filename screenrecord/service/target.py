@@ -121,6 +121,16 @@ class Target(ABC):
             return None
         return session.problem(env, platform, backend)
 
+    def session_needs(self, backend: str = "auto") -> str | None:
+        """What the daemon's backend waits for in this session before it captures anything
+        (GNOME's one approval), or None; judged only in a session we are in, as above."""
+        env, platform = self.host.env, self.host.platform
+        if not (self.needs_display and self.native(self.host)):
+            return None
+        if session.desktop(env, platform).kind == "none":
+            return None
+        return session.needs(env, platform, backend)
+
     # Shared by every target --------------------------------------------------------------------
 
     def install_plan(

@@ -110,6 +110,15 @@ def test_auto_without_approval_says_to_run_setup(gnome_session, tmp_path):
     assert line.endswith(
         "approval needed: run `screenrecord setup` (once, to allow screen capture)"
     ), status.stdout
+    # Installing the service says so too (a dry run: nothing written).
+    plan = _screenrecord(
+        env, "service", "install", "--target", "systemd", "--dry-run", "--config", str(cfg)
+    )
+    assert plan.returncode == 0, plan
+    assert (
+        "note: approval needed: run `screenrecord setup`: until then the daemon records every "
+        "tick as not captured"
+    ) in plan.stdout.splitlines(), plan.stdout
 
 
 def _daemon_keeps_only_changes(
