@@ -6,10 +6,12 @@ Starts a real X server with one and then two 1920x1080 monitors (tests/helpers/m
 paints real screenshots on them (ImageMagick `display -window root`), fills every monitor's ring
 with 100 kept frames, and times Recorder.tick() in process:
 - unchanged tick: the screen is what the ring's front entry holds (the common case);
-- changed tick: every monitor shows a frame the ring has never seen, so all 100 entries are
-  compared and the frame is encoded and written (the worst case);
-- changed ticks split by whether they wrote a frame, so that two trees that keep different frames
-  can still be compared like for like (a written frame costs its PNG encode);
+- changed tick: every monitor shows a corpus frame the ring does not hold (the corpus's next
+  frames: new screens and small changes alike), so the ring is searched and, where the frame
+  is kept, it is encoded and written; these ticks are also split by whether they wrote a frame,
+  so that two trees that keep different frames still compare like for like;
+- of both, the time the pipeline took to decide (its records' compare_ms: the score, the
+  regions), apart from the capture and the write around it;
 - the mean CPU of N ticks with one changed tick in ten, and RSS after them, to show that memory
   stays flat.
 `--tree TREE` times another checkout's screenrecord (e.g. a worktree of the commit before) with
@@ -103,13 +105,15 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
                 rec.pipeline.remember(Frame(m, load(path), t, f"ring{m}-{i}"))
         now = t
 
-        def tick() -> tuple[float, float, bool]:
+        def tick() -> tuple[float, float, bool, float]:
             nonlocal now
             now += timedelta(seconds=180)
             c, w = time.process_time(), time.perf_counter()
             records = rec.tick(now)
             cpu, wall = time.process_time() - c, time.perf_counter() - w
-            return cpu, wall, any(r.decision in (Kind.NEW, Kind.NEAR) for r in records)
+            wrote = any(r.decision in (Kind.NEW, Kind.NEAR) for r in records)
+            decide = sum(r.compare_ms or 0.0 for r in records) / 1000  # the pipeline's decisions
+            return cpu, wall, wrote, decide
 
         show(display, tmp, [ring[-1]] * monitors)  # the ring's front entry: unchanged screen
         unchanged = [tick() for _ in range(20)]
@@ -121,7 +125,7 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         for i in range(ticks):
             if i % 10 == 0:
                 show(display, tmp, [fresh[(i // 10 + k) % len(fresh)] for k in range(monitors)])
-            cpu, _, kept = tick()
+            cpu, _, kept, _ = tick()
             run_cpu, run_kept = run_cpu + cpu, run_kept + kept
             if i + 1 in (100, ticks):
                 rss.append(rss_mib())
@@ -130,7 +134,7 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
     finally:
         subprocess.run([str(MULTIHEAD_X), "--stop", display], capture_output=True)
 
-    def ms(xs: list[tuple[float, float, bool]], k: int) -> str:
+    def ms(xs: list[tuple[float, float, bool, float]], k: int) -> str:
         return f"{statistics.median(x[k] for x in xs) * 1000:.0f}" if xs else "-"
 
     writing = [c for c in changed if c[2]]
@@ -140,8 +144,10 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         "monitors": str(monitors),
         "unchanged CPU ms": ms(unchanged, 0),
         "unchanged wall ms": ms(unchanged, 1),
+        "unchanged decide ms": f"{statistics.median(x[3] for x in unchanged) * 1000:.1f}",
         "changed CPU ms": ms(changed, 0),
         "changed wall ms": ms(changed, 1),
+        "changed decide ms": ms(changed, 3),
         "writing CPU ms (n)": f"{ms(writing, 0)} ({len(writing)})",
         "not writing CPU ms (n)": f"{ms(quiet, 0)} ({len(quiet)})",
         f"mean CPU ms of {ticks} (kept)": f"{run_cpu / ticks * 1000:.0f} ({run_kept})",
