@@ -114,22 +114,18 @@ class Target(ABC):
         Only a session we are in can be judged: outside one (ssh, a console) nothing is known
         about the session the service will start in, and install goes ahead.
         """
-        env, platform = self.host.env, self.host.platform
-        if not (self.needs_display and self.native(self.host)):
-            return None
-        if session.desktop(env, platform).kind == "none":
-            return None
-        return session.problem(env, platform, backend)
+        return session.problem(self.host.env, self.host.platform, backend) if self._in() else None
 
     def session_needs(self, backend: str = "auto") -> str | None:
         """What the daemon's backend waits for in this session before it captures anything
         (GNOME's one approval), or None; judged only in a session we are in, as above."""
-        env, platform = self.host.env, self.host.platform
+        return session.needs(self.host.env, self.host.platform, backend) if self._in() else None
+
+    def _in(self) -> bool:
+        """Whether this is a session of the desktop the service will capture."""
         if not (self.needs_display and self.native(self.host)):
-            return None
-        if session.desktop(env, platform).kind == "none":
-            return None
-        return session.needs(env, platform, backend)
+            return False
+        return session.desktop(self.host.env, self.host.platform).kind != "none"
 
     # Shared by every target --------------------------------------------------------------------
 

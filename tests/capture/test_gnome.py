@@ -157,21 +157,8 @@ def test_setup_once_then_the_daemon_captures_with_no_dialog(gnome_session, tmp_p
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'root = "{tmp_path / "archive"}"\ninterval_seconds = 2\n')
     env = _env(gnome_session)
-    setup = subprocess.Popen(
-        [sys.executable, "-m", "screenrecord", "setup", "--config", str(cfg)],
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    with running(setup):
-        try:
-            gnome_session.share_every_monitor()
-        except AssertionError as e:
-            raise AssertionError(f"{e}; setup said {stop(setup)}") from None
-        out, err = setup.communicate(timeout=30)
+    argv = [sys.executable, "-m", "screenrecord", "setup", "--config", str(cfg)]
+    setup, out, err = _answered(gnome_session, "setup", argv, env, stderr=subprocess.PIPE)
     assert setup.returncode == 0, err
     assert out.splitlines()[0].startswith('GNOME asks once: a "Screen Share" dialog opens now.')
     assert out.splitlines()[-1] == (
@@ -230,23 +217,35 @@ def test_once_from_a_terminal_asks_then_captures(gnome_session, tmp_path):
     require("bsdutils", "script")
     cfg = write_config(tmp_path / "c.toml", tmp_path / "archive")
     command = shlex.join([sys.executable, "-m", "screenrecord", "once", "--config", str(cfg)])
-    once = subprocess.Popen(
-        ["script", "--quiet", "--return", "--command", command, "/dev/null"],
-        env=_env(gnome_session),
+    argv = ["script", "--quiet", "--return", "--command", command, "/dev/null"]
+    once, out, _ = _answered(
+        gnome_session, "once", argv, _env(gnome_session), stderr=subprocess.STDOUT
+    )
+    assert once.returncode == 0, out
+    assert _sizes(_frames(tmp_path / "archive")) == sorted(SIZES.values()), out
+
+
+def _answered(
+    gnome: Gnome, what: str, argv: list[str], env: dict[str, str], stderr: int
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Run `argv` (`what`, in a failure's message), answer the Screen Share dialog it opens by
+    sharing every monitor, and wait for it: the process, its stdout and its stderr."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
     )
-    with running(once):
+    with running(process):
         try:
-            gnome_session.share_every_monitor()
+            gnome.share_every_monitor()
         except AssertionError as e:
-            raise AssertionError(f"{e}; once said {stop(once)}") from None
-        out, _ = once.communicate(timeout=30)
-    assert once.returncode == 0, out
-    assert _sizes(_frames(tmp_path / "archive")) == sorted(SIZES.values()), out
+            raise AssertionError(f"{e}; {what} said {stop(process)}") from None
+        out, err = process.communicate(timeout=30)
+    return process, out, err or ""
 
 
 def _store(gnome: Gnome, method: str, signature: str, *args: object) -> None:
