@@ -134,8 +134,8 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
     finally:
         subprocess.run([str(MULTIHEAD_X), "--stop", display], capture_output=True)
 
-    def ms(xs: list[tuple[float, float, bool, float]], k: int) -> str:
-        return f"{statistics.median(x[k] for x in xs) * 1000:.0f}" if xs else "-"
+    def ms(xs: list[tuple[float, float, bool, float]], k: int, digits: int = 0) -> str:
+        return f"{statistics.median(x[k] for x in xs) * 1000:.{digits}f}" if xs else "-"
 
     writing = [c for c in changed if c[2]]
     quiet = [c for c in changed if not c[2]]
@@ -144,7 +144,7 @@ def bench_ticks(monitors: int, frames: list[Path], ticks: int, tmp: Path) -> dic
         "monitors": str(monitors),
         "unchanged CPU ms": ms(unchanged, 0),
         "unchanged wall ms": ms(unchanged, 1),
-        "unchanged decide ms": f"{statistics.median(x[3] for x in unchanged) * 1000:.1f}",
+        "unchanged decide ms": ms(unchanged, 3, digits=1),
         "changed CPU ms": ms(changed, 0),
         "changed wall ms": ms(changed, 1),
         "changed decide ms": ms(changed, 3),

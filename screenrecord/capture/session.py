@@ -145,23 +145,17 @@ def summary(environ: Mapping[str, str], platform: str, setting: str = "auto") ->
         return f"refused: {why}"
     how = "chosen" if setting == "auto" else "capture.backend"
     backend = choose(environ, platform, setting).backend
-    assert backend is not None
-    said = _waits_for(environ, backend)
+    said = needs(environ, platform, setting)
     told = f"; {said}" if said else ""
     return f"{backend} ({how}), {desktop(environ, platform)}{told}"
 
 
 def needs(environ: Mapping[str, str], platform: str, setting: str = "auto") -> str | None:
     """What the backend chosen for this session still waits for before it can capture (the
-    screencast backend's approval), or None; None too where the session is refused."""
+    screencast backend's approval), or None. Meant for a session `problem` does not refuse:
+    what a refused one lacks is its problem."""
     backend = choose(environ, platform, setting).backend
-    if backend is None or problem(environ, platform, setting) is not None:
-        return None
-    return _waits_for(environ, backend)
-
-
-def _waits_for(environ: Mapping[str, str], backend: str) -> str | None:
-    note = BACKENDS[backend].note
+    note = BACKENDS[backend].note if backend is not None else None
     return note(environ) if note is not None else None
 
 

@@ -186,7 +186,7 @@ def install(
     warning = _refuse(chosen, target is not None, cfg.capture.backend)
     plan = chosen.install_plan(config, start, runner, _rival(chosen))
     plan.notes[:0] = notes + ([warning] if warning else [])
-    waits = chosen.session_needs(cfg.capture.backend)
+    waits = None if warning else chosen.session_needs(cfg.capture.backend)
     if waits:  # installed all the same: the approval is given once, after
         plan.notes.append(f"{waits}: until then the daemon records every tick as not captured")
     if dry_run:

@@ -118,7 +118,8 @@ class Target(ABC):
 
     def session_needs(self, backend: str = "auto") -> str | None:
         """What the daemon's backend waits for in this session before it captures anything
-        (GNOME's one approval), or None; judged only in a session we are in, as above."""
+        (GNOME's one approval), or None; judged only in a session we are in, as above, and
+        one `session_problem` does not refuse."""
         return session.needs(self.host.env, self.host.platform, backend) if self._in() else None
 
     def _in(self) -> bool:
